@@ -1,0 +1,23 @@
+"""The `swe-monkeys` command line: one typer module per command group, assembled here.
+
+The command modules only parse options and call one library function; they import heavy
+libraries inside the command bodies so that `swe-monkeys --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from swe_monkeys.cli import bench, images, report, verify
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Repeated sampling with automatic verification (Large Language Monkeys).")
+app.command("verify")(verify.verify)
+app.command("validate")(verify.validate)
+app.command("report")(report.report)
+app.add_typer(images.app, name="images", help="Build, list and prune the offline-built Docker images.")
+app.add_typer(bench.app, name="bench", help="Benchmarks that print figures and ratios measured in one run.")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,61 @@
+"""`swe-monkeys images build|ls|prune`: the offline-built image layers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from swe_monkeys.cli.common import fail
+
+app = typer.Typer(no_args_is_help=True)
+
+
+def _builder(repo_cache: Optional[Path], clone: bool = False):
+    from swe_monkeys.images.builder import ImageBuilder
+    from swe_monkeys.images.sources import default_repo_cache
+    from swe_monkeys.sandbox.docker_sandbox import docker_client
+
+    client = docker_client()
+    return client, ImageBuilder(client, repo_cache or default_repo_cache(), clone,
+                                log=lambda line: typer.echo(f"[image] {line}", err=True))
+
+
+@app.command("build")
+def build(
+    instances: Annotated[Optional[Path], typer.Option(help="Also build env + instance layers for these instances.")] = None,
+    ids: Annotated[Optional[list[str]], typer.Option("--id", help="Instance ids or globs (repeatable).")] = None,
+    repo_cache: Annotated[Optional[Path], typer.Option(envvar="SWE_MONKEYS_REPO_CACHE")] = None,
+    clone: Annotated[bool, typer.Option("--clone", help="Clone missing repositories from GitHub.")] = False,
+) -> None:
+    """Build the base image (and instance images); layers whose inputs did not change are reused."""
+    from swe_monkeys.swebench.dataset import load_instances
+
+    with fail():
+        client, builder = _builder(repo_cache, clone)
+        typer.echo(builder.build_base())
+        for inst in load_instances(instances, ids) if instances else []:
+            typer.echo(builder.ensure(inst))
+
+
+@app.command("ls")
+def ls() -> None:
+    """List swe-monkeys images."""
+    from swe_monkeys.images.manage import list_images
+
+    with fail():
+        client, _ = _builder(None)
+        for row in list_images(client):
+            typer.echo(f"{row['kind']:<9} {row['tag']:<70} {row['size_mb']:>6} MB  {row['created']}")
+
+
+@app.command("prune")
+def prune(everything: Annotated[bool, typer.Option("--all", help="Remove every swe-monkeys image.")] = False) -> None:
+    """Remove stale swe-monkeys images (older tags of a layer, old bases) to reclaim disk."""
+    from swe_monkeys.images.manage import prune_images
+
+    with fail():
+        client, builder = _builder(None)
+        removed = prune_images(client, builder, everything)
+    typer.echo(f"removed {len(removed)} images" + "".join(f"\n  {t}" for t in removed))

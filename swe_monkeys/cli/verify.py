@@ -1,0 +1,75 @@
+"""`swe-monkeys verify` and `swe-monkeys validate`: thin wrappers over swe_monkeys.swebench.api."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from swe_monkeys.cli.common import fail, verify_config
+
+Workers = Annotated[Optional[int], typer.Option(help="Parallel containers (default: one per core, ~4 GiB each).")]
+RepoCache = Annotated[Optional[Path], typer.Option("--repo-cache", envvar="SWE_MONKEYS_REPO_CACHE",
+                                                   help="Folder of bare clones named owner__repo.git.")]
+Clone = Annotated[bool, typer.Option("--clone", help="Clone missing repositories from GitHub (needs network).")]
+
+
+def verify(
+    predictions: Annotated[Path, typer.Argument(help="SWE-bench predictions JSONL (any number of lines per instance).")],
+    instances: Annotated[Path, typer.Option("--instances", help="Instances: JSON/JSONL/parquet (gz ok) or a folder.")],
+    run: Annotated[Optional[Path], typer.Option(help="Run directory (default runs/<predictions name>).")] = None,
+    workers: Workers = None,
+    repo_cache: RepoCache = None,
+    clone: Clone = False,
+    flaky_runs: Annotated[int, typer.Option(help="Runs per candidate on instances validate found flaky.")] = 11,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore the cross-run verdict cache.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No line per verdict.")] = False,
+) -> None:
+    """Verify candidate patches in hardened Docker containers; resumes an interrupted run."""
+    from swe_monkeys.sandbox.docker_sandbox import install_cleanup_handlers
+    from swe_monkeys.swebench import api
+
+    install_cleanup_handlers()
+    run_dir = run or Path("runs") / predictions.name.split(".")[0]
+    config = verify_config(workers, repo_cache, clone, flaky_runs, use_cache=not no_cache)
+
+    def show(cand, verdict) -> None:
+        if not quiet:
+            typer.echo(f"{cand.instance_id} #{cand.index}: {verdict.status.value} - {verdict.reason}")
+
+    with fail():
+        store = api.verify_predictions(predictions, instances, run_dir, config, on_verdict=show,
+                                       log=lambda line: typer.echo(f"[image] {line}", err=True))
+    typer.echo(f"\nrun: {run_dir}")
+    typer.echo(f"{'instance':<40} {'cand':>5} {'uniq':>5} {'resolved':>8}  statuses")
+    for row in api.summarize(store):
+        statuses = ", ".join(f"{k} {v}" for k, v in sorted(row["statuses"].items()))
+        typer.echo(f"{row['instance_id']:<40} {row['candidates']:>5} {row['unique']:>5} {row['resolved']:>8}  {statuses}")
+
+
+def validate(
+    instances: Annotated[Path, typer.Argument(help="Instances: JSON/JSONL/parquet (gz ok) or a folder.")],
+    ids: Annotated[Optional[list[str]], typer.Option("--id", help="Instance ids or globs (repeatable).")] = None,
+    repeats: Annotated[int, typer.Option("--repeats", "-r", help="Runs of gold and of empty per instance.")] = 3,
+    repo_cache: RepoCache = None,
+    clone: Clone = False,
+) -> None:
+    """Run gold and empty patches R times per instance and record flaky instances."""
+    from swe_monkeys.sandbox.docker_sandbox import install_cleanup_handlers
+    from swe_monkeys.swebench import api
+    from swe_monkeys.swebench.dataset import load_instances
+
+    install_cleanup_handlers()
+    config = verify_config(None, repo_cache, clone, 11)
+    with fail():
+        rows = api.validate(load_instances(instances, ids), repeats, config,
+                            log=lambda line: typer.echo(f"[image] {line}", err=True))
+    bad = 0
+    for row in rows:
+        state = "ok" if row["valid"] else ("FLAKY" if row["flaky"] else "INVALID")
+        bad += state != "ok"
+        typer.echo(f"{row['instance_id']:<40} gold {row['gold_resolved']}/{row['runs']}  "
+                   f"empty {row['empty_resolved']}/{row['runs']}  {state} {row['gold_reason'][:100]}")
+    if bad:
+        raise typer.Exit(1)

@@ -1,0 +1,1 @@
+"""Offline-built Docker images: base, per-(repo, version) environment, per-instance layers."""

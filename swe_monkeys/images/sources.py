@@ -1,0 +1,118 @@
+"""Where image inputs come from on the host: repositories, interpreters and wheelhouses.
+
+Nothing is pulled from a container registry. Repositories come from a local cache of bare clones
+(`owner__repo.git`), or are cloned from GitHub when online; CPython builds for old versions come
+from the host (pyenv); Python packages are downloaded on the host into a wheelhouse that the
+image build installs from with the network off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+from swe_monkeys.paths import cache_dir
+
+
+class SourceError(RuntimeError):
+    """An image input that cannot be had (no repository, no interpreter, a failed download)."""
+
+
+def default_repo_cache() -> Path:
+    return Path(os.environ.get("SWE_MONKEYS_REPO_CACHE") or cache_dir() / "repos")
+
+
+def find_repo(repo: str, repo_cache: Path, *, allow_clone: bool = False) -> Path:
+    """The bare clone of `owner/name` in the cache, cloned from GitHub if allowed and missing."""
+    owner, _, name = repo.partition("/")
+    for candidate in (f"{owner}__{name}.git", f"{owner}__{name}", f"{owner}/{name}.git"):
+        path = repo_cache / candidate
+        if path.is_dir():
+            return path
+    if not allow_clone:
+        raise SourceError(f"repository {repo} is not in the repo cache {repo_cache} "
+                          f"(expected {repo_cache / (owner + '__' + name + '.git')}); "
+                          "add a bare clone there or pass --clone to fetch it from GitHub")
+    import git
+
+    target = repo_cache / f"{owner}__{name}.git"
+    repo_cache.mkdir(parents=True, exist_ok=True)
+    try:
+        git.Repo.clone_from(f"https://github.com/{repo}.git", target, bare=True)
+    except git.GitCommandError as exc:
+        shutil.rmtree(target, ignore_errors=True)
+        raise SourceError(f"could not clone {repo} from GitHub: {exc.stderr.strip()[-300:]}") from exc
+    return target
+
+
+def export_tree(repo_path: Path, commit: str, dest: Path) -> None:
+    """Write the tree of `commit` (no history) into dest."""
+    proc = subprocess.run(["git", "--git-dir", str(repo_path), "archive", "--format=tar", commit],
+                          capture_output=True)
+    if proc.returncode != 0:
+        raise SourceError(f"commit {commit} not found in {repo_path}: "
+                          f"{proc.stderr.decode(errors='replace').strip()[-200:]}")
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
+        tar.extractall(dest, filter="tar")
+
+
+def read_file_at(repo_path: Path, commit: str, path: str) -> str | None:
+    """One file's text at a commit, or None when it does not exist there."""
+    proc = subprocess.run(["git", "--git-dir", str(repo_path), "show", f"{commit}:{path}"],
+                          capture_output=True)
+    return proc.stdout.decode("utf-8", "replace") if proc.returncode == 0 else None
+
+
+def find_python(version: str) -> Path:
+    """A host CPython install prefix for `version` ("3.9"): pyenv's, or from SWE_MONKEYS_PYTHONS."""
+    roots = [Path(p) for p in os.environ.get("SWE_MONKEYS_PYTHONS", "").split(os.pathsep) if p]
+    pyenv = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
+    roots.append(Path(pyenv) / "versions")
+    found = []
+    for root in roots:
+        for prefix in root.glob(f"{version}.*"):
+            if (prefix / "bin" / f"python{version}").exists() and prefix.name.count(".") == 2:
+                found.append(prefix)
+    if not found:
+        raise SourceError(f"needs a CPython {version} build on the host (pyenv install {version}, or a prefix "
+                          f"under SWE_MONKEYS_PYTHONS); none found in {', '.join(map(str, roots))}")
+    return max(found, key=lambda p: tuple(int(x) for x in p.name.split(".") if x.isdigit()))
+
+
+def host_interpreter(python: str) -> str:
+    """The host interpreter that downloads wheels for an image whose python is `python`."""
+    if python == "system":
+        python = "3.11"  # Debian bookworm's python3, the base image's
+    if f"{sys.version_info[0]}.{sys.version_info[1]}" == python:
+        return sys.executable
+    return str(find_python(python) / "bin" / f"python{python}")
+
+
+def wheelhouse(python: str, packages: list[str]) -> Path:
+    """A cached folder of wheels/sdists for `packages` (and build tools), downloaded on the host."""
+    wanted = sorted(set(packages) | {"pip", "setuptools", "wheel"})
+    key = hashlib.sha256(f"{python}\n{chr(10).join(wanted)}".encode()).hexdigest()[:16]
+    path = cache_dir() / "wheelhouses" / f"py{python}-{key}"
+    if (path / ".complete").exists():
+        return path
+    tmp = path.with_name(path.name + ".part")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    # Build tools unpinned: the newest that supports the interpreter; the spec's pins win.
+    pinned = {p.split("==")[0].lower() for p in packages}
+    args = list(packages) + [t for t in ("pip", "setuptools", "wheel") if t not in pinned]
+    proc = subprocess.run([host_interpreter(python), "-m", "pip", "download", "-q", "--disable-pip-version-check",
+                           "-d", str(tmp), *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SourceError(f"pip download for python {python} failed: {proc.stderr.strip()[-600:]}")
+    (tmp / ".complete").write_text("\n".join(args))
+    shutil.rmtree(path, ignore_errors=True)
+    tmp.rename(path)
+    return path

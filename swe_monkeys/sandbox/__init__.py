@@ -1,0 +1,1 @@
+"""Where untrusted code runs: the sandbox protocol and its Docker implementation."""

@@ -1,0 +1,200 @@
+"""A Docker container as a sandbox: no network, CPU/memory/pids limits, timeouts, output caps.
+
+Every container this process starts is labelled with its pid and registered here, so that all
+of them are removed on normal exit, on Ctrl-C / SIGTERM, and, for a process that was killed,
+by the next run (`reap_orphans`). Failures of the command are values in ExecResult; failures of
+Docker itself raise SandboxError, which callers turn into infra_error verdicts.
+"""
+
+from __future__ import annotations
+
+import atexit
+import io
+import os
+import signal
+import tarfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+from swe_monkeys.types import ExecResult
+
+OWNER_LABEL = "swe-monkeys.owner-pid"
+_LIVE: dict[str, "DockerSandbox"] = {}
+_LIVE_LOCK = threading.Lock()
+
+
+class SandboxError(RuntimeError):
+    """Docker could not do what was asked (start, exec, copy): an infrastructure fault."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one container. Defaults suit one test suite on a small machine."""
+
+    cpus: float = 1.0
+    memory: str = "4g"
+    pids: int = 512
+    tmpfs: str = "1g"  # size of the /tmp tmpfs (charged to the container's memory)
+    output_cap: int = 4 << 20  # bytes of an exec's output kept by the host
+
+
+# Default capabilities minus those no test suite needs. SETUID/SETGID/KILL/CHOWN/DAC_OVERRIDE/FOWNER
+# stay: the root harness drops to the test user, kills its processes and repairs ownership.
+_DROPPED_CAPS = ["NET_RAW", "NET_BIND_SERVICE", "MKNOD", "AUDIT_WRITE", "SETFCAP", "SETPCAP", "SYS_CHROOT",
+                 "FSETID"]
+
+
+class DockerSandbox:
+    """One detached container of `image`, kept warm for many commands."""
+
+    def __init__(self, client, image: str, limits: Limits = Limits()):
+        self.client, self.image, self.limits = client, image, limits
+        self.container = None
+
+    def __enter__(self) -> "DockerSandbox":
+        import docker
+
+        name = f"swe-monkeys-{uuid.uuid4().hex[:10]}"
+        try:
+            self.container = self.client.containers.run(
+                self.image, ["sleep", "infinity"], name=name, detach=True, init=True,
+                network_mode="none", mem_limit=self.limits.memory, memswap_limit=self.limits.memory,
+                nano_cpus=int(self.limits.cpus * 1e9), pids_limit=self.limits.pids,
+                tmpfs={"/tmp": f"size={self.limits.tmpfs},mode=1777"}, cap_drop=_DROPPED_CAPS,
+                security_opt=["no-new-privileges"], labels={OWNER_LABEL: str(os.getpid())},
+                ulimits=[docker.types.Ulimit(name="nofile", soft=4096, hard=4096)])
+        except docker.errors.DockerException as exc:
+            raise SandboxError(f"could not start a container of {self.image}: {exc}") from exc
+        with _LIVE_LOCK:
+            _LIVE[self.container.id] = self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        container, self.container = self.container, None
+        if container is None:
+            return
+        with _LIVE_LOCK:
+            _LIVE.pop(container.id, None)
+        try:
+            container.remove(force=True)
+        except Exception:  # already gone, or the engine is down: reap_orphans retries later
+            pass
+
+    def exec(self, cmd: list[str], timeout: float, user: str = "root") -> ExecResult:
+        """Run cmd; past `timeout` seconds the container is killed (and must be replaced)."""
+        if self.container is None:
+            raise SandboxError("sandbox is not running")
+        start = time.monotonic()
+        try:
+            exec_id = self.client.api.exec_create(self.container.id, cmd, user=user, workdir="/")["Id"]
+            stream = self.client.api.exec_start(exec_id, stream=True, demux=False)
+        except Exception as exc:
+            raise SandboxError(f"exec failed: {exc}") from exc
+        chunks: list[bytes] = []
+        state = {"size": 0, "truncated": False}
+
+        def pump() -> None:
+            try:
+                for chunk in stream:
+                    if state["size"] < self.limits.output_cap:
+                        chunks.append(chunk[: self.limits.output_cap - state["size"]])
+                    state["truncated"] |= state["size"] + len(chunk) > self.limits.output_cap
+                    state["size"] += len(chunk)
+            except Exception:  # the stream breaks when the container is killed below
+                pass
+
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
+        reader.join(timeout)
+        timed_out = reader.is_alive()
+        if timed_out:
+            self.kill()
+            reader.join(10)
+        exit_code = None
+        if not timed_out:
+            try:
+                exit_code = self.client.api.exec_inspect(exec_id).get("ExitCode")
+            except Exception as exc:
+                raise SandboxError(f"exec inspect failed: {exc}") from exc
+        return ExecResult(exit_code=exit_code, output=b"".join(chunks).decode("utf-8", "replace"),
+                          seconds=time.monotonic() - start, timed_out=timed_out, truncated=state["truncated"])
+
+    def kill(self) -> None:
+        try:
+            self.container.kill()
+        except Exception:
+            pass
+
+    def put_file(self, path: str, data: bytes, mode: int = 0o644) -> None:
+        directory, _, name = path.rpartition("/")
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), mode, int(time.time())
+            tar.addfile(info, io.BytesIO(data))
+        try:
+            self.container.put_archive(directory or "/", buf.getvalue())
+        except Exception as exc:
+            raise SandboxError(f"copy into the container failed: {exc}") from exc
+
+    def get_file(self, path: str) -> bytes:
+        try:
+            bits, _ = self.container.get_archive(path)
+            with tarfile.open(fileobj=io.BytesIO(b"".join(bits))) as tar:
+                member = tar.next()
+                return tar.extractfile(member).read() if member else b""
+        except Exception as exc:
+            raise SandboxError(f"copy out of the container failed: {exc}") from exc
+
+
+def remove_all() -> None:
+    """Remove every container this process started (atexit and signal handlers call it)."""
+    with _LIVE_LOCK:
+        live = list(_LIVE.values())
+    for sandbox in live:
+        sandbox.close()
+
+
+def reap_orphans(client) -> int:
+    """Remove containers left by swe-monkeys processes that no longer exist."""
+    removed = 0
+    for container in client.containers.list(all=True, filters={"label": OWNER_LABEL}):
+        pid = int(container.labels.get(OWNER_LABEL, "0") or 0)
+        alive = pid > 0 and os.path.exists(f"/proc/{pid}") and pid != os.getpid()
+        if not alive and container.id not in _LIVE:
+            try:
+                container.remove(force=True)
+                removed += 1
+            except Exception:
+                pass
+    return removed
+
+
+def install_cleanup_handlers() -> None:
+    """Remove our containers on exit, Ctrl-C and SIGTERM (call from the main thread)."""
+    atexit.register(remove_all)
+
+    def handler(signum, frame):  # noqa: ARG001
+        remove_all()
+        raise KeyboardInterrupt if signum == signal.SIGINT else SystemExit(128 + signum)
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def docker_client():
+    """A client for the local engine, or SandboxError saying how to start one."""
+    import docker
+
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+        return client
+    except Exception as exc:
+        raise SandboxError(f"Docker engine not reachable ({type(exc).__name__}); start dockerd "
+                           "(e.g. `dockerd --storage-driver=overlay2 &`) or set DOCKER_HOST") from exc

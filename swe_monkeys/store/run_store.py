@@ -1,0 +1,170 @@
+"""The run store: one SQLite file per run directory holding instances, candidates and verdicts.
+
+Every write is its own transaction (WAL journal), so a process killed at any point loses at most
+the candidate it was working on, and the next run continues from what is recorded. Phases talk
+only through this file: sampling appends candidates, verifying appends verdicts, reporting reads.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from swe_monkeys.types import Candidate, SWEInstance, Verdict
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS instances (
+  instance_id TEXT PRIMARY KEY, row TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS candidates (
+  id INTEGER PRIMARY KEY,
+  instance_id TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  model TEXT NOT NULL DEFAULT '',
+  content TEXT NOT NULL,
+  prompt_tokens INTEGER NOT NULL DEFAULT 0,
+  completion_tokens INTEGER NOT NULL DEFAULT 0,
+  seconds REAL NOT NULL DEFAULT 0,
+  meta TEXT NOT NULL DEFAULT '{}',
+  created_at REAL NOT NULL,
+  UNIQUE (instance_id, idx));
+CREATE TABLE IF NOT EXISTS verdicts (
+  candidate_id INTEGER PRIMARY KEY REFERENCES candidates(id),
+  status TEXT NOT NULL,
+  resolved INTEGER NOT NULL,
+  summary TEXT NOT NULL,
+  dedup_key TEXT NOT NULL DEFAULT '',
+  log_path TEXT NOT NULL DEFAULT '',
+  seconds REAL NOT NULL DEFAULT 0,
+  created_at REAL NOT NULL);
+"""
+
+
+class RunStore:
+    """A run directory: `run.sqlite` plus `logs/`. Safe to share between threads."""
+
+    FILENAME = "run.sqlite"
+
+    def __init__(self, run_dir: str | Path):
+        self.dir = Path(run_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        (self.dir / "logs").mkdir(exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.dir / self.FILENAME, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> "RunStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    # -- meta ---------------------------------------------------------------------------------
+    def set_meta(self, key: str, value: Any) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return json.loads(rows[0][0]) if rows else default
+
+    # -- instances ----------------------------------------------------------------------------
+    def add_instances(self, instances: list[SWEInstance]) -> None:
+        with self._tx() as db:
+            db.executemany("INSERT OR REPLACE INTO instances VALUES (?, ?)",
+                           [(i.instance_id, json.dumps(i.to_row())) for i in instances])
+
+    def instances(self) -> list[SWEInstance]:
+        return [SWEInstance.from_row(json.loads(r[0])) for r in self._query("SELECT row FROM instances ORDER BY 1")]
+
+    # -- candidates ---------------------------------------------------------------------------
+    def add_candidate(self, candidate: Candidate, *, prompt_tokens: int = 0, completion_tokens: int = 0,
+                      seconds: float = 0.0, meta: dict | None = None) -> int:
+        """Record a candidate at (instance, index); re-adding the same index keeps the first."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO candidates (instance_id, idx, model, content, prompt_tokens,"
+                " completion_tokens, seconds, meta, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                (candidate.instance_id, candidate.index, candidate.model, candidate.patch, prompt_tokens,
+                 completion_tokens, seconds, json.dumps(meta or {}), time.time()))
+            row = db.execute("SELECT id FROM candidates WHERE instance_id = ? AND idx = ?",
+                             (candidate.instance_id, candidate.index)).fetchone()
+        return int(row[0])
+
+    def next_index(self, instance_id: str) -> int:
+        rows = self._query("SELECT COALESCE(MAX(idx) + 1, 0) FROM candidates WHERE instance_id = ?", (instance_id,))
+        return int(rows[0][0])
+
+    def candidates(self, *, unverified_only: bool = False) -> list[tuple[int, Candidate]]:
+        sql = ("SELECT c.id, c.instance_id, c.idx, c.model, c.content FROM candidates c"
+               + (" LEFT JOIN verdicts v ON v.candidate_id = c.id WHERE v.candidate_id IS NULL" if unverified_only
+                  else "") + " ORDER BY c.instance_id, c.idx")
+        return [(r[0], Candidate(instance_id=r[1], index=r[2], model=r[3], patch=r[4])) for r in self._query(sql)]
+
+    # -- verdicts -----------------------------------------------------------------------------
+    def add_verdict(self, candidate_id: int, verdict: Verdict, *, dedup_key: str = "") -> None:
+        """Record a verdict (and its log beside the store); infra errors are kept but retried later."""
+        log_path = ""
+        if verdict.log:
+            path = self.dir / "logs" / f"{candidate_id}.log"
+            path.write_text(verdict.log, errors="replace")
+            log_path = str(path.relative_to(self.dir))
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO verdicts VALUES (?,?,?,?,?,?,?,?)",
+                       (candidate_id, verdict.status.value, int(verdict.resolved), json.dumps(verdict.summary()),
+                        dedup_key, log_path, verdict.seconds, time.time()))
+
+    def drop_infra_errors(self) -> int:
+        """Forget infra-error verdicts so that the next verify retries those candidates."""
+        with self._tx() as db:
+            return db.execute("DELETE FROM verdicts WHERE status = 'infra_error'").rowcount
+
+    def verdicts(self) -> dict[int, Verdict]:
+        return {r[0]: Verdict.from_summary(json.loads(r[1]))
+                for r in self._query("SELECT candidate_id, summary FROM verdicts")}
+
+    def dedup_keys(self) -> dict[int, str]:
+        """Candidate id -> the normalised-patch key it was judged under ("" for intake verdicts)."""
+        return dict(self._query("SELECT candidate_id, dedup_key FROM verdicts"))
+
+    def sample_table(self) -> list[dict[str, Any]]:
+        """One row per candidate: the table the pure metrics work on (status None = not verified)."""
+        rows = self._query(
+            "SELECT c.instance_id, c.idx, c.model, v.status, v.resolved, c.prompt_tokens, c.completion_tokens,"
+            " c.seconds, COALESCE(v.seconds, 0), c.meta FROM candidates c"
+            " LEFT JOIN verdicts v ON v.candidate_id = c.id ORDER BY c.instance_id, c.idx")
+        keys = ("problem_id", "sample_idx", "model", "status", "resolved", "prompt_tokens", "completion_tokens",
+                "sample_seconds", "verify_seconds")
+        out = []
+        for r in rows:
+            row = dict(zip(keys, r[:9]))
+            row["resolved"] = bool(row["resolved"]) if row["status"] is not None else None
+            row["meta"] = json.loads(r[9])
+            out.append(row)
+        return out

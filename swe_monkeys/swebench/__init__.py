@@ -1,0 +1,1 @@
+"""SWE-bench verification: specs, patch intake, log parsing, grading and the verifier."""

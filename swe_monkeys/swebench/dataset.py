@@ -1,0 +1,109 @@
+"""Reading SWE-bench instances and predictions from local files.
+
+Instances: JSON (a list of rows), JSONL or parquet, optionally gzipped, or a directory holding
+`test.*` (the layout of shared/data/swe-bench-lite). Predictions: SWE-bench's JSONL
+(`instance_id`, `model_name_or_path`, `model_patch`), any number of lines per instance.
+Bad input raises DatasetError naming the file and line; nothing is half-loaded.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import gzip
+import json
+from pathlib import Path
+from typing import Any, Iterable
+
+from swe_monkeys.types import Candidate, SWEInstance
+
+SUFFIXES = (".jsonl", ".json", ".parquet")
+
+
+class DatasetError(ValueError):
+    """A file that cannot be read as instances or predictions."""
+
+
+def _resolve(path: Path) -> Path:
+    if path.is_dir():
+        for name in ("test.jsonl.gz", "test.jsonl", "test.json.gz", "test.json", "test.parquet"):
+            if (path / name).exists():
+                return path / name
+        raise DatasetError(f"{path}: a directory needs a test.jsonl[.gz] / test.json[.gz] / test.parquet file")
+    if not path.exists():
+        raise DatasetError(f"{path}: no such file")
+    return path
+
+
+def read_rows(path: str | Path) -> list[dict[str, Any]]:
+    """Rows of a JSON / JSONL / parquet file (gz allowed)."""
+    path = _resolve(Path(path))
+    name = path.name[:-3] if path.name.endswith(".gz") else path.name
+    if name.endswith(".parquet"):
+        try:
+            import pyarrow.parquet as pq
+
+            return pq.read_table(path).to_pylist()
+        except Exception as exc:
+            raise DatasetError(f"{path}: not a readable parquet file ({exc})") from exc
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{path}: cannot read ({exc})") from exc
+    if name.endswith(".json"):
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise DatasetError(f"{path}: invalid JSON ({exc})") from exc
+        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+            raise DatasetError(f"{path}: expected a JSON list of objects")
+        return data
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            raise DatasetError(f"{path}:{number}: invalid JSON ({exc.msg})") from exc
+        if not isinstance(row, dict):
+            raise DatasetError(f"{path}:{number}: expected a JSON object")
+        rows.append(row)
+    return rows
+
+
+def load_instances(path: str | Path, select: Iterable[str] | None = None) -> list[SWEInstance]:
+    """Instances of a file, optionally only those whose id matches one of `select` (ids or globs)."""
+    instances = []
+    for number, row in enumerate(read_rows(path), 1):
+        try:
+            instances.append(SWEInstance.from_row(row))
+        except (ValueError, TypeError) as exc:
+            raise DatasetError(f"{path}: row {number}: {exc}") from exc
+    if select:
+        patterns = list(select)
+        chosen = [i for i in instances if any(fnmatch.fnmatchcase(i.instance_id, p) for p in patterns)]
+        unknown = [p for p in patterns if not any(fnmatch.fnmatchcase(i.instance_id, p) for i in instances)]
+        if unknown:
+            raise DatasetError(f"{path}: no instance matches {', '.join(unknown)}")
+        instances = chosen
+    return instances
+
+
+def load_predictions(path: str | Path) -> list[Candidate]:
+    """Predictions, numbered per instance in file order (index 0, 1, ... for each instance)."""
+    seen: dict[str, int] = {}
+    out = []
+    for number, row in enumerate(read_rows(path), 1):
+        instance_id = row.get("instance_id")
+        patch = row.get("model_patch", "")
+        if not isinstance(instance_id, str) or not instance_id:
+            raise DatasetError(f"{path}: line {number}: missing instance_id")
+        if patch is not None and not isinstance(patch, str):
+            raise DatasetError(f"{path}: line {number}: model_patch must be a string")
+        index = seen.get(instance_id, 0)
+        seen[instance_id] = index + 1
+        out.append(Candidate(instance_id=instance_id, patch=patch or "", index=index,
+                             model=str(row.get("model_name_or_path") or "")))
+    return out

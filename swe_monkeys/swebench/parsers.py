@@ -1,0 +1,69 @@
+"""Test-log parsers: turn a test command's output into per-test statuses plus evidence.
+
+A parser never decides resolution. It reports what the log claims (test -> status), whether the
+log shows that the suite actually ran, and the totals the runner printed, so that grading can
+check the claims against each other and against the exit code. Logs are candidate-controlled
+text: parsers must be total (never raise) on arbitrary bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from swe_monkeys.registry import Registry
+
+PASSED, FAILED, ERROR, SKIPPED, XFAIL, XPASS = "PASSED", "FAILED", "ERROR", "SKIPPED", "XFAIL", "XPASS"
+# Worst first: when a log reports one test twice (a forged PASSED line beside the real FAILED
+# one, or a teardown ERROR after a PASSED call) the worst report wins.
+SEVERITY = {ERROR: 5, FAILED: 4, SKIPPED: 3, XPASS: 2, XFAIL: 1, PASSED: 0}
+
+
+@dataclass
+class ParsedLog:
+    statuses: dict[str, str] = field(default_factory=dict)
+    lines: dict[str, int] = field(default_factory=dict)  # status -> number of result lines
+    totals: dict[str, int] | None = None  # what the runner's final summary line says
+    suite_ran: bool = False
+
+    def record(self, test: str, status: str) -> None:
+        self.lines[status] = self.lines.get(status, 0) + 1
+        old = self.statuses.get(test)
+        if old is None or SEVERITY[status] > SEVERITY[old]:
+            self.statuses[test] = status
+
+
+_RESULT = re.compile(r"^(PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS) (.+?)\s*$")
+_SUMMARY = re.compile(r"^=+ (.*?) in [\d.]+ ?s(?:econds)?\b.*=+\s*$")
+_COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|deselected|warnings?)")
+_TOTAL_KEYS = {"passed": PASSED, "failed": FAILED, "error": ERROR, "errors": ERROR, "skipped": SKIPPED,
+               "xfailed": XFAIL, "xpassed": XPASS}
+
+
+def parse_pytest(log: str) -> ParsedLog:
+    """pytest run with -rA: result lines 'STATUS node-id[ - message]' and the '== ... in Ns ==' line."""
+    parsed = ParsedLog()
+    for raw in log.splitlines():
+        line = raw.replace("\x1b", "")
+        match = _RESULT.match(line)
+        if match:
+            status, rest = match.groups()
+            if status == SKIPPED and rest.startswith("["):
+                parsed.lines[SKIPPED] = parsed.lines.get(SKIPPED, 0) + int(re.match(r"\[(\d+)\]", rest + "[0]")[1])
+                continue  # "SKIPPED [n] file:line: reason" names no test id
+            if status in (FAILED, ERROR, XFAIL, XPASS):
+                rest = rest.split(" - ")[0]
+            parsed.record(rest.strip(), status)
+            continue
+        summary = _SUMMARY.match(line)
+        if summary:
+            # The last summary line wins: pytest prints exactly one, at the very end.
+            totals: dict[str, int] = {}
+            for count, word in _COUNT.findall(summary.group(1)):
+                if word in _TOTAL_KEYS:
+                    totals[_TOTAL_KEYS[word]] = totals.get(_TOTAL_KEYS[word], 0) + int(count)
+            parsed.totals, parsed.suite_ran = totals, True
+    return parsed
+
+
+PARSERS = Registry("log parser", {"pytest": "swe_monkeys.swebench.parsers:parse_pytest"})

@@ -1,0 +1,121 @@
+"""Judge candidates one after another in a warm container of an instance image.
+
+Starting a container costs more than a small test suite, so each worker keeps one container per
+image and the in-container harness resets it to the pristine commit before every candidate.
+A container is replaced whenever a run ends abnormally (time limit, harness failure, Docker
+error), so damage a candidate might have done outside the repository cannot carry over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from functools import lru_cache
+
+from swe_monkeys.paths import HARNESS, PROJECT_ROOT
+from swe_monkeys.sandbox.docker_sandbox import DockerSandbox, Limits, SandboxError
+from swe_monkeys.swebench import grading
+from swe_monkeys.swebench.patches import TEST_PATH_PATTERNS
+from swe_monkeys.swebench.spec import EnvSpec
+from swe_monkeys.types import Status, SWEInstance, Verdict
+
+HARNESS_FILE = HARNESS / "run_candidate.py"
+IN_CONTAINER = "/opt/swe-monkeys"
+RESULT_MARK = "@@SWE-MONKEYS-RESULT@@"
+# Host-side margin over the spec's test timeout for reset, apply and the harness's own work.
+EXEC_MARGIN_S = 120
+
+
+@lru_cache(maxsize=1)
+def harness_version() -> str:
+    """Hash of everything that judges: harness, parsers, grading. Part of every verdict-cache key."""
+    h = hashlib.sha256()
+    for path in (HARNESS_FILE, PROJECT_ROOT / "swe_monkeys/swebench/parsers.py",
+                 PROJECT_ROOT / "swe_monkeys/swebench/grading.py"):
+        h.update(path.read_bytes())
+    h.update(json.dumps(TEST_PATH_PATTERNS).encode())
+    return h.hexdigest()[:16]
+
+
+def test_patch_files(inst: SWEInstance) -> list[str]:
+    """Every path the instance's test_patch touches: reset to pristine before it is applied."""
+    from unidiff import PatchSet
+
+    return [f.path for f in PatchSet(inst.test_patch)]
+
+
+def test_args(inst: SWEInstance, spec: EnvSpec) -> list[str]:
+    """What is appended to the test command: the test_patch's files, or the test ids."""
+    if spec.test_args == "ids":
+        return list(dict.fromkeys(inst.fail_to_pass + inst.pass_to_pass))
+    from unidiff import PatchSet
+
+    files = [f.path for f in PatchSet(inst.test_patch) if not f.is_removed_file]
+    return [f for f in files if f.endswith(".py")] or files
+
+
+class CandidateRunner:
+    """One warm container of one instance image; `judge` may be called many times."""
+
+    def __init__(self, client, image: str, limits: Limits):
+        self.client, self.image, self.limits = client, image, limits
+        self.sandbox: DockerSandbox | None = None
+        self.judged = 0
+
+    def close(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.close()
+            self.sandbox = None
+
+    def _ensure(self) -> DockerSandbox:
+        if self.sandbox is None:
+            sandbox = DockerSandbox(self.client, self.image, self.limits).__enter__()
+            try:
+                sandbox.put_file(f"{IN_CONTAINER}/run_candidate.py", HARNESS_FILE.read_bytes())
+            except SandboxError:
+                sandbox.close()
+                raise
+            self.sandbox = sandbox
+        return self.sandbox
+
+    def run(self, inst: SWEInstance, spec: EnvSpec, patch: str) -> dict:
+        """The harness's raw report for one candidate (patch "" = the empty candidate)."""
+        sandbox = self._ensure()
+        tag = uuid.uuid4().hex[:8]
+        patch_path = f"{IN_CONTAINER}/{tag}.patch" if patch else ""
+        if patch:
+            sandbox.put_file(patch_path, patch.encode())
+        sandbox.put_file(f"{IN_CONTAINER}/{tag}.test.patch", inst.test_patch.encode())
+        job = {"patch_path": patch_path, "test_patch_path": f"{IN_CONTAINER}/{tag}.test.patch",
+               "test_files": test_patch_files(inst),
+               "test_path_patterns": list(TEST_PATH_PATTERNS), "test_cmd": spec.test_cmd,
+               "test_args": test_args(inst, spec), "timeout": spec.timeout, "user": spec.user,
+               "output_cap": self.limits.output_cap // 2, "env": spec.env,
+               "path": "/opt/venv/bin:/usr/local/bin:/usr/bin:/bin"}
+        sandbox.put_file(f"{IN_CONTAINER}/{tag}.json", json.dumps(job).encode())
+        res = sandbox.exec(["python3", f"{IN_CONTAINER}/run_candidate.py", f"{IN_CONTAINER}/{tag}.json"],
+                           timeout=spec.timeout + EXEC_MARGIN_S)
+        self.judged += 1
+        if res.timed_out:
+            self.close()
+            return {"ok": False, "error": "the harness itself overran its time limit"}
+        _, _, payload = res.output.rpartition(RESULT_MARK)
+        try:
+            report = json.loads(payload)
+        except ValueError:
+            self.close()
+            return {"ok": False, "error": f"no report from the harness (exit {res.exit_code}): {res.output[-500:]}"}
+        if not report.get("ok") or report.get("timed_out"):
+            self.close()  # start the next candidate in a fresh container
+        return report
+
+    def judge(self, inst: SWEInstance, spec: EnvSpec, patch: str) -> Verdict:
+        try:
+            report = self.run(inst, spec, patch)
+        except SandboxError as exc:
+            self.close()
+            return Verdict(Status.INFRA_ERROR, reason=str(exc))
+        verdict = grading.grade(report, inst, spec)
+        verdict.seconds = float(report.get("test_seconds", 0.0)) + float(report.get("setup_seconds", 0.0))
+        return verdict
