@@ -31,6 +31,8 @@ APPLY_CHAIN = (
     ("patch --fuzz=5", ["patch", "--batch", "--fuzz=5", "-p1", "--no-backup-if-mismatch", "-i"]),
 )
 SCRATCH_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+WORK = "/opt/swe-monkeys/work"  # root-only: the test user cannot read or swap the patches
+MARK = "@@SWE-MONKEYS-RESULT@@"
 
 
 def sh(cmd, timeout=300, stdin=None):
@@ -254,16 +256,39 @@ def judge(job):
     return result
 
 
-def main():
-    with open(sys.argv[1]) as f:
-        job = json.load(f)
+def handle(job):
+    """One job -> one report. Patch texts travel inside the job; they are written to files here."""
+    os.makedirs(WORK, mode=0o700, exist_ok=True)
+    job = dict(job)
+    job["patch_path"] = ""
+    if job.get("patch"):
+        job["patch_path"] = os.path.join(WORK, "candidate.patch")
+        with open(job["patch_path"], "w") as f:
+            f.write(job["patch"])
+    job["test_patch_path"] = os.path.join(WORK, "test.patch")
+    with open(job["test_patch_path"], "w") as f:
+        f.write(job["test_patch"])
     try:
         result = judge(job)
         result["ok"] = True
     except Exception as exc:  # reported to the host as an infrastructure error, never as a verdict
         result = {"ok": False, "error": "%s: %s" % (type(exc).__name__, exc)}
-    sys.stdout.write("\n@@SWE-MONKEYS-RESULT@@" + json.dumps(result) + "\n")
-    sys.stdout.flush()
+    return result
+
+
+def main():
+    """--serve: one JSON job per stdin line, one marked JSON report per stdout line, until EOF."""
+    if sys.argv[1:] == ["--serve"]:
+        jobs = sys.stdin
+    else:
+        with open(sys.argv[1]) as f:
+            jobs = [f.read().replace("\n", " ")]
+    for line in jobs:
+        if not line.strip():
+            continue
+        result = handle(json.loads(line))
+        sys.stdout.write(MARK + json.dumps(result) + "\n")
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -8,15 +8,30 @@ from __future__ import annotations
 
 import typer
 
-from swe_monkeys.cli import bench, images, report, verify
+from swe_monkeys.cli import bench, demo, images, report, verify
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Repeated sampling with automatic verification (Large Language Monkeys).")
+app.command("demo")(demo.demo)
 app.command("verify")(verify.verify)
 app.command("validate")(verify.validate)
 app.command("report")(report.report)
 app.add_typer(images.app, name="images", help="Build, list and prune the offline-built Docker images.")
 app.add_typer(bench.app, name="bench", help="Benchmarks that print figures and ratios measured in one run.")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from swe_monkeys import __version__
+
+        typer.echo(f"swe-monkeys {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """Repeated sampling with automatic verification (Large Language Monkeys)."""
 
 
 def main() -> None:

@@ -24,3 +24,21 @@ def metrics(as_json: bool = typer.Option(False, "--json", help="Print one JSON o
     from swe_monkeys.metrics.bench import run_metrics_bench
 
     _emit(run_metrics_bench(), as_json)
+
+
+@app.command("verify")
+def verify(
+    example: str = typer.Option("calc", help="Example instance to benchmark on."),
+    candidates: int = typer.Option(250, help="Batch size."),
+    unique: int = typer.Option(60, help="Distinct candidates in the batch."),
+    workers: int = typer.Option(1, help="Parallel containers for the verifier."),
+    harness_sample: int = typer.Option(0, help="Time the harness-style loop on this many and scale (0 = all)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Per-candidate overhead and batch speed-up of native verification against a harness-style loop."""
+    from swe_monkeys.cli.common import fail
+    from swe_monkeys.swebench.bench import run_verify_bench
+
+    with fail():
+        result = run_verify_bench(example, candidates, unique, workers, harness_sample or None)
+    _emit(result, as_json)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from functools import lru_cache
 
 from swe_monkeys.paths import HARNESS, PROJECT_ROOT
@@ -56,56 +55,54 @@ def test_args(inst: SWEInstance, spec: EnvSpec) -> list[str]:
 
 
 class CandidateRunner:
-    """One warm container of one instance image; `judge` may be called many times."""
+    """One warm container of one instance image with the harness serving in it; `judge` many times."""
 
     def __init__(self, client, image: str, limits: Limits):
         self.client, self.image, self.limits = client, image, limits
         self.sandbox: DockerSandbox | None = None
+        self.session = None
         self.judged = 0
 
     def close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
         if self.sandbox is not None:
             self.sandbox.close()
             self.sandbox = None
 
-    def _ensure(self) -> DockerSandbox:
+    def _ensure(self):
         if self.sandbox is None:
             sandbox = DockerSandbox(self.client, self.image, self.limits).__enter__()
             try:
                 sandbox.put_file(f"{IN_CONTAINER}/run_candidate.py", HARNESS_FILE.read_bytes())
+                self.session = sandbox.open_session(["python3", "-u", f"{IN_CONTAINER}/run_candidate.py", "--serve"])
             except SandboxError:
                 sandbox.close()
                 raise
             self.sandbox = sandbox
-        return self.sandbox
+        return self.session
 
     def run(self, inst: SWEInstance, spec: EnvSpec, patch: str) -> dict:
         """The harness's raw report for one candidate (patch "" = the empty candidate)."""
-        sandbox = self._ensure()
-        tag = uuid.uuid4().hex[:8]
-        patch_path = f"{IN_CONTAINER}/{tag}.patch" if patch else ""
-        if patch:
-            sandbox.put_file(patch_path, patch.encode())
-        sandbox.put_file(f"{IN_CONTAINER}/{tag}.test.patch", inst.test_patch.encode())
-        job = {"patch_path": patch_path, "test_patch_path": f"{IN_CONTAINER}/{tag}.test.patch",
-               "test_files": test_patch_files(inst),
+        session = self._ensure()
+        job = {"patch": patch, "test_patch": inst.test_patch, "test_files": test_patch_files(inst),
                "test_path_patterns": list(TEST_PATH_PATTERNS), "test_cmd": spec.test_cmd,
                "test_args": test_args(inst, spec), "timeout": spec.timeout, "user": spec.user,
                "output_cap": self.limits.output_cap // 2, "env": spec.env,
                "path": "/opt/venv/bin:/usr/local/bin:/usr/bin:/bin"}
-        sandbox.put_file(f"{IN_CONTAINER}/{tag}.json", json.dumps(job).encode())
-        res = sandbox.exec(["python3", f"{IN_CONTAINER}/run_candidate.py", f"{IN_CONTAINER}/{tag}.json"],
-                           timeout=spec.timeout + EXEC_MARGIN_S)
+        reply, timed_out = session.request(json.dumps(job).encode(), RESULT_MARK.encode(),
+                                           timeout=spec.timeout + EXEC_MARGIN_S)
         self.judged += 1
-        if res.timed_out:
+        if reply is None:
             self.close()
-            return {"ok": False, "error": "the harness itself overran its time limit"}
-        _, _, payload = res.output.rpartition(RESULT_MARK)
+            why = "overran its time limit" if timed_out else "ended without a report"
+            return {"ok": False, "error": f"the harness {why}"}
         try:
-            report = json.loads(payload)
+            report = json.loads(reply[len(RESULT_MARK):])
         except ValueError:
             self.close()
-            return {"ok": False, "error": f"no report from the harness (exit {res.exit_code}): {res.output[-500:]}"}
+            return {"ok": False, "error": "unreadable report from the harness"}
         if not report.get("ok") or report.get("timed_out"):
             self.close()  # start the next candidate in a fresh container
         return report

@@ -1,0 +1,109 @@
+"""Log parsing and grading on real-looking pytest logs, hostile ones included (no Docker)."""
+
+from __future__ import annotations
+
+from swe_monkeys.swebench.grading import grade
+from swe_monkeys.swebench.parsers import parse_pytest
+from swe_monkeys.swebench.spec import EnvSpec
+from swe_monkeys.types import Status, SWEInstance
+
+INST = SWEInstance(instance_id="o__r-1", repo="o/r", base_commit="0" * 40, patch="", test_patch="x",
+                   version="1", fail_to_pass=("tests/test_a.py::test_new", "tests/test_a.py::test_p[a-b]"),
+                   pass_to_pass=("tests/test_a.py::test_old",))
+SPEC = EnvSpec(repo="o/r", version="1", timeout=60)
+
+
+def log(lines: list[str], summary: str) -> str:
+    return "\n".join(["============================= test session starts ==============================",
+                      "platform linux -- Python 3.11.2, pytest-8.3.3, pluggy-1.5.0", "rootdir: /testbed",
+                      "collected 3 items", "", "tests/test_a.py ...                                      [100%]", "",
+                      "=========================== short test summary info ============================",
+                      *lines, summary])
+
+
+ALL_PASS = log(["PASSED tests/test_a.py::test_new", "PASSED tests/test_a.py::test_p[a-b]",
+                "PASSED tests/test_a.py::test_old"], "============================== 3 passed in 0.05s ===============================")
+
+
+def report(text: str, exit_code: int | None = 0, **extra) -> dict:
+    return {"ok": True, "apply_method": "git apply", "apply_tries": [{}], "test_patch_ok": True, "reverted": [],
+            "log": text, "exit_code": exit_code, "timed_out": False, **extra}
+
+
+def test_parse_pytest_statuses_and_totals():
+    text = log(["PASSED tests/test_a.py::test_old", "FAILED tests/test_a.py::test_new - AssertionError: 1 != 2",
+                "ERROR tests/test_a.py::test_p[a-b] - RuntimeError", "SKIPPED [2] tests/test_a.py:9: no db",
+                "XFAIL tests/test_a.py::test_x - reason"],
+               "=========== 1 failed, 1 passed, 2 skipped, 1 xfailed, 1 error in 0.31s ===========")
+    parsed = parse_pytest(text)
+    assert parsed.statuses == {"tests/test_a.py::test_old": "PASSED", "tests/test_a.py::test_new": "FAILED",
+                               "tests/test_a.py::test_p[a-b]": "ERROR", "tests/test_a.py::test_x": "XFAIL"}
+    assert parsed.totals == {"FAILED": 1, "PASSED": 1, "SKIPPED": 2, "XFAIL": 1, "ERROR": 1}
+    assert parsed.suite_ran
+
+
+def test_old_pytest_summary_in_seconds():
+    parsed = parse_pytest("PASSED testing/test_x.py::test_y\n===== 1 passed in 0.12 seconds =====")
+    assert parsed.suite_ran and parsed.totals == {"PASSED": 1}
+
+
+def test_all_pass_is_resolved():
+    assert grade(report(ALL_PASS), INST, SPEC).status is Status.RESOLVED
+
+
+def test_failing_f2p_is_unresolved():
+    text = log(["FAILED tests/test_a.py::test_new - assert 0", "PASSED tests/test_a.py::test_p[a-b]",
+                "PASSED tests/test_a.py::test_old"], "==== 1 failed, 2 passed in 0.1s ====")
+    verdict = grade(report(text, 1), INST, SPEC)
+    assert verdict.status is Status.UNRESOLVED and "test_new" in verdict.reason
+
+
+def test_skipped_f2p_is_a_failure_but_skipped_p2p_is_tolerated():
+    skipped_f2p = report(ALL_PASS.replace("PASSED tests/test_a.py::test_new", "SKIPPED tests/test_a.py::test_new"))
+    assert grade(skipped_f2p, INST, SPEC).status is Status.UNRESOLVED
+    text = log(["PASSED tests/test_a.py::test_new", "PASSED tests/test_a.py::test_p[a-b]",
+                "SKIPPED tests/test_a.py::test_old"], "==== 2 passed, 1 skipped in 0.1s ====")
+    assert grade(report(text), INST, SPEC).status is Status.RESOLVED
+
+
+def test_missing_test_is_a_failure():
+    text = log(["PASSED tests/test_a.py::test_new", "PASSED tests/test_a.py::test_old"], "==== 2 passed in 0.1s ====")
+    assert grade(report(text), INST, SPEC).status is Status.UNRESOLVED
+
+
+def test_fake_passed_lines_then_exit_1():
+    # A candidate prints PASSED lines for every test, then exits 1: the exit code betrays it.
+    assert "exit code 1" in grade(report(ALL_PASS, 1), INST, SPEC).reason
+
+
+def test_forged_pass_beside_real_failure_takes_the_worst():
+    text = log(["PASSED tests/test_a.py::test_new", "PASSED tests/test_a.py::test_p[a-b]",
+                "PASSED tests/test_a.py::test_old", "FAILED tests/test_a.py::test_new - assert 0"],
+               "==== 1 failed, 3 passed in 0.1s ====")
+    verdict = grade(report(text, 1), INST, SPEC)
+    assert verdict.status is Status.UNRESOLVED and verdict.tests["tests/test_a.py::test_new"] == "FAILED"
+
+
+def test_extra_passed_lines_disagree_with_totals():
+    text = ALL_PASS.replace("PASSED tests/test_a.py::test_old", "PASSED tests/test_a.py::test_old\n"
+                            "PASSED tests/test_a.py::test_new")
+    assert "disagree" in grade(report(text), INST, SPEC).reason
+
+
+def test_no_evidence_the_suite_ran():
+    # os._exit(0) at import: exit 0, a clean log, and no summary line.
+    verdict = grade(report("collecting ... \n", 0), INST, SPEC)
+    assert verdict.status is Status.UNRESOLVED and "no evidence" in verdict.reason
+
+
+def test_timeout_and_infra_and_apply_failure():
+    assert grade(report("", None, timed_out=True), INST, SPEC).status is Status.UNRESOLVED
+    assert grade({"ok": False, "error": "boom"}, INST, SPEC).status is Status.INFRA_ERROR
+    failed = {"ok": True, "apply_method": None, "apply_tries": [{"method": "git apply", "exit_code": 1, "output": "x"}]}
+    assert grade(failed, INST, SPEC).status is Status.APPLY_FAILED
+    assert grade(report(ALL_PASS, test_patch_ok=False), INST, SPEC).status is Status.INFRA_ERROR
+
+
+def test_parser_is_total_on_garbage():
+    garbage = "\x00\xff PASSED \n=== in s ===\nFAILED\n" + "x" * 10000 + "\x1b[31mPASSED a::b\x1b[0m"
+    parse_pytest(garbage)  # must not raise

@@ -1,0 +1,66 @@
+"""The hostile corpus: none may be judged resolved, the host stays unharmed, no container is left.
+
+Each candidate in tests/data/hostile/ lacks the real fix and tries to cheat or to do harm (fork
+bomb, endless loop, network, writes outside the repository, forged results, a flood of output,
+killing the runner, chmod of the repository, ...). They run only inside Docker.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from swe_monkeys.sandbox.docker_sandbox import OWNER_LABEL
+from swe_monkeys.store.run_store import RunStore
+from swe_monkeys.swebench.verifier import SWEVerifier, VerifyConfig
+from swe_monkeys.types import Candidate, Status
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+CORPUS = Path(__file__).parent / "data" / "hostile"
+
+
+def load_corpus(examples):
+    from swe_monkeys.examples import overlay_patch
+
+    entries = yaml.safe_load((CORPUS / "corpus.yaml").read_text())
+    entries = entries["candidates"] if isinstance(entries, dict) else entries
+    out = []
+    for entry in entries:
+        example = examples[entry["example"]]
+        overlay = CORPUS / entry["name"]
+        patch = (overlay / "candidate.patch").read_text() if (overlay / "candidate.patch").exists() \
+            else overlay_patch(example, overlay)
+        out.append((entry, example, patch))
+    return out
+
+
+def test_corpus_is_big_enough(examples):
+    assert len(load_corpus(examples)) >= 15
+
+
+def test_no_hostile_candidate_is_resolved(tmp_path, repo_cache, examples, images, docker_client):
+    corpus = load_corpus(examples)
+    store = RunStore(tmp_path / "run")
+    store.add_instances([ex.instance for ex in examples.values()])
+    for i, (entry, example, patch) in enumerate(corpus):
+        store.add_candidate(Candidate(example.instance.instance_id, patch, entry["name"], i))
+    config = VerifyConfig(repo_cache=repo_cache, workers=2, use_cache=False)
+    counts = SWEVerifier(store, config).run()
+
+    verdicts = store.verdicts()
+    report = {c.model: verdicts[cid] for cid, c in store.candidates()}
+    resolved = {name: v.reason for name, v in report.items() if v.status is Status.RESOLVED}
+    assert not resolved, resolved
+    infra = {name: v.reason for name, v in report.items() if v.status is Status.INFRA_ERROR}
+    assert not infra, infra  # hostile code is the candidate's fault, never an infrastructure error
+    assert sum(counts.values()) == len(corpus)
+
+    for entry, _, _ in corpus:
+        marker = entry.get("host_marker")
+        if marker:
+            assert not os.path.exists(marker), f"{entry['name']} escaped to the host: {marker}"
+    left = docker_client.containers.list(all=True, filters={"label": f"{OWNER_LABEL}={os.getpid()}"})
+    assert not left, [c.name for c in left]

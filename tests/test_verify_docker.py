@@ -1,0 +1,137 @@
+"""The verifier against a real Docker engine on the example instances (fixture git repositories)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+from swe_monkeys.cli import app
+from swe_monkeys.store.run_store import RunStore
+from swe_monkeys.swebench.verifier import SWEVerifier, VerifyConfig
+from swe_monkeys.types import Candidate, Status
+
+pytestmark = pytest.mark.docker
+
+EXPECTED = {"gold": Status.RESOLVED, "gold_with_noise": Status.RESOLVED, "empty": Status.EMPTY,
+            "wrong": Status.UNRESOLVED, "partial": Status.UNRESOLVED, "breaks_p2p": Status.UNRESOLVED,
+            "edits_tests": Status.UNRESOLVED, "malformed": Status.MALFORMED}
+
+
+def verify(tmp_path, repo_cache, examples, names, *, cache=False, workers=2, run="run"):
+    store = RunStore(tmp_path / run)
+    store.add_instances([ex.instance for ex in examples.values()])
+    for ex in examples.values():
+        for i, name in enumerate(names):
+            store.add_candidate(Candidate(ex.instance.instance_id, ex.candidates[name], name, i))
+    config = VerifyConfig(repo_cache=repo_cache, workers=workers, use_cache=cache)
+    counts = SWEVerifier(store, config).run()
+    return store, counts
+
+
+def test_every_kind_of_candidate_on_every_example(tmp_path, repo_cache, examples, images, no_leftover_containers):
+    names = list(EXPECTED)
+    store, _ = verify(tmp_path, repo_cache, examples, names)
+    verdicts = store.verdicts()
+    got = {}
+    for cid, cand in store.candidates():
+        got[(cand.instance_id, cand.model)] = verdicts[cid]
+    for ex in examples.values():
+        for name, expected in EXPECTED.items():
+            verdict = got[(ex.instance.instance_id, name)]
+            assert verdict.status is expected, (ex.instance.instance_id, name, verdict.reason)
+    # gold and gold_with_noise are one normalised patch: judged once, recorded for both.
+    keys = store.dedup_keys()
+    by_name = {(c.instance_id, c.model): keys[cid] for cid, c in store.candidates()}
+    for ex in examples.values():
+        iid = ex.instance.instance_id
+        assert by_name[(iid, "gold")] == by_name[(iid, "gold_with_noise")] != ""
+
+
+def test_edits_to_the_judging_tests_are_reverted(tmp_path, repo_cache, examples, images):
+    store, _ = verify(tmp_path, repo_cache, examples, ["edits_tests"], workers=1)
+    verdict = next(iter(store.verdicts().values()))
+    assert verdict.status is Status.UNRESOLVED
+    assert "reverted" in verdict.reason
+
+
+def test_verdict_cache_makes_a_rerun_free(tmp_path, repo_cache, examples, images, monkeypatch):
+    monkeypatch.setenv("SWE_MONKEYS_CACHE", str(tmp_path / "cache"))
+    verify(tmp_path, repo_cache, examples, ["gold", "wrong"], cache=True, run="first")
+    start = time.monotonic()
+    store, counts = verify(tmp_path, repo_cache, examples, ["gold", "wrong"], cache=True, run="second")
+    assert time.monotonic() - start < 5
+    assert all(v.reason.startswith("cached:") for v in store.verdicts().values())
+    assert counts["resolved"] == len(examples)
+
+
+def test_resume_verifies_only_what_is_pending(tmp_path, repo_cache, examples, images):
+    ex = next(iter(examples.values()))
+    store = RunStore(tmp_path / "run")
+    store.add_instances([ex.instance])
+    first = store.add_candidate(Candidate(ex.instance.instance_id, ex.candidates["gold"], "gold", 0))
+    config = VerifyConfig(repo_cache=repo_cache, workers=1, use_cache=False)
+    SWEVerifier(store, config).run()
+    done = store.verdicts()[first]
+    second = store.add_candidate(Candidate(ex.instance.instance_id, ex.candidates["wrong"], "wrong", 1))
+    seen = []
+    SWEVerifier(store, config, on_verdict=lambda c, v: seen.append(c.index)).run()
+    assert seen == [1]
+    assert store.verdicts()[first].summary() == done.summary()
+    assert store.verdicts()[second].status is Status.UNRESOLVED
+
+
+def test_images_are_content_addressed(docker_client, repo_cache, examples, images):
+    from swe_monkeys.images.builder import ImageBuilder
+
+    builder = ImageBuilder(docker_client, repo_cache)
+    start = time.monotonic()
+    again = {name: builder.ensure(ex.instance) for name, ex in examples.items()}
+    assert again == images and time.monotonic() - start < 10
+
+
+def test_cli_verify_and_validate(tmp_path, repo_cache, examples, images, no_leftover_containers):
+    ex = examples["calc"] if "calc" in examples else next(iter(examples.values()))
+    instances = tmp_path / "instances.jsonl"
+    instances.write_text(json.dumps(ex.instance.to_row()) + "\n")
+    predictions = tmp_path / "preds.jsonl"
+    rows = [{"instance_id": ex.instance.instance_id, "model_name_or_path": "m", "model_patch": ex.candidates[n]}
+            for n in ("gold", "wrong", "gold")]
+    predictions.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    runner = CliRunner()
+    args = ["verify", str(predictions), "--instances", str(instances), "--run", str(tmp_path / "run"),
+            "--repo-cache", str(repo_cache), "--no-cache", "--workers", "1"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert f"{ex.instance.instance_id}" in result.output and "resolved" in result.output
+    result = runner.invoke(app, ["validate", str(instances), "--repeats", "2", "--repo-cache", str(repo_cache)])
+    assert result.exit_code == 0, result.output
+    assert "gold 2/2" in result.output and "empty 0/2" in result.output
+
+
+def test_cli_bad_input_is_one_clear_line(tmp_path, repo_cache, examples):
+    ex = next(iter(examples.values()))
+    instances = tmp_path / "instances.jsonl"
+    instances.write_text(json.dumps(ex.instance.to_row()) + "\n")
+    predictions = tmp_path / "preds.jsonl"
+    predictions.write_text(json.dumps({"instance_id": "nope__nope-1", "model_patch": ""}) + "\n")
+    runner = CliRunner()
+    result = runner.invoke(app, ["verify", str(predictions), "--instances", str(instances), "--run", str(tmp_path / "r")])
+    assert result.exit_code == 1 and "nope__nope-1" in result.output
+    predictions.write_text("{not json\n")
+    result = runner.invoke(app, ["verify", str(predictions), "--instances", str(instances), "--run", str(tmp_path / "r")])
+    assert result.exit_code == 1 and "preds.jsonl:1" in result.output
+
+
+def test_docker_down_is_a_clear_error(tmp_path, monkeypatch, repo_cache, examples):
+    ex = next(iter(examples.values()))
+    instances = tmp_path / "instances.jsonl"
+    instances.write_text(json.dumps(ex.instance.to_row()) + "\n")
+    predictions = tmp_path / "preds.jsonl"
+    predictions.write_text(json.dumps({"instance_id": ex.instance.instance_id, "model_patch": ""}) + "\n")
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    result = CliRunner().invoke(app, ["verify", str(predictions), "--instances", str(instances),
+                                      "--run", str(tmp_path / "r")])
+    assert result.exit_code == 1 and "Docker engine not reachable" in result.output
