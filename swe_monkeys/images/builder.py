@@ -54,11 +54,19 @@ class ImageBuilder:
         recipe = (IMAGES / "base" / "packages.txt").read_text() + (IMAGES / "base" / "setup.sh").read_text()
         return f"{PREFIX}/base:{_digest(SUITE, recipe)}"
 
+    def env_dockerfile(self, spec: EnvSpec) -> str:
+        copy_python, python = "", "/usr/bin/python3"
+        if spec.python != "system":
+            target = f"/opt/python/{sources.find_python(spec.python).name}"
+            # pyenv builds are shared-library builds whose rpath names the host prefix.
+            copy_python = f"COPY python {target}\nRUN echo {target}/lib > /etc/ld.so.conf.d/python.conf && ldconfig"
+            python = f"{target}/bin/python{spec.python}"
+        packages = " ".join(f"'{p}'" for p in spec.pip_packages) or "pip"
+        return (IMAGES / "env" / "Dockerfile").read_text().format(
+            base=self.base_tag(), copy_python=copy_python, python=python, pip_packages=packages)
+
     def env_tag(self, spec: EnvSpec) -> str:
-        python_id = spec.python if spec.python == "system" else str(sources.find_python(spec.python).name)
-        key = _digest(self.base_tag(), (IMAGES / "env" / "Dockerfile").read_text(), python_id,
-                      "\n".join(sorted(spec.pip_packages)))
-        return f"{PREFIX}/env.{spec.key.lower()}:{key}"
+        return f"{PREFIX}/env.{spec.key.lower()}:{_digest(self.env_dockerfile(spec))}"
 
     def instance_tag(self, inst: SWEInstance, spec: EnvSpec) -> str:
         key = _digest(self.env_tag(spec), (IMAGES / "instance" / "Dockerfile").read_text(), inst.repo,
@@ -121,21 +129,16 @@ class ImageBuilder:
         tag = self.env_tag(spec)
         if self.exists(tag):
             return tag
-        base = self.build_base()
+        self.build_base()
         with tempfile.TemporaryDirectory(prefix="env-", dir=cache_dir()) as ctx:
             ctx_path = Path(ctx)
             shutil.copytree(sources.wheelhouse(spec.python, list(spec.pip_packages)), ctx_path / "wheelhouse")
-            copy_python, python = "", "/usr/bin/python3"
             if spec.python != "system":
                 prefix = sources.find_python(spec.python)
-                target = f"/opt/python/{prefix.name}"
                 shutil.copytree(prefix, ctx_path / "python", symlinks=True,
                                 ignore=shutil.ignore_patterns("test", "site-packages", "__pycache__", "*.a"))
                 (ctx_path / "python" / "lib" / f"python{spec.python}" / "site-packages").mkdir(exist_ok=True)
-                copy_python, python = f"COPY python {target}", f"{target}/bin/python{spec.python}"
-            packages = " ".join(f"'{p}'" for p in spec.pip_packages) or "pip"
-            dockerfile = (IMAGES / "env" / "Dockerfile").read_text().format(
-                base=base, copy_python=copy_python, python=python, pip_packages=packages)
+            dockerfile = self.env_dockerfile(spec)
             self._docker_build(ctx_path, dockerfile, tag, "env")
         return tag
 

@@ -26,8 +26,9 @@ class ParsedLog:
     totals: dict[str, int] | None = None  # what the runner's final summary line says
     suite_ran: bool = False
 
-    def record(self, test: str, status: str) -> None:
-        self.lines[status] = self.lines.get(status, 0) + 1
+    def record(self, test: str, status: str, count: bool = True) -> None:
+        if count:
+            self.lines[status] = self.lines.get(status, 0) + 1
         old = self.statuses.get(test)
         if old is None or SEVERITY[status] > SEVERITY[old]:
             self.statuses[test] = status
@@ -53,7 +54,13 @@ def parse_pytest(log: str) -> ParsedLog:
                 continue  # "SKIPPED [n] file:line: reason" names no test id
             if status in (FAILED, ERROR, XFAIL, XPASS):
                 rest = rest.split(" - ")[0]
-            parsed.record(rest.strip(), status)
+            test = rest.strip()
+            parsed.record(test, status)
+            # SWE-bench's datasets name a test by the first whitespace-separated token (so
+            # "t.py::test[a b]" is listed as "t.py::test[a"): record that name too.
+            token = test.split()[0] if test.split() else test
+            if token != test:
+                parsed.record(token, status, count=False)
             continue
         summary = _SUMMARY.match(line)
         if summary:
