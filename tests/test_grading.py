@@ -107,3 +107,40 @@ def test_timeout_and_infra_and_apply_failure():
 def test_parser_is_total_on_garbage():
     garbage = "\x00\xff PASSED \n=== in s ===\nFAILED\n" + "x" * 10000 + "\x1b[31mPASSED a::b\x1b[0m"
     parse_pytest(garbage)  # must not raise
+
+
+SYMPY_LOG = """============================= test process starts ==============================
+executable:         /opt/venv/bin/python  (3.9.18-final-0) [CPython]
+architecture:       64-bit
+cache:              no
+ground types:       python
+random seed:        12345678
+hash randomization: on (PYTHONHASHSEED=123)
+
+sympy/functions/elementary/tests/test_hyperbolic.py[3]
+test_sinh ok
+test_coth F
+test_acoth f                                                                [FAIL]
+
+________________________________________________________________________________
+____ sympy/functions/elementary/tests/test_hyperbolic.py:test_coth _____
+Traceback (most recent call last):
+AssertionError
+
+== tests finished: 1 passed, 1 failed, 1 expected to fail, in 0.52 seconds ===
+DO *NOT* COMMIT!
+"""
+
+
+def test_parse_sympy():
+    from swe_monkeys.swebench.parsers import parse_sympy
+
+    parsed = parse_sympy(SYMPY_LOG)
+    assert parsed.statuses == {"test_sinh": "PASSED", "test_coth": "FAILED", "test_acoth": "XFAIL"}
+    assert parsed.suite_ran and parsed.totals == {"PASSED": 1, "FAILED": 1, "XFAIL": 1}
+    inst = SWEInstance(instance_id="sympy__sympy-1", repo="sympy/sympy", base_commit="0" * 40, patch="",
+                       test_patch="x", version="1.1", fail_to_pass=("test_coth",), pass_to_pass=("test_sinh",))
+    spec = EnvSpec(repo="sympy/sympy", version="1.1", parser="sympy")
+    assert grade(report(SYMPY_LOG, 1), inst, spec).status is Status.UNRESOLVED
+    fixed = SYMPY_LOG.replace("test_coth F", "test_coth ok").replace("1 passed, 1 failed", "2 passed")
+    assert grade(report(fixed, 0), inst, spec).status is Status.RESOLVED

@@ -73,4 +73,34 @@ def parse_pytest(log: str) -> ParsedLog:
     return parsed
 
 
-PARSERS = Registry("log parser", {"pytest": "swe_monkeys.swebench.parsers:parse_pytest"})
+# The last test of a file carries the file's [OK]/[FAIL] on its line.
+_SYMPY_RESULT = re.compile(r"^(test_\w+) (ok|F|E|f|X|s|w|T)(?:\s+\[(?:OK|FAIL)\])?\s*$")
+_SYMPY_STATUS = {"ok": PASSED, "F": FAILED, "E": ERROR, "f": XFAIL, "X": XPASS, "s": SKIPPED, "w": SKIPPED,
+                 "T": FAILED}
+_SYMPY_SUMMARY = re.compile(r"^=+ tests finished: (.*?),? in [\d.]+ seconds =+\s*$")
+_SYMPY_COUNT = re.compile(r"(\d+) (passed|failed|exceptions?|skipped|expected to fail but passed|expected to fail)")
+_SYMPY_TOTALS = {"passed": PASSED, "failed": FAILED, "exception": ERROR, "exceptions": ERROR, "skipped": SKIPPED,
+                 "expected to fail": XFAIL, "expected to fail but passed": XPASS}
+
+
+def parse_sympy(log: str) -> ParsedLog:
+    """sympy's bin/test --verbose: 'test_name ok|F|E|f|X|s' lines and '== tests finished: ... ==' at the end."""
+    parsed = ParsedLog()
+    for raw in log.splitlines():
+        line = raw.replace("\x1b", "").strip()
+        match = _SYMPY_RESULT.match(line)
+        if match:
+            parsed.record(match.group(1), _SYMPY_STATUS[match.group(2)])
+            continue
+        summary = _SYMPY_SUMMARY.match(line)
+        if summary:
+            totals: dict[str, int] = {}
+            for count, words in _SYMPY_COUNT.findall(summary.group(1)):
+                key = _SYMPY_TOTALS[words]
+                totals[key] = totals.get(key, 0) + int(count)
+            parsed.totals, parsed.suite_ran = totals, True
+    return parsed
+
+
+PARSERS = Registry("log parser", {"pytest": "swe_monkeys.swebench.parsers:parse_pytest",
+                                  "sympy": "swe_monkeys.swebench.parsers:parse_sympy"})
