@@ -1,0 +1,185 @@
+"""Turns a Report into what people read: a text summary, and files (PNG plots, one self-contained
+HTML page with the PNGs embedded as base64, and the report as JSON).
+
+Text and HTML are built from the same titled tables, so the two can never disagree.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from pathlib import Path
+
+__all__ = ["render_text", "render_html", "write_report_files"]
+
+Table = tuple[str, list[str], list[list[str]]]  # title, header, rows of cells
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _money(x: float | None, unit: str = "$") -> str:
+    if x is None or not math.isfinite(x):
+        return "-"
+    return f"${x:.4g}" if unit == "$" else f"{x:.3g} {unit}"
+
+
+def _header_lines(report) -> list[str]:
+    left = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in report.excluded.items() if v)
+    spread = (f"{report.samples_max} judged sample{'s' * (report.samples_max > 1)} each"
+              if report.samples_min == report.samples_max
+              else f"{report.samples_min}..{report.samples_max} judged samples each")
+    return [f"run {report.run_dir}   task {report.task or '-'}   model {report.model or '-'}   "
+            f"benchmark {report.benchmark or '-'}",
+            f"{report.n_problems} problems, {spread}; left out: {left or 'nothing'} "
+            "(unverified samples and infra errors never count as right or wrong)"]
+
+
+def _coverage_table(report) -> Table:
+    header = ["k", "coverage", "95% CI"] + [c.name for c in report.curves[1:]]
+    rows = []
+    for k in report.display_ks:
+        i = report.ks.index(k)
+        cov = report.coverage
+        rows.append([str(k), _pct(cov.values[i]), f"[{_pct(cov.lo[i])}, {_pct(cov.hi[i])}]"]
+                    + [_pct(c.values[i]) for c in report.curves[1:]])
+    return ("Coverage: unbiased pass@k, 95% bootstrap interval over problems", header, rows)
+
+
+def _fit_table(report) -> Table:
+    rows = []
+    if report.power_law:
+        p = report.power_law
+        rows.append(["power law", f"c(k) = {p.base:g}^(a*k^b), a = {p.a:.4g}, b = {p.b:.4g}",
+                     f"rmse {100 * p.rmse:.2f} pp on {p.n_points} log-spaced k"])
+    if report.beta:
+        b = report.beta
+        rows.append(["Beta model", f"p ~ Beta({b.alpha:.4g}, {b.beta:.4g}), mean p {_pct(b.mean_p)}",
+                     f"log-likelihood {b.log_likelihood:.1f}"])
+    if report.extrapolation:
+        e = report.extrapolation
+        rows.append(["extrapolation", f"fit on {e.fit_samples} samples/problem, predict k = {e.target_k} "
+                     f"(observed {_pct(e.observed)})",
+                     f"power law {_pct(e.power_law)} ({100 * e.power_law_error:+.1f} pp), "
+                     f"Beta {_pct(e.beta)} ({100 * e.beta_error:+.1f} pp)"])
+    return ("Scaling fits", ["model", "fit", "quality"], rows)
+
+
+def _cost_tables(report) -> list[Table]:
+    from swe_monkeys.metrics.cost import format_relative
+
+    cost = report.cost
+    if cost is None:
+        return []
+    unit = cost.primary.unit
+    rows = [[str(k), _money(cost.per_problem[report.ks.index(k)], unit),
+             _money(cost.per_resolved[report.ks.index(k)], unit)] for k in report.display_ks]
+    tables = [(f"Cost: {cost.primary.basis}", ["k", "per problem", "per resolved"], rows)]
+    why = " (no fixed cost per problem, and coverage is concave in k: always k = 1)"
+    extra = [["cost-optimal k", f"k = {cost.optimal_k}: {_money(cost.optimal_per_resolved, unit)} per resolved"
+              + (why if cost.primary.fixed_per_problem == 0 else "")]]
+    for other in cost.secondary:
+        extra.append(["GPU cost" if other.unit == "$" else other.unit,
+                      f"{_money(other.per_sample, other.unit)} per sample + {_money(other.fixed_per_problem, other.unit)}"
+                      f" per problem; {other.basis}"])
+    for m in cost.matches:
+        reach = (f"k = {m['k']}: {_money(m['run_cost_per_problem'])} vs {_money(m['baseline_cost_per_problem'])} "
+                 f"per problem ({format_relative(m['ratio'])})" if m["k"] else "not reached")
+        extra.append([f"to match {m['model']} ({m['solved_pct']:.2f}%)", reach])
+    tables.append(("Cost summary", ["", ""], extra))
+    return tables
+
+
+def _table1(report) -> list[Table]:
+    from swe_monkeys.metrics.cost import format_relative
+
+    if not report.table1:
+        return []
+    rows = [[r.model, f"{r.dollars_per_attempt:.4g}", str(r.attempts), f"{r.solved_pct:.2f}",
+             f"{r.total_dollars:.3g}", format_relative(rel)] for r, rel in zip(report.table1, report.table1_relative)]
+    header = ["model", "cost per attempt ($)", "attempts", "solved (%)", "total cost ($)", "relative total cost"]
+    return [(f"Table 1 (baselines: {report.table1_source})", header, rows)]
+
+
+def _tables(report) -> list[Table]:
+    return [_coverage_table(report), _fit_table(report), *_cost_tables(report), *_table1(report)]
+
+
+def _align(cells: list[str], widths: list[int]) -> str:
+    # Numbers right-aligned (so that digits line up), words left-aligned; the first column is a label.
+    return "  ".join(c.rjust(w) if i and c[:1] in "0123456789$" and " " not in c else c.ljust(w)
+                     for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+
+def _text_table(title: str, header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(x) for x in col) for col in zip(header, *rows)]
+    lines = [title] + (["  " + _align(header, widths)] if any(header) else [])
+    return lines + ["  " + _align(row, widths) for row in rows]
+
+
+def render_text(report) -> str:
+    """The report as plain text, as `swe-monkeys report` prints it."""
+    lines = _header_lines(report)
+    for table in _tables(report):
+        lines += [""] + _text_table(*table)
+    if report.notes:
+        lines += ["", "Notes"] + [f"  - {note}" for note in report.notes]
+    return "\n".join(lines)
+
+
+def _html_table(title: str, header: list[str], rows: list[list[str]]) -> str:
+    esc = html.escape
+    head = "".join(f"<th>{esc(h)}</th>" for h in header) if any(header) else ""
+    body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<h2>{esc(title)}</h2><table>{'<tr>' + head + '</tr>' if head else ''}{body}</table>"
+
+
+def render_html(report, images: dict[str, bytes]) -> str:
+    """One self-contained page: the tables plus the PNGs inlined as data: URLs."""
+    esc = html.escape
+    parts = [f"<p>{esc(line)}</p>" for line in _header_lines(report)]
+    parts += [f'<img alt="{esc(name)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
+              for name, data in images.items()]
+    parts += [_html_table(*t) for t in _tables(report)]
+    if report.notes:
+        parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{esc(n)}</li>" for n in report.notes) + "</ul>")
+    style = ("body{font-family:sans-serif;max-width:1000px;margin:2em auto}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}img{max-width:100%}")
+    title = f"swe-monkeys report: {esc(report.model or report.run_dir)}"
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title><style>{style}</style>"
+            f"</head><body><h1>{title}</h1>{''.join(parts)}</body></html>")
+
+
+def _finite(value):
+    """JSON has no Infinity/NaN: those become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def write_report_files(report, out_dir: Path, plots: bool = True) -> list[Path]:
+    """Write coverage.png, cost.png (when costed), report.html and report.json; return their paths."""
+    from swe_monkeys.metrics.plots import cost_png, coverage_png
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    images = {}
+    if plots:
+        images["coverage"] = coverage_png(report)
+        cost = cost_png(report)
+        if cost is not None:
+            images["cost"] = cost
+    written = []
+    for name, data in images.items():
+        (out_dir / f"{name}.png").write_bytes(data)
+        written.append(out_dir / f"{name}.png")
+    (out_dir / "report.html").write_text(render_html(report, images))
+    (out_dir / "report.json").write_text(json.dumps(_finite(report.to_dict()), indent=1))
+    return written + [out_dir / "report.html", out_dir / "report.json"]

@@ -1,0 +1,106 @@
+"""The cost part of a report: prices the run, finds the cost-optimal k, the k that matches each
+published baseline, and regenerates the paper's Table 1 with the run as its reference row.
+
+Kept apart from report.py so that each stays small; it fills in fields of an existing Report.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from swe_monkeys.metrics.cost import (LinearCost, Table1Row, api_cost, cost_optimal_k, flops_cost, gpu_cost,
+                                      k_to_reach, per_resolved, relative_costs)
+from swe_monkeys.metrics.pricing import BaselineSet, PricingError, find_baselines, load_baselines, load_pricing
+
+__all__ = ["add_cost"]
+
+
+def _costs(rows: list[dict], meta: dict, model: Optional[str], options) -> tuple[list[LinearCost], list[str]]:
+    """Every cost figure the data supports, dollars before FLOPs, API before GPU; and notes on gaps."""
+    pricing = load_pricing(options.pricing_path)
+    price = pricing.model(model)
+    if not model:
+        return [], ["the run records no model: pass --model to price it"]
+    if price is None:
+        names = ", ".join(sorted(pricing.models))
+        return [], [f"no price for model {model!r}: cost omitted (priced: {names}; add it to pricing.yaml "
+                    "or pass --model)"]
+    gpu_name = options.gpu or meta.get("gpu") or price.gpu
+    gpu = pricing.gpu(gpu_name)
+    found = [api_cost(rows, price, options.prompt_cache), gpu_cost(rows, gpu) if gpu else None,
+             flops_cost(rows, price)]
+    costs = [x for x in found if x is not None]
+    notes = []
+    if not any(x.unit == "$" for x in costs):
+        notes.append(f"no dollar cost for {price.name}: the run records no token counts"
+                     + (" or GPU-seconds" if gpu else f" and no GPU price applies (gpu {gpu_name!r})"))
+    return costs, notes
+
+
+def _matches(cost: LinearCost, coverage_all: np.ndarray, baselines: Optional[BaselineSet]) -> list[dict[str, Any]]:
+    """For each baseline: the fewest samples reaching its solve rate, and both costs per problem."""
+    out = []
+    for base in baselines.results if baselines else ():
+        k = k_to_reach(coverage_all, base.solved_pct / 100.0)
+        run_cost = float(cost.at(k)) if k else None
+        base_cost = base.dollars_per_attempt * base.attempts
+        out.append({"model": base.model, "solved_pct": base.solved_pct, "k": k, "run_cost_per_problem": run_cost,
+                    "baseline_cost_per_problem": base_cost,
+                    "ratio": run_cost / base_cost if run_cost is not None and base_cost else None})
+    return out
+
+
+def _table1(report, cost: LinearCost, coverage_all: np.ndarray, baselines: BaselineSet, attempts: Optional[int]):
+    """Table 1 with the run as reference (1x): the run's row at `attempts`, by default the fewest
+    samples whose coverage beats every baseline (the paper picked 5 that way), else all of them."""
+    n_max = len(coverage_all)
+    k = attempts or k_to_reach(coverage_all, max(b.solved_pct for b in baselines.results) / 100.0)
+    if k is None:
+        k = n_max
+        report.notes.append(f"no k <= {n_max} reaches the best baseline; Table 1 uses k = {n_max}")
+    k = min(k, n_max)
+    # Totals are at the benchmark's size so that the column compares like with like; the run may
+    # have covered only part of it (the relative column is per problem either way).
+    run_row = Table1Row(f"{report.model or 'this run'} (this run)", float(cost.at(k)) / k, k,
+                        float(coverage_all[k - 1]) * 100.0, baselines.n_problems, note=f"pass@{k} of this run")
+    if run_row.dollars_per_problem <= 0:
+        return
+    if report.n_problems != baselines.n_problems:
+        report.notes.append(f"Table 1: this run's total is scaled from its {report.n_problems} problems to the "
+                            f"benchmark's {baselines.n_problems}")
+    rows = [run_row] + [Table1Row.from_baseline(b, baselines.n_problems) for b in baselines.results]
+    report.table1, report.table1_relative = rows, relative_costs(rows, run_row)
+    report.table1_source = baselines.source
+
+
+def add_cost(report, rows: list[dict], meta: dict, coverage_all: np.ndarray, options) -> None:
+    """Fill in report.cost, report.table1 and report.baseline_points (whatever the data allows)."""
+    from swe_monkeys.metrics.report import CostSummary, ReportError
+
+    try:
+        costs, notes = _costs(rows, meta, report.model, options)
+        baselines = find_baselines(load_baselines(options.baselines_path), report.benchmark)
+    except PricingError as exc:
+        raise ReportError(str(exc)) from None
+    report.notes += notes
+    if baselines:
+        report.baseline_points = [{"model": b.model, "solved_pct": b.solved_pct, "attempts": b.attempts,
+                                   "cost_per_problem": b.dollars_per_attempt * b.attempts} for b in baselines.results]
+    elif report.benchmark:
+        report.notes.append(f"no published baselines for benchmark {report.benchmark!r}")
+    else:
+        report.notes.append("the run records no benchmark: pass --benchmark (e.g. swe-bench-lite) for baselines")
+    dollars = [x for x in costs if x.unit == "$"]
+    if not costs:
+        return
+    primary = dollars[0] if dollars else costs[0]
+    ks, cov = np.array(report.ks), np.array(report.coverage.values)
+    best_k, best_value = cost_optimal_k(primary, coverage_all)
+    report.cost = CostSummary(primary=primary, secondary=[x for x in costs if x is not primary],
+                              per_problem=primary.at(ks).tolist(), per_resolved=per_resolved(primary, ks, cov).tolist(),
+                              optimal_k=best_k, optimal_per_resolved=best_value,
+                              matches=_matches(primary, coverage_all, baselines) if dollars else [])
+    if dollars and baselines:
+        _table1(report, primary, coverage_all, baselines, options.attempts)
