@@ -149,9 +149,38 @@ def revert_paths(paths):
                 os.unlink(full)
 
 
+PYTEST_SECTIONS = {"pyproject.toml": "[tool.pytest.ini_options]", "setup.cfg": "[tool:pytest]"}
+
+
+def section(text, header):
+    """The lines of one INI/TOML section (from its header to the next header)."""
+    out, inside = [], False
+    for line in text.splitlines():
+        if line.strip().startswith("["):
+            inside = line.strip() == header
+        if inside:
+            out.append(line.rstrip())
+    return out
+
+
+def pytest_config_changed(path):
+    """A candidate may edit pyproject.toml or setup.cfg, but not the pytest settings in them
+    (addopts = -p some_plugin would let its own code report the run)."""
+    header = PYTEST_SECTIONS.get(os.path.basename(path))
+    if header is None:
+        return False
+    rc, before = sh(GIT + ["show", "HEAD:" + path])
+    try:
+        with open(os.path.join(TESTBED, path), errors="replace") as f:
+            after = f.read()
+    except OSError:
+        return True
+    return section(before if rc == 0 else "", header) != section(after, header)
+
+
 def must_revert(path, job, patterns):
-    """Test files and symlinks leaving the repo are not the candidate's to change."""
-    if path in job["test_files"] or any(p.search(path) for p in patterns):
+    """Test files, pytest settings and symlinks leaving the repo are not the candidate's to change."""
+    if path in job["test_files"] or any(p.search(path) for p in patterns) or pytest_config_changed(path):
         return True
     full = os.path.join(TESTBED, path)
     if os.path.islink(full):

@@ -13,6 +13,7 @@ import queue
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -145,7 +146,7 @@ class SWEVerifier:
             repo = sources.find_repo(inst.repo, self.config.repo_cache)
         except sources.SourceError:
             return None
-        return lambda path: sources.read_file_at(repo, inst.base_commit, path)
+        return lru_cache(maxsize=256)(lambda path: sources.read_file_at(repo, inst.base_commit, path))
 
     def _execute(self, jobs: list[_Job]) -> None:
         work: queue.Queue[_Job | None] = queue.Queue()
