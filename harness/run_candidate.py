@@ -91,6 +91,8 @@ def fix_ownership(user, since):
     and files restored by root-run git are root-owned: both would make the next run fail.
     """
     pw = pwd.getpwnam(user)
+    os.chown(TESTBED, pw.pw_uid, pw.pw_gid)  # os.walk below sees only what is inside it
+    os.chmod(TESTBED, 0o755)
     for root, dirs, files in os.walk(TESTBED):
         if root == TESTBED and ".git" in dirs:
             dirs.remove(".git")
@@ -182,6 +184,8 @@ def must_revert(path, job, patterns):
     """Test files, pytest settings and symlinks leaving the repo are not the candidate's to change."""
     if path in job["test_files"] or any(p.search(path) for p in patterns) or pytest_config_changed(path):
         return True
+    if os.path.basename(path).startswith("swe_monkeys_guard"):
+        return True  # would shadow the guard plugin (python -m pytest puts the repo first on sys.path)
     full = os.path.join(TESTBED, path)
     if os.path.islink(full):
         target = os.path.realpath(full)
@@ -218,18 +222,45 @@ class CappedBuffer:
         return (bytes(self.head) + middle + bytes(tail)).decode("utf-8", "replace"), dropped > 0
 
 
+GUARD_DIR = "/opt/swe-monkeys"  # holds swe_monkeys_guard.py, the pytest plugin (see that file)
+GUARD_LINE = re.compile(r"\n?@@SWE-MONKEYS-GUARD ([^@\n]*)@@\n?")
+
+
+def guard_setup(job, env):
+    """Pass a fresh nonce to the pytest guard plugin on a pipe; returns (args, fds, nonce)."""
+    if not job.get("guard"):
+        return [], (), None
+    nonce = os.urandom(16).hex()
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, nonce.encode())
+    os.close(write_fd)
+    env["SWE_MONKEYS_GUARD_FD"] = str(read_fd)
+    env["PYTHONPATH"] = GUARD_DIR + (":" + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return ["-p", "swe_monkeys_guard"], (read_fd,), nonce
+
+
+def guard_verdict(log, nonce):
+    """'ok' only when the guard vouched with this run's nonce; the guard's lines leave the log."""
+    found = GUARD_LINE.findall(log)
+    state = "ok" if "ok " + nonce in found else next((f for f in found if f.startswith("tampered")), "missing")
+    return state, GUARD_LINE.sub("\n", log)
+
+
 def run_tests(job):
     """UNSAFE: runs the candidate's code (as the unprivileged user, no network, time-capped)."""
     pw = pwd.getpwnam(job["user"])
     env = {"PATH": job["path"], "HOME": "/tmp", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
            "PYTHONIOENCODING": "utf-8", "TERM": "dumb", "USER": job["user"]}
     env.update(job.get("env") or {})
-    cmd = job["test_cmd"] + " " + " ".join(shell_quote(a) for a in job["test_args"])
+    guard_args, fds, nonce = guard_setup(job, env)
+    cmd = job["test_cmd"] + " " + " ".join(shell_quote(a) for a in guard_args + job["test_args"])
     buf = CappedBuffer(int(job["output_cap"]))
     start = time.monotonic()
     proc = subprocess.Popen(["/bin/sh", "-c", cmd], cwd=TESTBED, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-                            user=pw.pw_uid, group=pw.pw_gid, extra_groups=[])
+                            user=pw.pw_uid, group=pw.pw_gid, extra_groups=[], pass_fds=fds)
+    for fd in fds:
+        os.close(fd)
     deadline, timed_out, fd = start + float(job["timeout"]), False, proc.stdout.fileno()
     while True:
         left = deadline - time.monotonic()
@@ -248,8 +279,12 @@ def run_tests(job):
     if timed_out:
         proc.wait()
     log, truncated = buf.text()
-    return {"exit_code": exit_code, "timed_out": timed_out, "truncated": truncated, "output_bytes": buf.total,
-            "log": log, "test_seconds": round(time.monotonic() - start, 3)}
+    result = {"exit_code": exit_code, "timed_out": timed_out, "truncated": truncated, "output_bytes": buf.total,
+              "test_seconds": round(time.monotonic() - start, 3)}
+    if nonce:
+        result["guard"], log = guard_verdict(log, nonce)
+    result["log"] = log
+    return result
 
 
 def shell_quote(arg):

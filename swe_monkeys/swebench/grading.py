@@ -9,6 +9,7 @@ issues by chance, so every rule here errs towards *not resolved*:
 - the exit code must agree with the log (a conftest or a print that fakes PASSED lines then exits 1
   is caught here), and the result lines must agree with the runner's own totals;
 - there must be evidence that the suite ran (os._exit(0) at import leaves none);
+- under pytest, the in-container guard plugin must vouch that pytest's reporting was not rewired;
 - a run past its time limit is a failure of the candidate, a harness crash is infra_error.
 """
 
@@ -69,6 +70,11 @@ def grade(result: dict[str, Any], inst: SWEInstance, spec: EnvSpec) -> Verdict:
     notes = f"; reverted {len(result['reverted'])} test/config paths" if result.get("reverted") else ""
     if result.get("timed_out"):
         return Verdict(Status.UNRESOLVED, reason=f"test run exceeded {spec.timeout}s{notes}", apply_method=method,
+                       log=log)
+    if result.get("guard", "ok") != "ok":
+        # The pytest guard did not vouch for the run: pytest's reporting was rewired (or the
+        # process died before pytest finished), so nothing in the log can be believed.
+        return Verdict(Status.UNRESOLVED, reason=f"pytest guard: {result['guard']}{notes}", apply_method=method,
                        log=log)
     parsed = PARSERS.get(spec.parser)(log)
     tests, failing = _test_outcomes(parsed, inst)

@@ -20,6 +20,7 @@ from swe_monkeys.swebench.spec import EnvSpec
 from swe_monkeys.types import Status, SWEInstance, Verdict
 
 HARNESS_FILE = HARNESS / "run_candidate.py"
+GUARD_FILE = HARNESS / "swe_monkeys_guard.py"
 IN_CONTAINER = "/opt/swe-monkeys"
 RESULT_MARK = "@@SWE-MONKEYS-RESULT@@"
 # Host-side margin over the spec's test timeout for reset, apply and the harness's own work.
@@ -30,7 +31,7 @@ EXEC_MARGIN_S = 120
 def harness_version() -> str:
     """Hash of everything that judges: harness, parsers, grading. Part of every verdict-cache key."""
     h = hashlib.sha256()
-    for path in (HARNESS_FILE, PROJECT_ROOT / "swe_monkeys/swebench/parsers.py",
+    for path in (HARNESS_FILE, GUARD_FILE, PROJECT_ROOT / "swe_monkeys/swebench/parsers.py",
                  PROJECT_ROOT / "swe_monkeys/swebench/grading.py"):
         h.update(path.read_bytes())
     h.update(json.dumps(TEST_PATH_PATTERNS).encode())
@@ -76,6 +77,7 @@ class CandidateRunner:
             sandbox = DockerSandbox(self.client, self.image, self.limits).__enter__()
             try:
                 sandbox.put_file(f"{IN_CONTAINER}/run_candidate.py", HARNESS_FILE.read_bytes())
+                sandbox.put_file(f"{IN_CONTAINER}/swe_monkeys_guard.py", GUARD_FILE.read_bytes())
                 self.session = sandbox.open_session(["python3", "-u", f"{IN_CONTAINER}/run_candidate.py", "--serve"])
             except SandboxError:
                 sandbox.close()
@@ -90,7 +92,7 @@ class CandidateRunner:
                "test_path_patterns": list(TEST_PATH_PATTERNS), "test_cmd": spec.test_cmd,
                "test_args": test_args(inst, spec), "timeout": spec.timeout, "user": spec.user,
                "output_cap": self.limits.output_cap // 2, "env": spec.env,
-               "path": "/opt/venv/bin:/usr/local/bin:/usr/bin:/bin"}
+               "path": "/opt/venv/bin:/usr/local/bin:/usr/bin:/bin", "guard": spec.parser == "pytest"}
         reply, timed_out = session.request(json.dumps(job).encode(), RESULT_MARK.encode(),
                                            timeout=spec.timeout + EXEC_MARGIN_S)
         self.judged += 1

@@ -1,0 +1,78 @@
+import datetime as dt
+
+import pytest
+
+from daterange import DateRangeSet, parse_range
+
+D = dt.date
+
+
+def ranges(*texts):
+    return [parse_range(t) for t in texts]
+
+
+def test_overlapping_ranges_are_merged():
+    booked = DateRangeSet(ranges("2024-01-01..2024-01-10", "2024-01-05..2024-01-20"))
+    assert booked.ranges() == ranges("2024-01-01..2024-01-20")
+
+
+def test_adjacent_ranges_are_merged():
+    booked = DateRangeSet(ranges("2024-01-06..2024-01-09", "2024-01-01..2024-01-05"))
+    assert booked.ranges() == ranges("2024-01-01..2024-01-09")
+
+
+def test_nested_range_is_absorbed():
+    booked = DateRangeSet(ranges("2024-01-01..2024-01-31", "2024-01-10..2024-01-12"))
+    assert booked.ranges() == ranges("2024-01-01..2024-01-31")
+
+
+def test_add_nested_range():
+    booked = DateRangeSet(ranges("2024-01-01..2024-01-31"))
+    booked.add(parse_range("2024-01-10..2024-01-12"))
+    assert booked.ranges() == ranges("2024-01-01..2024-01-31")
+
+
+def test_add_range_that_ends_later():
+    booked = DateRangeSet(ranges("2024-01-01..2024-01-10"))
+    booked.add(parse_range("2024-01-05..2024-01-20"))
+    assert booked.ranges() == ranges("2024-01-01..2024-01-20")
+
+
+def test_total_days_counts_nested_ranges_once():
+    booked = DateRangeSet(ranges("2024-01-01..2024-01-31", "2024-01-10..2024-01-12", "2024-01-11"))
+    assert booked.total_days() == 31
+
+
+@pytest.mark.parametrize("day", ["2024-01-05", "2024-01-20", "2024-01-31"])
+def test_contains_after_nested_add(day):
+    booked = DateRangeSet(ranges("2024-01-01..2024-01-31"))
+    booked.add(parse_range("2024-01-02..2024-01-06"))
+    assert parse_range(day).start in booked
+
+
+def test_gaps_ignore_nested_ranges():
+    booked = DateRangeSet(ranges("2024-01-01..2024-01-20", "2024-01-03..2024-01-04", "2024-01-25..2024-01-26"))
+    assert booked.gaps(within=parse_range("2024-01")) == ranges("2024-01-21..2024-01-24", "2024-01-27..2024-01-31")
+
+
+def test_disjoint_ranges_stay_apart():
+    booked = DateRangeSet(ranges("2024-01-01..2024-01-03", "2024-01-10..2024-01-12"))
+    assert booked.total_days() == 6
+    assert D(2024, 1, 5) not in booked
+
+
+def test_remove_splits_a_range():
+    booked = DateRangeSet(ranges("2024-01-01..2024-01-31"))
+    booked.remove(parse_range("2024-01-10..2024-01-19"))
+    assert booked.ranges() == ranges("2024-01-01..2024-01-09", "2024-01-20..2024-01-31")
+
+
+def test_gaps_within_a_month():
+    booked = DateRangeSet(ranges("2024-01-05..2024-01-10", "2024-01-20..2024-01-25"))
+    free = booked.gaps(within=parse_range("2024-01"))
+    assert free == ranges("2024-01-01..2024-01-04", "2024-01-11..2024-01-19", "2024-01-26..2024-01-31")
+
+
+def test_empty_set():
+    assert not DateRangeSet()
+    assert DateRangeSet().gaps(within=parse_range("2024-01")) == ranges("2024-01")
