@@ -42,21 +42,35 @@ def sh(cmd, timeout=300, stdin=None):
     return p.returncode, p.stdout.decode("utf-8", "replace")
 
 
+def _live_processes(uid):
+    """Pids of uid's processes that still run (zombies are dead: they only await their parent)."""
+    pids = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if os.stat("/proc/" + pid).st_uid != uid:
+                continue
+            with open("/proc/%s/stat" % pid) as f:
+                state = f.read().rpartition(")")[2].split()[0]
+        except (FileNotFoundError, ProcessLookupError, PermissionError, IndexError):
+            continue
+        if state not in ("Z", "X"):
+            pids.append(int(pid))
+    return pids
+
+
 def kill_user_processes(uid):
     """SIGKILL every process of uid until none is left (no fork needed: works under a fork bomb)."""
     for _ in range(200):
-        found = False
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit():
-                continue
-            try:
-                if os.stat("/proc/" + pid).st_uid == uid:
-                    found = True
-                    os.kill(int(pid), signal.SIGKILL)
-            except (FileNotFoundError, ProcessLookupError, PermissionError):
-                pass
-        if not found:
+        pids = _live_processes(uid)
+        if not pids:
             return True
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         time.sleep(0.01)
     return False
 
