@@ -60,16 +60,29 @@ def make_batch(example, total: int, unique: int, seed: int = 0) -> list[str]:
     return batch
 
 
-def _bare_test_seconds(client, image: str, inst, spec, runs: int = 5) -> float:
-    with DockerSandbox(client, image, Limits()) as box:
-        box.put_file("/opt/swe-monkeys/test.patch", inst.test_patch.encode())
-        box.exec(["git", "-C", "/testbed", "apply", "/opt/swe-monkeys/test.patch"], timeout=60)
-        cmd = f"cd /testbed && {spec.test_cmd} {' '.join(test_args(inst, spec))}"
-        times = []
-        for _ in range(runs):
-            res = box.exec(["sh", "-c", cmd], timeout=spec.timeout, user=spec.user)
-            times.append(res.seconds)
-    return statistics.median(times)
+TIMER = ("import subprocess, sys, time; t = time.monotonic(); "
+         "subprocess.run(sys.argv[1], shell=True, cwd='/testbed', stdout=subprocess.DEVNULL, "
+         "stderr=subprocess.STDOUT); print(time.monotonic() - t)")
+
+
+def _per_candidate(runner: CandidateRunner, inst, spec, patches: list[str]) -> dict[str, float]:
+    """Judge each patch, then time its bare test run on the very tree the judge left behind.
+
+    Interleaving the two in one warm container compares like with like: the bare figure is the
+    test process alone (timed inside the container), the judged figure everything the verifier
+    does for a candidate (round trip, reset, apply, revert, test patch, tests, grading)."""
+    cmd = f"{spec.test_cmd} {' '.join(test_args(inst, spec))}"
+    judged, bare, bare_exec = [], [], []
+    runner.judge(inst, spec, patches[0])  # warm the container, as the verifier's workers are
+    for patch in patches:
+        start = time.monotonic()
+        runner.judge(inst, spec, patch)
+        judged.append(time.monotonic() - start)
+        res = runner.sandbox.exec(["python3", "-c", TIMER, cmd], timeout=spec.timeout, user=spec.user)
+        bare.append(float(res.output.strip().splitlines()[-1]))
+        bare_exec.append(res.seconds)
+    return {"per_unique_s": statistics.median(judged), "bare_test_s": statistics.median(bare),
+            "bare_exec_s": statistics.median(bare_exec)}
 
 
 def _harness_style(client, image: str, inst, spec, patches: list[str]) -> float:
@@ -99,16 +112,11 @@ def run_verify_bench(example_name: str = "calc", total: int = 250, unique: int =
         client, builder = open_engine(config, lambda line: None)
         image = builder.ensure(inst)
         batch = make_batch(example, total, unique)
-        bare = _bare_test_seconds(client, image, inst, spec)
-
         runner = CandidateRunner(client, image, config.limits)
-        distinct = list(dict.fromkeys(batch))[: min(unique, 20)]
-        runner.judge(inst, spec, distinct[0])  # warm the container, as the verifier's workers are
-        start = time.monotonic()
-        for patch in distinct:
-            runner.judge(inst, spec, patch)
-        per_unique = (time.monotonic() - start) / len(distinct)
-        runner.close()
+        try:
+            timing = _per_candidate(runner, inst, spec, list(dict.fromkeys(batch))[: min(unique, 20)])
+        finally:
+            runner.close()
 
         store = RunStore(Path(tmp) / "run")
         store.add_instances([inst])
@@ -122,8 +130,8 @@ def run_verify_bench(example_name: str = "calc", total: int = 250, unique: int =
         sample = batch[: harness_sample or total]
         harness_s = _harness_style(client, image, inst, spec, sample) * total / len(sample)
     return {"instance": inst.instance_id, "candidates": total, "unique_judged": judged, "workers": workers,
-            "bare_test_s": round(bare, 3), "per_unique_s": round(per_unique, 3),
-            "overhead_ratio": round(per_unique / bare, 3), "batch_s": round(batch_s, 2),
+            **{k: round(v, 3) for k, v in timing.items()},
+            "overhead_ratio": round(timing["per_unique_s"] / timing["bare_test_s"], 3), "batch_s": round(batch_s, 2),
             "harness_style_batch_s": round(harness_s, 2), "harness_style_measured": len(sample),
             "speedup": round(harness_s / batch_s, 2), "verdicts": counts,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
