@@ -33,6 +33,14 @@ class ParsedLog:
         if old is None or SEVERITY[status] > SEVERITY[old]:
             self.statuses[test] = status
 
+    def summary(self, counts: list[tuple[str, str]], names: dict[str, str]) -> None:
+        """The runner's final totals line ((count, word) pairs); the last one printed wins."""
+        totals: dict[str, int] = {}
+        for count, word in counts:
+            if word in names:
+                totals[names[word]] = totals.get(names[word], 0) + int(count)
+        self.totals, self.suite_ran = totals, True
+
 
 _RESULT = re.compile(r"^(PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS) (.+?)\s*$")
 _SUMMARY = re.compile(r"^=+ (.*?) in [\d.]+ ?s(?:econds)?\b.*=+\s*$")
@@ -64,12 +72,7 @@ def parse_pytest(log: str) -> ParsedLog:
             continue
         summary = _SUMMARY.match(line)
         if summary:
-            # The last summary line wins: pytest prints exactly one, at the very end.
-            totals: dict[str, int] = {}
-            for count, word in _COUNT.findall(summary.group(1)):
-                if word in _TOTAL_KEYS:
-                    totals[_TOTAL_KEYS[word]] = totals.get(_TOTAL_KEYS[word], 0) + int(count)
-            parsed.totals, parsed.suite_ran = totals, True
+            parsed.summary(_COUNT.findall(summary.group(1)), _TOTAL_KEYS)
     return parsed
 
 
@@ -94,11 +97,7 @@ def parse_sympy(log: str) -> ParsedLog:
             continue
         summary = _SYMPY_SUMMARY.match(line)
         if summary:
-            totals: dict[str, int] = {}
-            for count, words in _SYMPY_COUNT.findall(summary.group(1)):
-                key = _SYMPY_TOTALS[words]
-                totals[key] = totals.get(key, 0) + int(count)
-            parsed.totals, parsed.suite_ran = totals, True
+            parsed.summary(_SYMPY_COUNT.findall(summary.group(1)), _SYMPY_TOTALS)
     return parsed
 
 

@@ -19,8 +19,7 @@ from swe_monkeys.swebench.patches import TEST_PATH_PATTERNS
 from swe_monkeys.swebench.spec import EnvSpec
 from swe_monkeys.types import Status, SWEInstance, Verdict
 
-HARNESS_FILE = HARNESS / "run_candidate.py"
-GUARD_FILE = HARNESS / "swe_monkeys_guard.py"
+HARNESS_FILES = ("run_candidate.py", "test_run.py", "swe_monkeys_guard.py")  # copied into every container
 IN_CONTAINER = "/opt/swe-monkeys"
 RESULT_MARK = "@@SWE-MONKEYS-RESULT@@"
 # Host-side margin over the spec's test timeout for reset, apply and the harness's own work.
@@ -31,8 +30,8 @@ EXEC_MARGIN_S = 120
 def harness_version() -> str:
     """Hash of everything that judges: harness, parsers, grading. Part of every verdict-cache key."""
     h = hashlib.sha256()
-    for path in (HARNESS_FILE, GUARD_FILE, PROJECT_ROOT / "swe_monkeys/swebench/parsers.py",
-                 PROJECT_ROOT / "swe_monkeys/swebench/grading.py"):
+    for path in [HARNESS / name for name in HARNESS_FILES] + [PROJECT_ROOT / "swe_monkeys/swebench/parsers.py",
+                                                              PROJECT_ROOT / "swe_monkeys/swebench/grading.py"]:
         h.update(path.read_bytes())
     h.update(json.dumps(TEST_PATH_PATTERNS).encode())
     return h.hexdigest()[:16]
@@ -76,8 +75,8 @@ class CandidateRunner:
         if self.sandbox is None:
             sandbox = DockerSandbox(self.client, self.image, self.limits).__enter__()
             try:
-                sandbox.put_file(f"{IN_CONTAINER}/run_candidate.py", HARNESS_FILE.read_bytes())
-                sandbox.put_file(f"{IN_CONTAINER}/swe_monkeys_guard.py", GUARD_FILE.read_bytes())
+                for name in HARNESS_FILES:
+                    sandbox.put_file(f"{IN_CONTAINER}/{name}", (HARNESS / name).read_bytes())
                 self.session = sandbox.open_session(["python3", "-u", f"{IN_CONTAINER}/run_candidate.py", "--serve"])
             except SandboxError:
                 sandbox.close()
