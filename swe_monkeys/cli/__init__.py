@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from swe_monkeys.cli import bench, demo, images, report, verify
+from swe_monkeys.cli import bench, demo, images, report, sample, verify
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Repeated sampling with automatic verification (Large Language Monkeys).")
@@ -16,6 +16,9 @@ app.command("demo")(demo.demo)
 app.command("verify")(verify.verify)
 app.command("validate")(verify.validate)
 app.command("report")(report.report)
+app.command("sample")(sample.sample)
+app.command("serve")(sample.serve)
+app.add_typer(sample.model_app, name="model", help="Bundled CPU-sized models and the CPU vLLM engine.")
 app.add_typer(images.app, name="images", help="Build, list and prune the offline-built Docker images.")
 app.add_typer(bench.app, name="bench", help="Benchmarks that print figures and ratios measured in one run.")
 

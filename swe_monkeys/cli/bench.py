@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
 
+from swe_monkeys.cli.common import emit as _emit
+
 app = typer.Typer(no_args_is_help=True)
-
-
-def _emit(result: dict, as_json: bool) -> None:
-    if as_json:
-        typer.echo(json.dumps(result))
-    else:
-        width = max(len(k) for k in result)
-        for key, value in result.items():
-            typer.echo(f"{key:<{width}}  {value}")
 
 
 @app.command("metrics")
@@ -42,3 +33,12 @@ def verify(
     with fail():
         result = run_verify_bench(example, candidates, unique, workers, harness_sample or None)
     _emit(result, as_json)
+
+
+def _register_sample() -> None:
+    from swe_monkeys.cli.sample import bench_sample
+
+    app.command("sample")(bench_sample)
+
+
+_register_sample()

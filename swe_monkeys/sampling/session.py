@@ -1,0 +1,66 @@
+"""One context manager that yields a ready Sampler, for `sample`, `solve`, `sweep` and the bench.
+
+Either it connects to an endpoint that is already up (`base_url`), or it starts `vllm serve` for
+`serve_model` and stops it when the block ends, or it loads vLLM in-process (`backend="vllm"`).
+`sample_into_run` is the whole `swe-monkeys sample` command as one library call.
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+
+from swe_monkeys.sampling import make_sampler
+from swe_monkeys.sampling.server import ServeConfig, served_model
+
+
+@dataclass
+class SamplerSpec:
+    """Where samples come from: an endpoint, a model to serve for the duration, or in-process vLLM."""
+
+    backend: str = "openai"  # "openai" or "vllm" (in-process)
+    base_url: str = ""  # an endpoint that is already up
+    model: str = ""  # the model name at the endpoint, or what to serve / load
+    serve: Optional[ServeConfig] = None  # start vLLM for the session (openai backend only)
+    options: dict[str, Any] = field(default_factory=dict)  # OpenAIConfig / VLLMConfig fields
+
+
+@dataclass
+class SamplerSession:
+    sampler: Any
+    gpus: int  # GPUs that serve the model (0 on CPU or unknown), for GPU-second accounting
+    served: Any = None  # the ServedModel when this session started the server
+
+
+@contextmanager
+def open_sampler(spec: SamplerSpec, on_log: Optional[Callable[[str], None]] = None) -> Iterator[SamplerSession]:
+    """A Sampler ready for requests; everything it started is stopped on exit (Ctrl-C included)."""
+    with ExitStack() as stack:
+        if spec.backend == "vllm":
+            sampler = make_sampler("vllm", model=spec.model, **spec.options)
+            stack.callback(sampler.close)
+            yield SamplerSession(sampler, int(getattr(sampler, "gpus", 0)))
+            return
+        served, base_url, model, gpus = None, spec.base_url, spec.model, 0
+        if spec.serve is not None:
+            served = stack.enter_context(served_model(spec.serve, on_log))
+            base_url, model, gpus = served.base_url, served.model, served.gpus  # the name it serves under
+        if not base_url:
+            raise ValueError("give an endpoint (--base-url) or a model to serve (--serve)")
+        sampler = make_sampler(spec.backend, base_url=base_url, model=model, **spec.options)
+        stack.callback(sampler.close)
+        yield SamplerSession(sampler, gpus, served)
+
+
+def sample_into_run(spec: SamplerSpec, run_dir: Path, problems: list, config: Any, on_sample: Any = None,
+                    on_log: Optional[Callable[[str], None]] = None) -> Any:
+    """Open the sampler (starting a server if asked), fill the run, stop what was started."""
+    from swe_monkeys.sampling.phase import sample_problems
+    from swe_monkeys.store.run_store import RunStore
+
+    with open_sampler(spec, on_log) as session, RunStore(run_dir) as store:
+        if session.gpus and not config.gpus:
+            config = replace(config, gpus=session.gpus)
+        return sample_problems(store, problems, session.sampler, config, on_sample=on_sample)
