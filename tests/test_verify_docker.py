@@ -135,3 +135,80 @@ def test_docker_down_is_a_clear_error(tmp_path, monkeypatch, repo_cache, example
     result = CliRunner().invoke(app, ["verify", str(predictions), "--instances", str(instances),
                                       "--run", str(tmp_path / "r")])
     assert result.exit_code == 1 and "Docker engine not reachable" in result.output
+
+
+def _judge(docker_client, image, inst, patch):
+    from swe_monkeys.sandbox.docker_sandbox import Limits
+    from swe_monkeys.swebench.runner import CandidateRunner
+    from swe_monkeys.swebench.spec import load_spec
+
+    runner = CandidateRunner(docker_client, image, Limits())
+    try:
+        return runner.judge(inst, load_spec(inst.repo, inst.version), patch)
+    finally:
+        runner.close()
+
+
+def test_apply_chain_falls_back_to_whitespace_and_fuzz(docker_client, examples, images):
+    ex = examples["calc"]
+    gold = "\n".join(line for line in ex.candidates["gold"].splitlines() if not line.startswith("index ")) + "\n"
+    context = next(line for line in gold.splitlines() if line.startswith(" ") and line.strip())
+    spaced = gold.replace("\n" + context + "\n", "\n" + context + "   \n", 1)
+    verdict = _judge(docker_client, images["calc"], ex.instance, spaced)
+    assert verdict.resolved and verdict.apply_method not in ("", "git apply"), verdict.apply_method
+    drifted = gold.replace("\n" + context + "\n", "\n" + context.replace("expr", "expression", 1) + "\n", 1)
+    assert drifted != gold
+    verdict = _judge(docker_client, images["calc"], ex.instance, drifted)
+    assert verdict.resolved and verdict.apply_method == "patch --fuzz=5", verdict.reason
+
+
+def test_containers_go_on_ctrl_c_and_after_kill_9(tmp_path, repo_cache, examples, images, docker_client):
+    """SIGINT removes the run's containers at once; a SIGKILLed run's are reaped by the next run."""
+    import signal
+    import subprocess
+    import sys
+
+    from swe_monkeys.sandbox.docker_sandbox import OWNER_LABEL
+
+    ex = examples["daterange"]
+    instances = tmp_path / "instances.jsonl"
+    instances.write_text(json.dumps(ex.instance.to_row()) + "\n")
+    predictions = tmp_path / "preds.jsonl"
+    # A candidate that sleeps past the time limit keeps the container busy long enough to interrupt.
+    from tests.test_hostile import load_corpus
+
+    hang = next(patch for entry, _, patch in load_corpus(examples) if entry["name"] == "sleep_past_timeout")
+    rows = [{"instance_id": ex.instance.instance_id, "model_patch": p} for p in (ex.candidates["gold"], hang)]
+    predictions.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    def start(run):
+        return subprocess.Popen([sys.executable, "-m", "swe_monkeys.cli", "verify", str(predictions),
+                                 "--instances", str(instances), "--run", str(tmp_path / run), "--repo-cache",
+                                 str(repo_cache), "--no-cache", "--workers", "1", "-q"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def ours(pid):
+        return docker_client.containers.list(all=True, filters={"label": f"{OWNER_LABEL}={pid}"})
+
+    def wait_for_container(proc):
+        for _ in range(300):
+            if ours(proc.pid):
+                return
+            time.sleep(0.1)
+        pytest.fail("no container started")
+
+    proc = start("interrupted")
+    wait_for_container(proc)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+    assert not ours(proc.pid)
+
+    proc = start("killed")
+    wait_for_container(proc)
+    proc.kill()
+    proc.wait(timeout=60)
+    assert ours(proc.pid)  # nothing could clean up after SIGKILL...
+    from swe_monkeys.sandbox.docker_sandbox import reap_orphans
+
+    reap_orphans(docker_client)  # ...until the next run starts
+    assert not ours(proc.pid)

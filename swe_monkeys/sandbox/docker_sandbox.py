@@ -22,7 +22,9 @@ from swe_monkeys.types import ExecResult
 
 OWNER_LABEL = "swe-monkeys.owner-pid"
 _LIVE: dict[str, "DockerSandbox"] = {}
-_LIVE_LOCK = threading.Lock()
+_LIVE_LOCK = threading.Condition(threading.RLock())  # re-entrant: signal handlers run on any thread holding it
+_STARTING = [0]  # containers being created right now (not in _LIVE yet)
+_CLOSING = threading.Event()  # set on Ctrl-C / SIGTERM / exit: no new containers from then on
 
 
 class SandboxError(RuntimeError):
@@ -57,6 +59,10 @@ class DockerSandbox:
         import docker
 
         name = f"swe-monkeys-{uuid.uuid4().hex[:10]}"
+        with _LIVE_LOCK:
+            if _CLOSING.is_set():
+                raise SandboxError("shutting down")
+            _STARTING[0] += 1
         try:
             self.container = self.client.containers.run(
                 self.image, ["sleep", "infinity"], name=name, detach=True, init=True,
@@ -67,8 +73,16 @@ class DockerSandbox:
                 ulimits=[docker.types.Ulimit(name="nofile", soft=4096, hard=4096)])
         except docker.errors.DockerException as exc:
             raise SandboxError(f"could not start a container of {self.image}: {exc}") from exc
+        finally:
+            with _LIVE_LOCK:
+                _STARTING[0] -= 1
+                _LIVE_LOCK.notify_all()
         with _LIVE_LOCK:
             _LIVE[self.container.id] = self
+            closing = _CLOSING.is_set()
+        if closing:  # started while shutting down: remove_all may already have run
+            self.close()
+            raise SandboxError("shutting down")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -225,9 +239,14 @@ class ExecSession:
             pass
 
 
-def remove_all() -> None:
-    """Remove every container this process started (atexit and signal handlers call it)."""
+def remove_all(wait: float = 10.0) -> None:
+    """Remove every container this process started (atexit and signal handlers call it).
+
+    Containers still being created are waited for (up to `wait` seconds) and removed too, so an
+    interrupt that lands while Docker is starting one leaves nothing behind."""
+    _CLOSING.set()
     with _LIVE_LOCK:
+        _LIVE_LOCK.wait_for(lambda: _STARTING[0] == 0, timeout=wait)
         live = list(_LIVE.values())
     for sandbox in live:
         sandbox.close()

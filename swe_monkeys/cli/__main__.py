@@ -1,0 +1,5 @@
+"""`python -m swe_monkeys.cli`."""
+
+from swe_monkeys.cli import main
+
+main()
