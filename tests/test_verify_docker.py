@@ -90,6 +90,11 @@ def test_images_are_content_addressed(docker_client, repo_cache, examples, image
     start = time.monotonic()
     again = {name: builder.ensure(ex.instance) for name, ex in examples.items()}
     assert again == images and time.monotonic() - start < 10
+    from swe_monkeys.images.manage import list_images, stale_images
+
+    stale = {row["tag"] for row in stale_images(docker_client, builder)}
+    assert not stale & set(images.values()), "prune would remove current images"
+    assert builder.base_tag() in {row["tag"] for row in list_images(docker_client)} - stale
 
 
 def test_cli_verify_and_validate(tmp_path, repo_cache, examples, images, no_leftover_containers):

@@ -139,7 +139,8 @@ class ImageBuilder:
                                 ignore=shutil.ignore_patterns("test", "site-packages", "__pycache__", "*.a"))
                 (ctx_path / "python" / "lib" / f"python{spec.python}" / "site-packages").mkdir(exist_ok=True)
             dockerfile = self.env_dockerfile(spec)
-            self._docker_build(ctx_path, dockerfile, tag, "env")
+            self._docker_build(ctx_path, dockerfile, tag, "env",
+                               {"swe-monkeys.repo": spec.repo, "swe-monkeys.version": spec.version})
         return tag
 
     def build_instance(self, inst: SWEInstance, spec: EnvSpec) -> str:
@@ -151,17 +152,18 @@ class ImageBuilder:
             sources.export_tree(repo_path, inst.base_commit, ctx_path / "testbed")
             dockerfile = (IMAGES / "instance" / "Dockerfile").read_text().format(
                 env=env, pre_install=spec.pre_install or "true", install=spec.install or "true")
-            self._docker_build(ctx_path, dockerfile, tag, "instance")
+            self._docker_build(ctx_path, dockerfile, tag, "instance", {"swe-monkeys.parent": env})
         return tag
 
-    def _docker_build(self, ctx: Path, dockerfile: str, tag: str, kind: str) -> None:
+    def _docker_build(self, ctx: Path, dockerfile: str, tag: str, kind: str, labels: dict[str, str]) -> None:
         import docker
 
-        (ctx / "Dockerfile").write_text(dockerfile + f"\nLABEL {LABEL}={kind}\n")
+        (ctx / "Dockerfile").write_text(dockerfile)
         self.log(f"docker build -> {tag}")
         try:
             # network_mode none: layers install only from what the host put in the context.
-            self.client.images.build(path=str(ctx), tag=tag, rm=True, forcerm=True, network_mode="none")
+            self.client.images.build(path=str(ctx), tag=tag, rm=True, forcerm=True, network_mode="none",
+                                     labels={LABEL: kind, **labels})
         except docker.errors.BuildError as exc:
             tail = "".join(str(c.get("stream", c.get("error", ""))) for c in exc.build_log)[-2000:]
             raise ImageBuildError(f"building {tag} failed: {exc.msg}\n{tail}") from exc

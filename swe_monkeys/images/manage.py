@@ -17,28 +17,47 @@ def list_images(client) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (order.get(r["kind"], 3), r["tag"]))
 
 
-def prune_images(client, builder: ImageBuilder, everything: bool = False) -> list[str]:
-    """Remove stale images: an older tag of the same layer name, old bases, untagged ones.
+def _current_env(builder: ImageBuilder, labels: dict[str, str]) -> str | None:
+    from swe_monkeys.images.sources import SourceError
+    from swe_monkeys.swebench.spec import SpecError, load_spec
 
-    Instance images are removed newest-first layers before the env and base they stand on.
-    With everything=True all swe-monkeys images go.
-    """
+    try:
+        return builder.env_tag(load_spec(labels["swe-monkeys.repo"], labels["swe-monkeys.version"]))
+    except (KeyError, SpecError, SourceError):
+        return None
+
+
+def stale_images(client, builder: ImageBuilder) -> list[dict[str, Any]]:
+    """Images no current recipe would produce: an old base, an env whose spec or recipe changed,
+    an instance on a stale env or superseded by a newer build of the same instance, untagged ones."""
     current_base = builder.base_tag()
-    newest: dict[str, tuple[str, str]] = {}
     rows = list_images(client)
+    labels = {image.short_id.split(":")[-1]: image.labels for image in client.images.list(filters={"label": LABEL})}
+    newest: dict[str, str] = {}
     for row in rows:
         name = row["tag"].partition(":")[0]
-        if row["created"] > newest.get(name, ("", ""))[0]:
-            newest[name] = (row["created"], row["tag"])
-    doomed = []
-    for row in reversed(rows):
-        name = row["tag"].partition(":")[0]
-        stale = (row["tag"] == "<untagged>" or (row["kind"] == "base" and row["tag"] != current_base)
-                 or (row["kind"] != "base" and newest[name][1] != row["tag"]))
-        if everything or stale:
-            doomed.append(row)
+        newest[name] = max(newest.get(name, ""), row["created"])
+    current_envs = {row["tag"] for row in rows
+                    if row["kind"] == "env" and _current_env(builder, labels.get(row["id"], {})) == row["tag"]}
+    stale = []
+    for row in rows:
+        meta = labels.get(row["id"], {})
+        if row["tag"] == "<untagged>":
+            stale.append(row)
+        elif row["kind"] == "base":
+            stale += [row] if row["tag"] != current_base else []
+        elif row["kind"] == "env":
+            stale += [row] if row["tag"] not in current_envs else []
+        elif meta.get("swe-monkeys.parent") not in current_envs or row["created"] < newest[row["tag"].partition(":")[0]]:
+            stale.append(row)
+    return stale
+
+
+def prune_images(client, builder: ImageBuilder, everything: bool = False) -> list[str]:
+    """Remove stale images (all swe-monkeys images with everything=True), instances first."""
+    doomed = list_images(client) if everything else stale_images(client, builder)
     removed = []
-    for row in doomed:
+    for row in reversed(doomed):
         try:
             client.images.remove(row["tag"] if row["tag"] != "<untagged>" else row["id"], force=True)
             removed.append(row["tag"])
