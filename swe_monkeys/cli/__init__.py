@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import typer
 
-from swe_monkeys.cli import bench, demo, images, report, sample, verify
+from swe_monkeys.cli import bench, demo, images, report, sample, solve, verify
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Repeated sampling with automatic verification (Large Language Monkeys).")
 app.command("demo")(demo.demo)
+app.command("solve")(solve.solve)
+app.command("sweep")(solve.sweep)
 app.command("verify")(verify.verify)
 app.command("validate")(verify.validate)
 app.command("report")(report.report)

@@ -1,0 +1,183 @@
+"""`swe-monkeys solve` (one issue, live) and `swe-monkeys sweep` (a dataset, resumable): thin wrappers
+over swe_monkeys.swebench.solve. Run as `python -m swe_monkeys.cli.solve` they form their own app."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from swe_monkeys.cli.common import fail as _fail
+from swe_monkeys.cli.common import verify_config
+
+BaseUrl = Annotated[str, typer.Option(envvar="OPENAI_BASE_URL", help="OpenAI-compatible endpoint.")]
+Serve = Annotated[str, typer.Option("--serve", help="Start vLLM for this model for the run.")]
+Model = Annotated[str, typer.Option(help="Model name at the endpoint (blank: the only one served).")]
+Fake = Annotated[Optional[Path], typer.Option("--fake", help="FAKE sampler: a JSON list of scripted completions.")]
+Preset = Annotated[str, typer.Option(help="configs/presets/<name>.yaml: temperature, max tokens, prompt.")]
+RepoCache = Annotated[Optional[Path], typer.Option(envvar="SWE_MONKEYS_REPO_CACHE", help="Bare clones owner__repo.git.")]
+Seed = Annotated[int, typer.Option(help="Sample i uses seed + i.")]
+Verify = Annotated[bool, typer.Option("--verify/--no-verify", help="Verify in Docker while sampling.")]
+Workers = Annotated[Optional[int], typer.Option(help="Containers verifying at once.")]
+Concurrency = Annotated[int, typer.Option(help="Sampling requests in flight.")]
+Temperature = Annotated[Optional[float], typer.Option(help="Override the preset's temperature.")]
+
+
+def _sampler(base_url: str, serve: str, model: str, fake: Optional[Path], concurrency: int):
+    """A context manager yielding a Sampler: the fake one, an endpoint, or a server started for the run."""
+    if fake is not None:
+        from swe_monkeys.swebench.fake import load_script
+
+        return contextlib.nullcontext(load_script(fake))
+    from swe_monkeys.sampling.server import ServeConfig
+    from swe_monkeys.sampling.session import SamplerSpec, open_sampler
+
+    if not base_url and not serve:
+        raise ValueError("give a model: --base-url URL, --serve MODEL or --fake SCRIPT")
+    spec = SamplerSpec(base_url=base_url, model=model, options={"concurrency": concurrency},
+                       serve=ServeConfig(model=serve, served_name=model) if serve else None)
+
+    @contextlib.contextmanager
+    def opened():
+        with open_sampler(spec, lambda line: typer.echo(line, err=True)) as session:
+            yield session.sampler
+
+    return opened()
+
+
+def _config(samples: int, preset: str, temperature: Optional[float], seed: int, repo_cache: Optional[Path],
+            verify: bool, workers: Optional[int], concurrency: int, stop_on_success: bool):
+    from swe_monkeys.images.sources import default_repo_cache
+    from swe_monkeys.sampling.protocol import SamplingParams
+    from swe_monkeys.swebench.prompting import PromptConfig, load_preset
+    from swe_monkeys.swebench.solve import RepairConfig
+
+    p = load_preset(preset)
+    params = SamplingParams(temperature=p.get("temperature", 1.6) if temperature is None else temperature,
+                            top_p=p.get("top_p", 0.95), max_tokens=p.get("max_tokens", 2048), seed=seed)
+    prompt = PromptConfig(template=p.get("template", "swebench_repair"),
+                          context_tokens=p.get("context_tokens", 12000))
+    vconfig = verify_config(workers, repo_cache, False, 11) if verify else None
+    return RepairConfig(samples=samples, repo_cache=repo_cache or default_repo_cache(), params=params,
+                        prompt=prompt, verify=vconfig, stop_on_success=stop_on_success, concurrency=concurrency)
+
+
+class _Live:
+    """Progress lines on stderr, one when something changed (at most every `every` seconds)."""
+
+    def __init__(self, quiet: bool, every: float = 1.0):
+        self.quiet, self.every, self.last, self.at = quiet, every, "", 0.0
+
+    def __call__(self, progress: Any) -> None:
+        line = progress.line()
+        key = line.split("  tokens")[0]
+        if not self.quiet and key != self.last and time.monotonic() - self.at >= self.every:
+            typer.echo(line, err=True)
+            self.last, self.at = key, time.monotonic()
+
+
+def _one_instance(target: str, dataset: str):
+    from swe_monkeys.swebench.dataset import DatasetError, load_instances
+    from swe_monkeys.swebench.sweep import resolve_instances
+
+    path = Path(target)
+    if path.suffix in (".json", ".jsonl", ".gz", ".parquet") and path.exists():
+        found = load_instances(path)
+    elif dataset:
+        found = resolve_instances(dataset, [target])
+    else:
+        raise DatasetError(f"{target}: not an instance file; to name an instance id give --dataset lite|FILE")
+    if len(found) != 1:
+        raise DatasetError(f"{target}: {len(found)} instances match; solve takes one")
+    return found[0]
+
+
+def solve(
+    target: Annotated[str, typer.Argument(help="An instance id (with --dataset) or an instance JSON file.")],
+    dataset: Annotated[str, typer.Option("--dataset", "--instances-file", help="lite|verified|full or a file.")] = "",
+    samples: Annotated[int, typer.Option("--samples", "-k", help="Samples to draw at most.")] = 10,
+    base_url: BaseUrl = "", serve: Serve = "", model: Model = "", fake: Fake = None,
+    stop_on_success: Annotated[bool, typer.Option("--stop-on-success", help="Stop at the first resolved.")] = False,
+    out: Annotated[Optional[Path], typer.Option(help="Write the winning patch here instead of stdout.")] = None,
+    run: Annotated[Optional[Path], typer.Option(help="Run directory (default runs/<instance id>).")] = None,
+    preset: Preset = "swebench", temperature: Temperature = None, seed: Seed = 0, repo_cache: RepoCache = None,
+    verify: Verify = True, workers: Workers = None, concurrency: Concurrency = 4,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+) -> None:
+    """Sample k candidate patches for one issue, verify them in Docker while sampling, print the winner.
+
+    Exit status: 0 with a resolved patch, 2 when none resolved (1 for errors)."""
+    from swe_monkeys.cli.sample import _stop_on_signals
+    from swe_monkeys.store.run_store import RunStore
+    from swe_monkeys.swebench.solve import run_repair
+
+    _stop_on_signals()
+    with _fail():
+        inst = _one_instance(target, dataset)
+        config = _config(samples, preset, temperature, seed, repo_cache, verify, workers, concurrency,
+                         stop_on_success)
+        run = run or Path("runs") / inst.instance_id
+        with _sampler(base_url, serve, model, fake, concurrency) as sampler, RunStore(run) as store:
+            result = run_repair(store, [inst], sampler, config, on_progress=_Live(quiet))
+    p, winner = result.progress, result.winners.get(inst.instance_id)
+    typer.echo(f"{inst.instance_id}: {p.samples} samples ({p.valid} applied, {p.unique} unique), {p.verified} "
+               f"verified, {p.resolved} resolved; {p.tokens} tokens, ${p.dollars:.4f}, {p.seconds:.1f} s"
+               + ("; stopped at the first success" if result.stopped_early else "") + f"\nrun: {run}", err=True)
+    if winner is None:
+        typer.echo("no candidate resolved the issue" if verify else "not verified (--no-verify)", err=True)
+        raise typer.Exit(2 if verify else 0)
+    typer.echo(f"winning patch: sample #{winner.index}" + (f" -> {out}" if out else ""), err=True)
+    if out:
+        out.write_text(winner.patch)
+    else:
+        typer.echo(winner.patch, nl=False)
+
+
+def sweep(
+    dataset: Annotated[str, typer.Option("--dataset", help="lite|verified|full or an instances file/folder.")],
+    run: Annotated[Path, typer.Option(help="Run directory (resumed and grown when it exists).")],
+    instances: Annotated[Optional[list[str]], typer.Option("--instances", help="Ids, globs or a slice (0:10).")] = None,
+    samples: Annotated[int, typer.Option("--samples", "-k", help="Samples per instance.")] = 250,
+    base_url: BaseUrl = "", serve: Serve = "", model: Model = "", fake: Fake = None,
+    export: Annotated[Optional[Path], typer.Option(help="Write SWE-bench predictions (selected patches).")] = None,
+    preset: Preset = "swebench", temperature: Temperature = None, seed: Seed = 0, repo_cache: RepoCache = None,
+    verify: Verify = True, workers: Workers = None, concurrency: Concurrency = 8,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+) -> None:
+    """Sample and verify many issues into one resumable run; print coverage against selected accuracy."""
+    from swe_monkeys.cli.sample import _stop_on_signals
+    from swe_monkeys.store.run_store import RunStore
+    from swe_monkeys.swebench.selection import verification_gap
+    from swe_monkeys.swebench.solve import run_repair
+    from swe_monkeys.swebench.sweep import coverage_table, export_predictions, resolve_instances
+
+    _stop_on_signals()
+    with _fail():
+        chosen = resolve_instances(dataset, instances or ())
+        config = _config(samples, preset, temperature, seed, repo_cache, verify, workers, concurrency, False)
+        with _sampler(base_url, serve, model, fake, concurrency) as sampler, RunStore(run) as store:
+            result = run_repair(store, chosen, sampler, config, on_progress=_Live(quiet, every=5.0))
+            table, gap = coverage_table(store), verification_gap(store)
+            if export:
+                export_predictions(store, export)
+    typer.echo(f"{'instance':<32} {'samples':>7} {'valid':>5} {'unique':>6} {'resolved':>8}  covered  pick")
+    for r in table:
+        pick = "-" if r["picked"] is None else f"#{r['picked']} {'ok' if r['picked_resolved'] else 'wrong'}"
+        typer.echo(f"{r['instance_id']:<32} {r['samples']:>7} {r['valid']:>5} {r['unique']:>6} {r['resolved']:>8}  "
+                   f"{'yes' if r['covered'] else 'no':<7}  {pick}")
+    p = result.progress
+    typer.echo(f"coverage {gap['coverage']:.3f}  selected accuracy {gap['selected_accuracy']:.3f}  "
+               f"gap {gap['gap']:.3f}  ({gap['instances']} issues; {p.tokens} tokens, ${p.dollars:.4f})")
+    if export:
+        typer.echo(f"predictions: {export}")
+
+
+app = typer.Typer(no_args_is_help=True, add_completion=False)
+app.command("solve")(solve)
+app.command("sweep")(sweep)
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,241 @@
+"""Repeated sampling for SWE-bench issues, with verification overlapping generation.
+
+`run_repair(store, instances, sampler, config)` is the engine behind `solve` (one issue) and `sweep`
+(many): a sampler thread runs the sampling phase (sampling/phase.py: sample i uses seed + i, every
+sample committed as it arrives, resumable and growable) through `PatchingStore`, which turns each
+completion into a unified diff (edits.py) before it is written; meanwhile this thread runs the
+SWE verifier again and again on whatever is unverified. A completion that does not parse or apply
+is still a sample: it is stored with an empty patch (the verifier records `empty`) and its raw
+text and reason in the candidate meta, so it stays in the coverage denominator.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from swe_monkeys.images import sources
+from swe_monkeys.sampling.accounting import Budget
+from swe_monkeys.sampling.problems import Problem
+from swe_monkeys.sampling.protocol import Prompt, SamplingParams
+from swe_monkeys.store.run_store import RunStore
+from swe_monkeys.swebench.edits import completion_to_patch
+from swe_monkeys.swebench.patches import normalised_key
+from swe_monkeys.swebench.prompting import PromptConfig, build_prompt, localised_files
+from swe_monkeys.types import Candidate, SWEInstance, Verdict
+
+ReadFile = Callable[[str], Optional[str]]
+
+
+@dataclass
+class RepairConfig:
+    samples: int  # samples per instance (a run holding fewer gets the missing ones)
+    repo_cache: Path = field(default_factory=sources.default_repo_cache)
+    params: SamplingParams = field(default_factory=lambda: SamplingParams(temperature=1.6, max_tokens=2048))
+    prompt: PromptConfig = field(default_factory=PromptConfig)
+    verify: Any = None  # a VerifyConfig; None samples only
+    stop_on_success: bool = False  # stop sampling once every instance has a resolved candidate
+    concurrency: int = 4  # sampling requests in flight
+    budget: Budget = field(default_factory=Budget)
+    poll_seconds: float = 0.5  # how often the verifier looks for new candidates
+
+
+@dataclass
+class Progress:
+    """A snapshot of a run, for live lines and the final summary."""
+
+    instances: int
+    target: int
+    samples: int = 0
+    valid: int = 0  # samples whose edits applied
+    unique: int = 0  # distinct normalised patches among them
+    verified: int = 0
+    resolved: int = 0  # resolved candidates
+    covered: int = 0  # instances with at least one resolved candidate
+    tokens: int = 0
+    dollars: float = 0.0
+    seconds: float = 0.0
+    drawn_now: int = 0  # samples drawn by this process (for the ETA)
+
+    @property
+    def eta_seconds(self) -> Optional[float]:
+        left = self.target - self.samples
+        if left <= 0:
+            return 0.0
+        return left * self.seconds / self.drawn_now if self.drawn_now else None
+
+    def line(self) -> str:
+        eta = self.eta_seconds
+        return (f"samples {self.samples}/{self.target}  valid {self.valid}  unique {self.unique}  "
+                f"verified {self.verified}  resolved {self.resolved} ({self.covered}/{self.instances} issues)  "
+                f"tokens {self.tokens}  ${self.dollars:.4f}  {self.seconds:.0f} s"
+                + (f"  eta {eta:.0f} s" if eta else ""))
+
+
+class PatchingStore:
+    """The run store as the sampling phase sees it: completions become patches on the way in."""
+
+    def __init__(self, store: RunStore, readers: dict[str, ReadFile]):
+        self._store, self._readers = store, readers
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def add_candidate(self, candidate: Candidate, *, meta: Optional[dict] = None, **usage: Any) -> int:
+        read = self._readers[candidate.instance_id]
+        outcome = completion_to_patch(candidate.patch, read)
+        meta = {**(meta or {}), "completion": candidate.patch, "edit_status": outcome.status}
+        if outcome.reason:
+            meta["edit_reason"] = outcome.reason
+        if outcome.ok:
+            meta["patch_key"] = normalised_key(outcome.patch, read)
+        return self._store.add_candidate(replace(candidate, patch=outcome.patch), meta=meta, **usage)
+
+
+def instance_reader(inst: SWEInstance, repo_cache: Path, prompt: PromptConfig) -> ReadFile:
+    """Base-commit file contents: the files already read for localisation, else `git show`."""
+    _, files = localised_files(inst, repo_cache, prompt)
+    git_dir = sources.find_repo(inst.repo, repo_cache)
+    return lambda path: files[path] if path in files else sources.read_file_at(git_dir, inst.base_commit, path)
+
+
+def prepare(instances: list[SWEInstance], config: RepairConfig) -> tuple[list[Problem], dict[str, ReadFile]]:
+    """One prompt per instance (shared by all its samples) and a base-file reader per instance."""
+    problems, readers = [], {}
+    for inst in instances:
+        prompt = build_prompt(inst, config.repo_cache, config.prompt)
+        problems.append(Problem(inst.instance_id, Prompt.chat(prompt.text)))
+        readers[inst.instance_id] = instance_reader(inst, config.repo_cache, config.prompt)
+    return problems, readers
+
+
+class _Stop(Exception):
+    """Raised from the sampling callback to end the phase once the run has what it needs."""
+
+
+def _price(model: str):
+    from swe_monkeys.metrics.pricing import PricingError, load_pricing
+
+    try:
+        return load_pricing().model(model)
+    except PricingError:
+        return None
+
+
+def progress_of(store: RunStore, instances: int, target: int, price: Any = None) -> Progress:
+    """Counts from the store (the only truth: it includes what earlier processes did)."""
+    from swe_monkeys.sampling.accounting import Ledger
+
+    ledger = Ledger(Budget(), price)
+    p = Progress(instances=instances, target=target)
+    keys, covered = set(), set()
+    for row in store.sample_table():
+        meta = row["meta"] or {}
+        p.samples += 1
+        p.valid += meta.get("edit_status") == "ok"
+        if meta.get("patch_key"):
+            keys.add((row["problem_id"], meta["patch_key"]))
+        p.verified += row["status"] is not None
+        if row["resolved"]:
+            p.resolved += 1
+            covered.add(row["problem_id"])
+        p.tokens += (row["prompt_tokens"] or 0) + (row["completion_tokens"] or 0)
+        p.dollars += ledger.cost(row["prompt_tokens"] or 0, row["completion_tokens"] or 0).dollars
+    p.unique, p.covered = len(keys), len(covered)
+    return p
+
+
+@dataclass
+class RepairResult:
+    progress: Progress
+    report: Any  # the sampling phase's SampleReport (None when it was stopped early)
+    stopped_early: bool
+    winners: dict[str, Candidate]  # instance -> its first resolved candidate
+
+
+def run_repair(store: RunStore, instances: list[SWEInstance], sampler: Any, config: RepairConfig,
+               on_progress: Callable[[Progress], None] = lambda p: None,
+               log: Callable[[str], None] = lambda line: None) -> RepairResult:
+    """Sample up to `config.samples` per instance and verify them as they arrive; returns the outcome."""
+    from swe_monkeys.sampling.phase import SampleConfig, sample_problems
+
+    problems, readers = prepare(instances, config)
+    model = sampler.identity().get("model", "")  # an unreachable endpoint fails here, before any thread
+    verifier = None
+    if config.verify is not None:  # the engine first: a missing Docker fails before any sampling
+        from swe_monkeys.swebench.verifier import SWEVerifier
+
+        verifier = SWEVerifier(store, config.verify, log=log)
+    store.add_instances(instances)
+    wanted = {i.instance_id for i in instances}
+    solved: set[str] = set(winners(store)) & wanted if config.stop_on_success else set()
+    stop = threading.Event()
+
+    def on_verdict(cand: Candidate, verdict: Verdict) -> None:
+        if verdict.resolved and config.stop_on_success:
+            solved.add(cand.instance_id)
+            if wanted <= solved:
+                stop.set()
+
+    if verifier is not None:
+        verifier.on_verdict = on_verdict
+    drawn = [0]
+
+    def on_sample(pid: str, first: int, completion: Any) -> None:
+        drawn[0] += len(completion.samples)
+        if stop.is_set():
+            raise _Stop()
+
+    outcome: dict[str, Any] = {}
+
+    def sample() -> None:
+        cfg = SampleConfig(samples=config.samples, params=config.params, concurrency=config.concurrency,
+                           budget=config.budget)
+        try:
+            outcome["report"] = sample_problems(PatchingStore(store, readers), problems, sampler, cfg, on_sample)
+        except _Stop:
+            outcome["stopped"] = True
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome["error"] = exc
+
+    if config.stop_on_success and wanted <= solved:
+        stop.set()
+    thread = threading.Thread(target=sample, name="sampler", daemon=True)
+    start = time.monotonic()
+    price = _price(model)
+    target = config.samples * len(instances)
+    if not stop.is_set():
+        thread.start()
+
+    def snapshot() -> Progress:
+        p = progress_of(store, len(instances), target, price)
+        p.seconds, p.drawn_now = time.monotonic() - start, drawn[0]
+        on_progress(p)
+        return p
+
+    while True:
+        finished = not thread.is_alive()
+        if verifier is not None:
+            verifier.run()
+        snapshot()
+        if finished or (stop.is_set() and verifier is None):
+            break
+        stop.wait(config.poll_seconds) if verifier is None else time.sleep(config.poll_seconds)
+    thread.join() if thread.ident else None
+    if "error" in outcome:
+        raise outcome["error"]
+    return RepairResult(progress=snapshot(), report=outcome.get("report"), stopped_early="stopped" in outcome
+                        or (stop.is_set() and not thread.ident), winners=winners(store))
+
+
+def winners(store: RunStore) -> dict[str, Candidate]:
+    """Per instance, its resolved candidate with the lowest sample index."""
+    verdicts = store.verdicts()
+    out: dict[str, Candidate] = {}
+    for cid, cand in store.candidates():
+        if cand.instance_id not in out and cid in verdicts and verdicts[cid].resolved:
+            out[cand.instance_id] = cand
+    return out

@@ -1,0 +1,76 @@
+"""BM25 localisation and the repair prompt, on the example repositories in a real repo cache."""
+
+from __future__ import annotations
+
+import pytest
+
+from swe_monkeys.images.sources import SourceError, find_repo
+from swe_monkeys.swebench import prompting
+from swe_monkeys.swebench.prompting import (
+    PromptConfig, PromptError, approx_tokens, build_prompt, load_preset, localise, rank_files, repo_files,
+)
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SWE_MONKEYS_CACHE", str(tmp_path / "cache"))
+
+
+def test_repo_files_reads_the_base_commit_from_the_bare_mirror(examples, repo_cache):
+    calc = examples["calc"].instance
+    files = repo_files(find_repo(calc.repo, repo_cache), calc.base_commit)
+    assert "calc/parser.py" in files and "def parse_power" in files["calc/parser.py"]
+    assert "tests/test_parser.py" in files
+    with pytest.raises(SourceError, match="not found"):
+        repo_files(find_repo(calc.repo, repo_cache), "0" * 40)
+
+
+@pytest.mark.parametrize("name, expected", [("calc", "calc/parser.py")])
+def test_the_file_the_issue_is_about_ranks_first(examples, repo_cache, name, expected):
+    inst = examples[name].instance
+    files = repo_files(find_repo(inst.repo, repo_cache), inst.base_commit)
+    assert rank_files(inst.problem_statement, files)[0] == expected
+
+
+def test_every_example_gold_file_is_localised(examples, repo_cache):
+    from unidiff import PatchSet
+
+    for example in examples.values():
+        inst = example.instance
+        gold = {pf.path for pf in PatchSet(inst.patch)}
+        paths, _ = prompting.localised_files(inst, repo_cache, PromptConfig(context_tokens=6000))
+        assert gold <= set(paths), (inst.instance_id, paths)
+
+
+def test_budget_tests_and_ties():
+    files = {"a.py": "power power power\n" * 100, "b.py": "power\n", "tests/test_a.py": "power power\n"}
+    assert localise("power", files, budget_tokens=10) == ["b.py"]  # a.py is too big, tests are left out
+    assert "tests/test_a.py" in localise("power", files, 10_000, include_tests=True)
+    assert localise("the of and", {"b.py": "x", "a.py": "y"}, 100) == ["a.py", "b.py"]
+
+
+def test_prompt_is_built_from_the_template_and_cached(examples, repo_cache, monkeypatch):
+    inst = examples["calc"].instance
+    prompt = build_prompt(inst, repo_cache, PromptConfig(context_tokens=8000))
+    assert prompt.files[0] == "calc/parser.py"
+    assert "[start of calc/parser.py]" in prompt.text and "<<<<<<< SEARCH" in prompt.text
+    assert inst.problem_statement.strip() in prompt.text and "$" not in prompt.text.split("<issue>")[0]
+    assert prompt.tokens == approx_tokens(prompt.text) and sum(
+        approx_tokens(f) for f in prompt.files) < 8000
+    # The second build reads the ranking from the cache: BM25 is not consulted again.
+    monkeypatch.setattr(prompting, "rank_files", lambda *a: pytest.fail("ranking not cached"))
+    assert build_prompt(inst, repo_cache, PromptConfig(context_tokens=8000)) == prompt
+
+
+def test_presets_and_templates():
+    assert load_preset("swebench")["temperature"] == 1.6
+    assert load_preset("math")["temperature"] == 0.6 and load_preset("code")["temperature"] == 0.6
+    with pytest.raises(PromptError, match="valid: code, math, swebench"):
+        load_preset("nope")
+    with pytest.raises(PromptError, match="unknown prompt template"):
+        prompting.load_template("nope")
+
+
+def test_missing_repository_is_a_source_error(examples, tmp_path):
+    with pytest.raises(SourceError, match="not in the repo cache"):
+        build_prompt(examples["calc"].instance, tmp_path)
