@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import re
+import threading
 from typing import NamedTuple
 
 FENCE = "```"
@@ -197,6 +198,9 @@ def squash_whitespace(content: str) -> str:
     return "\n".join(line.rstrip() for line in content.split("\n") if line.strip())
 
 
+_AST_LOCK = threading.Lock()
+
+
 def normalise_content(path: str, content: str | None) -> str | None:
     """A file's content with comments, docstrings and layout removed where they cannot matter.
 
@@ -207,7 +211,10 @@ def normalise_content(path: str, content: str | None) -> str | None:
         return None
     if path.endswith(".py"):
         try:
-            return ast.unparse(_DocstringRemover().visit(ast.parse(content)))
+            # One thread at a time: CPython 3.11's ast is not thread-safe (concurrent parses in the
+            # sampling threads raise "SystemError: AST constructor recursion depth mismatch").
+            with _AST_LOCK:
+                return ast.unparse(_DocstringRemover().visit(ast.parse(content)))
         # Null bytes and lone surrogates raise ValueError, hostile nesting RecursionError:
         # fall back to whitespace, never crash intake.
         except (SyntaxError, ValueError, RecursionError):
