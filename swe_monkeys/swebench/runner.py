@@ -37,20 +37,24 @@ def harness_version() -> str:
     return h.hexdigest()[:16]
 
 
-def test_patch_files(inst: SWEInstance) -> list[str]:
-    """Every path the instance's test_patch touches: reset to pristine before it is applied."""
+@lru_cache(maxsize=256)
+def _test_patch_paths(test_patch: str) -> tuple[tuple[str, bool], ...]:
+    """(path, removed?) for each file of a test patch; parsed once, not once per candidate."""
     from unidiff import PatchSet
 
-    return [f.path for f in PatchSet(inst.test_patch)]
+    return tuple((f.path, f.is_removed_file) for f in PatchSet(test_patch))
+
+
+def test_patch_files(inst: SWEInstance) -> list[str]:
+    """Every path the instance's test_patch touches: reset to pristine before it is applied."""
+    return [path for path, _ in _test_patch_paths(inst.test_patch)]
 
 
 def test_args(inst: SWEInstance, spec: EnvSpec) -> list[str]:
     """What is appended to the test command: the test_patch's files, or the test ids."""
     if spec.test_args == "ids":
         return list(dict.fromkeys(inst.fail_to_pass + inst.pass_to_pass))
-    from unidiff import PatchSet
-
-    files = [f.path for f in PatchSet(inst.test_patch) if not f.is_removed_file]
+    files = [path for path, removed in _test_patch_paths(inst.test_patch) if not removed]
     return [f for f in files if f.endswith(".py")] or files
 
 
@@ -61,7 +65,6 @@ class CandidateRunner:
         self.client, self.image, self.limits = client, image, limits
         self.sandbox: DockerSandbox | None = None
         self.session = None
-        self.judged = 0
 
     def close(self) -> None:
         if self.session is not None:
@@ -94,7 +97,6 @@ class CandidateRunner:
                "path": "/opt/venv/bin:/usr/local/bin:/usr/bin:/bin", "guard": spec.parser == "pytest"}
         reply, timed_out = session.request(json.dumps(job).encode(), RESULT_MARK.encode(),
                                            timeout=spec.timeout + EXEC_MARGIN_S)
-        self.judged += 1
         if reply is None:
             self.close()
             why = "overran its time limit" if timed_out else "ended without a report"
