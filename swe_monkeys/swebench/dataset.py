@@ -56,8 +56,10 @@ def read_rows(path: str | Path) -> list[dict[str, Any]]:
             data = json.loads(text)
         except ValueError as exc:
             raise DatasetError(f"{path}: invalid JSON ({exc})") from exc
+        if isinstance(data, dict):  # one instance, as `solve instance.json` takes it
+            data = [data]
         if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-            raise DatasetError(f"{path}: expected a JSON list of objects")
+            raise DatasetError(f"{path}: expected a JSON object or a list of objects")
         return data
     rows = []
     for number, line in enumerate(text.splitlines(), 1):
