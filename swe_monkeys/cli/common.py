@@ -33,6 +33,12 @@ def fail() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
+def fail_now(message: str) -> None:
+    """Bad usage: `error: ...` on stderr, exit code 1."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
 def emit(result: dict, as_json: bool) -> None:
     """A benchmark's figures: one JSON object, or one aligned `key  value` line each."""
     if as_json:

@@ -24,6 +24,9 @@ Verify = Annotated[bool, typer.Option("--verify/--no-verify", help="Verify in Do
 Workers = Annotated[Optional[int], typer.Option(help="Containers verifying at once.")]
 Concurrency = Annotated[int, typer.Option(help="Sampling requests in flight.")]
 Temperature = Annotated[Optional[float], typer.Option(help="Override the preset's temperature.")]
+MaxTokens = Annotated[Optional[int], typer.Option(help="Budget: tokens (prompt + completion) for the whole run.")]
+MaxDollars = Annotated[Optional[float], typer.Option(help="Budget: list-price dollars for the whole run.")]
+PriceAs = Annotated[str, typer.Option(help="Price as this configs/pricing.yaml model (default: the served one).")]
 
 
 def _sampler(base_url: str, serve: str, model: str, fake: Optional[Path], concurrency: int):
@@ -49,8 +52,10 @@ def _sampler(base_url: str, serve: str, model: str, fake: Optional[Path], concur
 
 
 def _config(samples: int, preset: str, temperature: Optional[float], seed: int, repo_cache: Optional[Path],
-            verify: bool, workers: Optional[int], concurrency: int, stop_on_success: bool):
+            verify: bool, workers: Optional[int], concurrency: int, stop_on_success: bool, budget: tuple = (None, None),
+            price_as: str = ""):
     from swe_monkeys.images.sources import default_repo_cache
+    from swe_monkeys.sampling.accounting import Budget
     from swe_monkeys.sampling.protocol import SamplingParams
     from swe_monkeys.swebench.prompting import PromptConfig, load_preset
     from swe_monkeys.swebench.solve import RepairConfig
@@ -62,7 +67,8 @@ def _config(samples: int, preset: str, temperature: Optional[float], seed: int, 
                           context_tokens=p.get("context_tokens", 12000))
     vconfig = verify_config(workers, repo_cache, False, 11) if verify else None
     return RepairConfig(samples=samples, repo_cache=repo_cache or default_repo_cache(), params=params,
-                        prompt=prompt, verify=vconfig, stop_on_success=stop_on_success, concurrency=concurrency)
+                        prompt=prompt, verify=vconfig, stop_on_success=stop_on_success, concurrency=concurrency,
+                        budget=Budget(*budget), price_as=price_as)
 
 
 class _Live:
@@ -79,24 +85,33 @@ class _Live:
             self.last, self.at = key, time.monotonic()
 
 
-def _one_instance(target: str, dataset: str):
+def _one_instance(target: str, dataset: str, repo_cache: Optional[Path]):
+    """(instance, repo cache): an embedded example ("example:calc"), an instance file, or an id in --dataset."""
     from swe_monkeys.swebench.dataset import DatasetError, load_instances
     from swe_monkeys.swebench.sweep import resolve_instances
 
+    if target.startswith("example:"):
+        from swe_monkeys import examples
+        from swe_monkeys.paths import cache_dir
+
+        cache = repo_cache or cache_dir() / "examples" / "repos"  # the examples' repositories are made here
+        return examples.materialise(cache, [target.removeprefix("example:")])[0].instance, cache
     path = Path(target)
     if path.suffix in (".json", ".jsonl", ".gz", ".parquet") and path.exists():
         found = load_instances(path)
     elif dataset:
         found = resolve_instances(dataset, [target])
     else:
-        raise DatasetError(f"{target}: not an instance file; to name an instance id give --dataset lite|FILE")
+        raise DatasetError(f"{target}: not an instance file or example:NAME; to name an instance id give "
+                           "--dataset lite|FILE")
     if len(found) != 1:
         raise DatasetError(f"{target}: {len(found)} instances match; solve takes one")
-    return found[0]
+    return found[0], repo_cache
 
 
 def solve(
-    target: Annotated[str, typer.Argument(help="An instance id (with --dataset) or an instance JSON file.")],
+    target: Annotated[str, typer.Argument(help="An instance id (with --dataset), an instance JSON file, or an "
+                                                "embedded example: example:calc|daterange|slugkit.")],
     dataset: Annotated[str, typer.Option("--dataset", "--instances-file", help="lite|verified|full or a file.")] = "",
     samples: Annotated[int, typer.Option("--samples", "-k", help="Samples to draw at most.")] = 10,
     base_url: BaseUrl = "", serve: Serve = "", model: Model = "", fake: Fake = None,
@@ -105,6 +120,7 @@ def solve(
     run: Annotated[Optional[Path], typer.Option(help="Run directory (default runs/<instance id>).")] = None,
     preset: Preset = "swebench", temperature: Temperature = None, seed: Seed = 0, repo_cache: RepoCache = None,
     verify: Verify = True, workers: Workers = None, concurrency: Concurrency = 4,
+    max_tokens: MaxTokens = None, max_dollars: MaxDollars = None, price_as: PriceAs = "",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
 ) -> None:
     """Sample k candidate patches for one issue, verify them in Docker while sampling, print the winner.
@@ -116,9 +132,9 @@ def solve(
 
     _stop_on_signals()
     with _fail():
-        inst = _one_instance(target, dataset)
+        inst, repo_cache = _one_instance(target, dataset, repo_cache)
         config = _config(samples, preset, temperature, seed, repo_cache, verify, workers, concurrency,
-                         stop_on_success)
+                         stop_on_success, (max_tokens, max_dollars), price_as)
         run = run or Path("runs") / inst.instance_id
         with _sampler(base_url, serve, model, fake, concurrency) as sampler, RunStore(run) as store:
             result = run_repair(store, [inst], sampler, config, on_progress=_Live(quiet))
@@ -137,27 +153,55 @@ def solve(
 
 
 def sweep(
-    dataset: Annotated[str, typer.Option("--dataset", help="lite|verified|full or an instances file/folder.")],
     run: Annotated[Path, typer.Option(help="Run directory (resumed and grown when it exists).")],
+    dataset: Annotated[str, typer.Option("--dataset", help="swebench: lite|verified|full or an instances file/folder; "
+                                          "other tasks: a local file/folder (default: the Hugging Face hub).")] = "",
+    task: Annotated[str, typer.Option(help="swebench, gsm8k, math, humaneval, mbpp or codecontests.")] = "swebench",
     instances: Annotated[Optional[list[str]], typer.Option("--instances", help="Ids, globs or a slice (0:10).")] = None,
     samples: Annotated[int, typer.Option("--samples", "-k", help="Samples per instance.")] = 250,
     base_url: BaseUrl = "", serve: Serve = "", model: Model = "", fake: Fake = None,
     export: Annotated[Optional[Path], typer.Option(help="Write SWE-bench predictions (selected patches).")] = None,
-    preset: Preset = "swebench", temperature: Temperature = None, seed: Seed = 0, repo_cache: RepoCache = None,
+    preset: Annotated[str, typer.Option(help="configs/presets/<name>.yaml (default: the task's).")] = "",
+    temperature: Temperature = None, seed: Seed = 0, repo_cache: RepoCache = None,
     verify: Verify = True, workers: Workers = None, concurrency: Concurrency = 8,
+    max_tokens: MaxTokens = None, max_dollars: MaxDollars = None, price_as: PriceAs = "",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
 ) -> None:
-    """Sample and verify many issues into one resumable run; print coverage against selected accuracy."""
+    """Sample and verify many problems into one resumable run; print coverage against selected accuracy."""
     from swe_monkeys.cli.sample import _stop_on_signals
+
+    _stop_on_signals()
+    if task != "swebench":
+        from swe_monkeys.cli.tasks import task_sweep
+
+        with _sampler_or_fail(base_url, serve, model, fake, concurrency) as sampler:
+            task_sweep(task, run, dataset or None, instances or (), samples, sampler, preset or None, temperature, seed,
+                       verify, workers, concurrency, (max_tokens, max_dollars), price_as, quiet)
+        return
+    _swebench_sweep(run, dataset, instances, samples, base_url, serve, model, fake, export, preset or "swebench",
+                    temperature, seed, repo_cache, verify, workers, concurrency, (max_tokens, max_dollars), price_as,
+                    quiet)
+
+
+@contextlib.contextmanager
+def _sampler_or_fail(base_url: str, serve: str, model: str, fake: Optional[Path], concurrency: int):
+    with _fail(), _sampler(base_url, serve, model, fake, concurrency) as sampler:
+        yield sampler
+
+
+def _swebench_sweep(run, dataset, instances, samples, base_url, serve, model, fake, export, preset, temperature, seed,
+                    repo_cache, verify, workers, concurrency, budget, price_as, quiet) -> None:
     from swe_monkeys.store.run_store import RunStore
     from swe_monkeys.swebench.selection import verification_gap
     from swe_monkeys.swebench.solve import run_repair
     from swe_monkeys.swebench.sweep import coverage_table, export_predictions, resolve_instances
 
-    _stop_on_signals()
     with _fail():
+        if not dataset:
+            raise ValueError("sweep --task swebench needs --dataset lite|verified|full or an instances file")
         chosen = resolve_instances(dataset, instances or ())
-        config = _config(samples, preset, temperature, seed, repo_cache, verify, workers, concurrency, False)
+        config = _config(samples, preset, temperature, seed, repo_cache, verify, workers, concurrency, False,
+                         budget, price_as)
         with _sampler(base_url, serve, model, fake, concurrency) as sampler, RunStore(run) as store:
             result = run_repair(store, chosen, sampler, config, on_progress=_Live(quiet, every=5.0))
             table, gap = coverage_table(store), verification_gap(store)

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from swe_monkeys.cli.common import fail, verify_config
+from swe_monkeys.cli.common import fail, fail_now, verify_config
 
 Workers = Annotated[Optional[int], typer.Option(help="Parallel containers (default: one per core, ~4 GiB each).")]
 RepoCache = Annotated[Optional[Path], typer.Option("--repo-cache", envvar="SWE_MONKEYS_REPO_CACHE",
@@ -16,8 +16,9 @@ Clone = Annotated[bool, typer.Option("--clone", help="Clone missing repositories
 
 
 def verify(
-    predictions: Annotated[Path, typer.Argument(help="SWE-bench predictions JSONL (any number of lines per instance).")],
-    instances: Annotated[Path, typer.Option("--instances", help="Instances: JSON/JSONL/parquet (gz ok) or a folder.")],
+    predictions: Annotated[Optional[Path], typer.Argument(
+        help="SWE-bench predictions JSONL (any number of lines per instance); omit to verify a math/code --run.")] = None,
+    instances: Annotated[Optional[Path], typer.Option("--instances", help="Instances: JSON/JSONL/parquet (gz ok) or a folder.")] = None,
     run: Annotated[Optional[Path], typer.Option(help="Run directory (default runs/<predictions name>).")] = None,
     workers: Workers = None,
     repo_cache: RepoCache = None,
@@ -26,11 +27,21 @@ def verify(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore the cross-run verdict cache.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No line per verdict.")] = False,
 ) -> None:
-    """Verify candidate patches in hardened Docker containers; resumes an interrupted run."""
+    """Verify candidate patches in hardened Docker containers; resumes an interrupted run.
+
+    Without PREDICTIONS, verify what is unverified in a math or code --run (sampled or imported)."""
     from swe_monkeys.sandbox.docker_sandbox import install_cleanup_handlers
     from swe_monkeys.swebench import api
 
     install_cleanup_handlers()
+    if predictions is None:
+        from swe_monkeys.cli.tasks import verify_task_run
+
+        if run is None:
+            fail_now("give SWE-bench PREDICTIONS with --instances, or --run DIR of a math/code run")
+        return verify_task_run(run, workers, quiet)
+    if instances is None:
+        fail_now("SWE-bench predictions need --instances FILE|DIR")
     run_dir = run or Path("runs") / predictions.name.split(".")[0]
     config = verify_config(workers, repo_cache, clone, flaky_runs, use_cache=not no_cache)
 

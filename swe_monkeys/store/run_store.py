@@ -21,6 +21,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS instances (
   instance_id TEXT PRIMARY KEY, row TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS problems (
+  problem_id TEXT PRIMARY KEY, row TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS candidates (
   id INTEGER PRIMARY KEY,
   instance_id TEXT NOT NULL,
@@ -103,6 +105,14 @@ class RunStore:
     def instances(self) -> list[SWEInstance]:
         return [SWEInstance.from_row(json.loads(r[0])) for r in self._query("SELECT row FROM instances ORDER BY 1")]
 
+    # -- problems of the other tasks (math, code): TaskProblem.to_json() rows -------------------
+    def add_problems(self, rows: list[dict[str, Any]]) -> None:
+        with self._tx() as db:
+            db.executemany("INSERT OR REPLACE INTO problems VALUES (?, ?)", [(r["id"], json.dumps(r)) for r in rows])
+
+    def problems(self) -> list[dict[str, Any]]:
+        return [json.loads(r[0]) for r in self._query("SELECT row FROM problems ORDER BY rowid")]
+
     # -- candidates ---------------------------------------------------------------------------
     def add_candidate(self, candidate: Candidate, *, prompt_tokens: int = 0, completion_tokens: int = 0,
                       seconds: float = 0.0, meta: dict | None = None) -> int:
@@ -116,6 +126,18 @@ class RunStore:
             row = db.execute("SELECT id FROM candidates WHERE instance_id = ? AND idx = ?",
                              (candidate.instance_id, candidate.index)).fetchone()
         return int(row[0])
+
+    def update_candidate_meta(self, candidate_id: int, extra: dict[str, Any]) -> None:
+        """Merge keys into one candidate's meta (a reward score added after sampling)."""
+        with self._tx() as db:
+            row = db.execute("SELECT meta FROM candidates WHERE id = ?", (candidate_id,)).fetchone()
+            if row is None:
+                raise KeyError(f"no candidate {candidate_id}")
+            db.execute("UPDATE candidates SET meta = ? WHERE id = ?",
+                       (json.dumps({**json.loads(row[0]), **extra}), candidate_id))
+
+    def candidate_metas(self) -> dict[int, dict[str, Any]]:
+        return {r[0]: json.loads(r[1]) for r in self._query("SELECT id, meta FROM candidates")}
 
     def next_index(self, instance_id: str) -> int:
         rows = self._query("SELECT COALESCE(MAX(idx) + 1, 0) FROM candidates WHERE instance_id = ?", (instance_id,))

@@ -19,6 +19,8 @@ from typing import Any, Callable, Optional
 
 from swe_monkeys.images import sources
 from swe_monkeys.sampling.accounting import Budget
+from swe_monkeys.sampling.overlap import overlap
+from swe_monkeys.sampling.progress import Progress, price_of, progress_of
 from swe_monkeys.sampling.problems import Problem
 from swe_monkeys.sampling.protocol import Prompt, SamplingParams
 from swe_monkeys.store.run_store import RunStore
@@ -40,39 +42,8 @@ class RepairConfig:
     stop_on_success: bool = False  # stop sampling once every instance has a resolved candidate
     concurrency: int = 4  # sampling requests in flight
     budget: Budget = field(default_factory=Budget)
+    price_as: str = ""  # the configs/pricing.yaml model dollars are counted as (default: the sampler's)
     poll_seconds: float = 0.5  # how often the verifier looks for new candidates
-
-
-@dataclass
-class Progress:
-    """A snapshot of a run, for live lines and the final summary."""
-
-    instances: int
-    target: int
-    samples: int = 0
-    valid: int = 0  # samples whose edits applied
-    unique: int = 0  # distinct normalised patches among them
-    verified: int = 0
-    resolved: int = 0  # resolved candidates
-    covered: int = 0  # instances with at least one resolved candidate
-    tokens: int = 0
-    dollars: float = 0.0
-    seconds: float = 0.0
-    drawn_now: int = 0  # samples drawn by this process (for the ETA)
-
-    @property
-    def eta_seconds(self) -> Optional[float]:
-        left = self.target - self.samples
-        if left <= 0:
-            return 0.0
-        return left * self.seconds / self.drawn_now if self.drawn_now else None
-
-    def line(self) -> str:
-        eta = self.eta_seconds
-        return (f"samples {self.samples}/{self.target}  valid {self.valid}  unique {self.unique}  "
-                f"verified {self.verified}  resolved {self.resolved} ({self.covered}/{self.instances} issues)  "
-                f"tokens {self.tokens}  ${self.dollars:.4f}  {self.seconds:.0f} s"
-                + (f"  eta {eta:.0f} s" if eta else ""))
 
 
 class PatchingStore:
@@ -112,42 +83,6 @@ def prepare(instances: list[SWEInstance], config: RepairConfig) -> tuple[list[Pr
     return problems, readers
 
 
-class _Stop(Exception):
-    """Raised from the sampling callback to end the phase once the run has what it needs."""
-
-
-def _price(model: str):
-    from swe_monkeys.metrics.pricing import PricingError, load_pricing
-
-    try:
-        return load_pricing().model(model)
-    except PricingError:
-        return None
-
-
-def progress_of(store: RunStore, instances: int, target: int, price: Any = None) -> Progress:
-    """Counts from the store (the only truth: it includes what earlier processes did)."""
-    from swe_monkeys.sampling.accounting import Ledger
-
-    ledger = Ledger(Budget(), price)
-    p = Progress(instances=instances, target=target)
-    keys, covered = set(), set()
-    for row in store.sample_table():
-        meta = row["meta"] or {}
-        p.samples += 1
-        p.valid += meta.get("edit_status") == "ok"
-        if meta.get("patch_key"):
-            keys.add((row["problem_id"], meta["patch_key"]))
-        p.verified += row["status"] is not None
-        if row["resolved"]:
-            p.resolved += 1
-            covered.add(row["problem_id"])
-        p.tokens += (row["prompt_tokens"] or 0) + (row["completion_tokens"] or 0)
-        p.dollars += ledger.cost(row["prompt_tokens"] or 0, row["completion_tokens"] or 0).dollars
-    p.unique, p.covered = len(keys), len(covered)
-    return p
-
-
 @dataclass
 class RepairResult:
     progress: Progress
@@ -184,31 +119,20 @@ def run_repair(store: RunStore, instances: list[SWEInstance], sampler: Any, conf
         verifier.on_verdict = on_verdict
     drawn = [0]
 
-    def on_sample(pid: str, first: int, completion: Any) -> None:
-        drawn[0] += len(completion.samples)
-        if stop.is_set():
-            raise _Stop()
+    def sample(on_sample: Callable[..., None]) -> Any:
+        def counted(pid: str, first: int, completion: Any) -> None:
+            drawn[0] += len(completion.samples)
+            on_sample()
 
-    outcome: dict[str, Any] = {}
-
-    def sample() -> None:
         cfg = SampleConfig(samples=config.samples, params=config.params, concurrency=config.concurrency,
-                           budget=config.budget)
-        try:
-            outcome["report"] = sample_problems(PatchingStore(store, readers), problems, sampler, cfg, on_sample)
-        except _Stop:
-            outcome["stopped"] = True
-        except BaseException as exc:  # re-raised in the caller's thread
-            outcome["error"] = exc
+                           budget=config.budget, price_as=config.price_as)
+        return sample_problems(PatchingStore(store, readers), problems, sampler, cfg, counted)
 
     if config.stop_on_success and wanted <= solved:
         stop.set()
-    thread = threading.Thread(target=sample, name="sampler", daemon=True)
     start = time.monotonic()
-    price = _price(model)
+    price = price_of(config.price_as or model)
     target = config.samples * len(instances)
-    if not stop.is_set():
-        thread.start()
 
     def snapshot() -> Progress:
         p = progress_of(store, len(instances), target, price)
@@ -216,19 +140,9 @@ def run_repair(store: RunStore, instances: list[SWEInstance], sampler: Any, conf
         on_progress(p)
         return p
 
-    while True:
-        finished = not thread.is_alive()
-        if verifier is not None:
-            verifier.run()
-        snapshot()
-        if finished or (stop.is_set() and verifier is None):
-            break
-        stop.wait(config.poll_seconds) if verifier is None else time.sleep(config.poll_seconds)
-    thread.join() if thread.ident else None
-    if "error" in outcome:
-        raise outcome["error"]
-    return RepairResult(progress=snapshot(), report=outcome.get("report"), stopped_early="stopped" in outcome
-                        or (stop.is_set() and not thread.ident), winners=winners(store))
+    done = overlap(sample, verifier.run if verifier is not None else None, snapshot, stop, config.poll_seconds)
+    return RepairResult(progress=snapshot(), report=done.report, stopped_early=done.stopped_early,
+                        winners=winners(store))
 
 
 def winners(store: RunStore) -> dict[str, Candidate]:

@@ -1,0 +1,66 @@
+"""Sampling and verifying at the same time: the sampling phase in a thread, verifier passes in the caller's.
+
+Both phases talk only through the run store (samples committed as they arrive, verdicts as they are
+reached), so this module only schedules them: `overlap` starts the sampling phase in a thread, runs
+`verify_pass` again and again on whatever is unverified while it lives (and once more after it ends),
+calls `snapshot` after every pass for live progress, and re-raises a sampling error in the caller's
+thread. Setting `stop` ends sampling at its next sample (the phase raises `StopSampling` from its
+callback); without a verifier the loop just waits. SWE-bench repair (swebench/solve.py) and the math
+and code tasks (tasks/pipeline.py) both run through here.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+
+class StopSampling(Exception):
+    """Raised from the sampling callback to end the phase once the run has what it needs."""
+
+
+@dataclass
+class Overlapped:
+    report: Any  # the sampling phase's report; None when it was stopped or never started
+    stopped_early: bool
+
+
+def overlap(sample: Callable[[Callable[..., None]], Any], verify_pass: Optional[Callable[[], None]],
+            snapshot: Callable[[], Any], stop: threading.Event, poll_seconds: float = 0.5) -> Overlapped:
+    """Run `sample(on_sample)` in a thread while `verify_pass()` repeats; see the module docstring."""
+    outcome: dict[str, Any] = {}
+
+    def on_sample(*_: Any) -> None:
+        if stop.is_set():
+            raise StopSampling()
+
+    def run() -> None:
+        try:
+            outcome["report"] = sample(on_sample)
+        except StopSampling:
+            outcome["stopped"] = True
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name="sampler", daemon=True)
+    if not stop.is_set():
+        thread.start()
+    while True:
+        finished = not thread.is_alive()
+        if verify_pass is not None:
+            verify_pass()
+        snapshot()
+        if finished or (stop.is_set() and verify_pass is None):
+            break
+        if verify_pass is None:
+            stop.wait(poll_seconds)
+        else:
+            time.sleep(poll_seconds)
+    if thread.ident:
+        thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return Overlapped(report=outcome.get("report"),
+                      stopped_early="stopped" in outcome or (stop.is_set() and not thread.ident))

