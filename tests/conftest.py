@@ -62,3 +62,42 @@ def no_leftover_containers(docker_client):
     yield
     left = docker_client.containers.list(all=True, filters={"label": f"{OWNER_LABEL}={os.getpid()}"})
     assert not left, f"containers left behind: {[c.name for c in left]}"
+
+
+VLLM_MODEL = "smollm2-135m"
+
+
+def vllm_unavailable(reason: str) -> None:
+    """Skip, except under CI=true with SWE_MONKEYS_REQUIRE_VLLM=1, where a missing engine fails."""
+    if os.environ.get("CI") == "true" and os.environ.get("SWE_MONKEYS_REQUIRE_VLLM") == "1":
+        pytest.fail(f"SWE_MONKEYS_REQUIRE_VLLM=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def vllm_python() -> str:
+    """The engine venv's python with the bundled CPU model installed (or a skip saying what is missing)."""
+    from swe_monkeys.sampling.models import installed_dir
+    from swe_monkeys.sampling.server import ServerError, vllm_python as find
+
+    if installed_dir(VLLM_MODEL) is None:
+        vllm_unavailable(f"bundled model {VLLM_MODEL} is not installed (swe-monkeys model install --model {VLLM_MODEL})")
+    try:
+        return find()
+    except ServerError as exc:
+        vllm_unavailable(str(exc))
+
+
+@pytest.fixture(scope="session")
+def vllm_endpoint(vllm_python):
+    """(base_url, model) of one real vLLM server (CPU, SmolLM2-135M) shared by every test that needs one:
+    starting it costs about two minutes. SWE_MONKEYS_VLLM_URL points the tests at a running server."""
+    from swe_monkeys.sampling.server import ServeConfig, served_model
+
+    if os.environ.get("SWE_MONKEYS_VLLM_URL"):
+        yield os.environ["SWE_MONKEYS_VLLM_URL"], ""
+        return
+    config = ServeConfig(model=VLLM_MODEL, python=vllm_python, max_model_len=4096, cpu_kv_cache_gb=1,
+                         extra_args=("--enforce-eager",))
+    with served_model(config) as served:
+        yield served.base_url, served.model

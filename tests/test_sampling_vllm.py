@@ -31,36 +31,15 @@ REPO = Path(__file__).resolve().parents[1]
 FAST = ("--enforce-eager",)  # the CPU default too; named so a GPU run of the tests starts fast as well
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI") == "true" and os.environ.get("SWE_MONKEYS_REQUIRE_VLLM") == "1":
-        pytest.fail(f"SWE_MONKEYS_REQUIRE_VLLM=1 but {reason}")
-    pytest.skip(reason)
+@pytest.fixture(scope="module")
+def engine_python(vllm_python) -> str:
+    return vllm_python
 
 
 @pytest.fixture(scope="module")
-def engine_python() -> str:
-    from swe_monkeys.sampling.models import installed_dir
-    from swe_monkeys.sampling.server import ServerError, vllm_python
-
-    if installed_dir(MODEL) is None:
-        _unavailable(f"bundled model {MODEL} is not installed (swe-monkeys model install --model {MODEL})")
-    try:
-        return vllm_python()
-    except ServerError as exc:
-        _unavailable(str(exc))
-
-
-@pytest.fixture(scope="module")
-def endpoint(engine_python):
-    """(base_url, model) of a running vLLM server for the module."""
-    from swe_monkeys.sampling.server import ServeConfig, served_model
-
-    if os.environ.get("SWE_MONKEYS_VLLM_URL"):
-        yield os.environ["SWE_MONKEYS_VLLM_URL"], ""
-        return
-    config = ServeConfig(model=MODEL, python=engine_python, max_model_len=2048, cpu_kv_cache_gb=1, extra_args=FAST)
-    with served_model(config) as served:
-        yield served.base_url, served.model
+def endpoint(vllm_endpoint):
+    """(base_url, model) of the session's vLLM server (conftest.py), started at the first test using it."""
+    return vllm_endpoint
 
 
 def sampler(endpoint, **options) -> OpenAISampler:
@@ -206,7 +185,7 @@ def test_wrong_model_and_context_overflow_are_clear_errors(endpoint):
     with pytest.raises(ModelNotServed, match="does not serve 'no-such-model'"):
         OpenAISampler(OpenAIConfig(base_url=endpoint[0], model="no-such-model")).identity()
     with pytest.raises(ContextOverflow, match="context"):
-        sampler(endpoint).complete(Request(Prompt.chat("hello " * 3000), SamplingParams(max_tokens=16), n=2, seed=0))
+        sampler(endpoint).complete(Request(Prompt.chat("hello " * 6000), SamplingParams(max_tokens=16), n=2, seed=0))
 
 
 def test_cli_sample_draws_into_a_run_and_resumes(endpoint, tmp_path):

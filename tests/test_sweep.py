@@ -112,13 +112,21 @@ def _rows(run: Path) -> list[tuple]:
     return [(i, x, c, {k: v for k, v in json.loads(m).items() if k in keep}) for i, x, c, m in rows]
 
 
+def _verdicts(run: Path) -> list[tuple]:
+    db = sqlite3.connect(run / "run.sqlite")
+    rows = db.execute("SELECT c.instance_id, c.idx, v.status FROM candidates c LEFT JOIN verdicts v"
+                      " ON v.candidate_id = c.id ORDER BY c.instance_id, c.idx").fetchall()
+    db.close()
+    return rows
+
+
 def _sweep_cmd(dataset: Path, run: Path, script: Path, repo_cache: Path) -> list[str]:
     return [sys.executable, "-m", "swe_monkeys.cli.solve", "sweep", "--dataset", str(dataset), "--run", str(run),
-            "--fake", str(script), "--repo-cache", str(repo_cache), "--samples", "12", "--no-verify",
+            "--fake", str(script), "--repo-cache", str(repo_cache), "--samples", "12", "--workers", "2",
             "--concurrency", "1", "-q"]
 
 
-def test_kill_minus_nine_mid_sweep_loses_and_duplicates_nothing(tmp_path, dataset, repo_cache):
+def test_kill_minus_nine_mid_sweep_loses_and_duplicates_nothing(tmp_path, dataset, repo_cache, images):
     script = write_script(tmp_path / "script.json", latency=0.05, max_n=1)
     env = {**os.environ, "SWE_MONKEYS_CACHE": str(tmp_path / "cache")}
     whole = tmp_path / "whole"
@@ -143,3 +151,10 @@ def test_kill_minus_nine_mid_sweep_loses_and_duplicates_nothing(tmp_path, datase
     assert all(row in resumed for row in partial)  # nothing finished was lost or rewritten
     assert len({(r[0], r[1]) for r in resumed}) == len(resumed) == 36  # none duplicated
     assert resumed == _rows(whole)  # identical to the uninterrupted run
+    verdicts = _verdicts(killed)
+    assert verdicts == _verdicts(whole) and all(status not in (None, "infra_error") for _, _, status in verdicts)
+    from swe_monkeys.sandbox.docker_sandbox import OWNER_LABEL
+
+    left = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={OWNER_LABEL}={proc.pid}"],
+                          capture_output=True, text=True, check=True).stdout.split()
+    assert left == []  # the killed process's containers were reaped by the restart

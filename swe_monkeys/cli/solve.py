@@ -29,8 +29,11 @@ MaxDollars = Annotated[Optional[float], typer.Option(help="Budget: list-price do
 PriceAs = Annotated[str, typer.Option(help="Price as this configs/pricing.yaml model (default: the served one).")]
 
 
-def _sampler(base_url: str, serve: str, model: str, fake: Optional[Path], concurrency: int):
-    """A context manager yielding a Sampler: the fake one, an endpoint, or a server started for the run."""
+def _sampler(base_url: str, serve: str, model: str, fake: Optional[Path], concurrency: int, max_n: int = 32):
+    """A context manager yielding a Sampler: the fake one, an endpoint, or a server started for the run.
+
+    `solve` asks for one sample per request (max_n=1): the server batches the requests in flight just
+    the same, and samples arrive one by one, so verification starts on the first instead of the last."""
     if fake is not None:
         from swe_monkeys.swebench.fake import load_script
 
@@ -40,7 +43,7 @@ def _sampler(base_url: str, serve: str, model: str, fake: Optional[Path], concur
 
     if not base_url and not serve:
         raise ValueError("give a model: --base-url URL, --serve MODEL or --fake SCRIPT")
-    spec = SamplerSpec(base_url=base_url, model=model, options={"concurrency": concurrency},
+    spec = SamplerSpec(base_url=base_url, model=model, options={"concurrency": concurrency, "max_n": max_n},
                        serve=ServeConfig(model=serve, served_name=model) if serve else None)
 
     @contextlib.contextmanager
@@ -109,17 +112,36 @@ def _one_instance(target: str, dataset: str, repo_cache: Optional[Path]):
     return found[0], repo_cache
 
 
+def _verdict_lines(run: Path) -> str:
+    """Verdicts by status, and coverage: the chance that k of these samples hold a resolving patch."""
+    from collections import Counter
+
+    from swe_monkeys.metrics.passk import pass_at_k
+    from swe_monkeys.store.run_store import RunStore
+
+    with RunStore(run) as store:
+        table = store.sample_table()
+    edits = Counter((r["meta"] or {}).get("edit_status", "?") for r in table)
+    rows = [r for r in table if r["status"] not in (None, "infra_error")]
+    statuses = Counter(r["status"] for r in rows)
+    n, c = len(rows), sum(bool(r["resolved"]) for r in rows)
+    ks = sorted({k for k in (1, 2, 5, 10, 20, 50, 100, 250) if k < n} | {n})
+    return ("edits: " + ", ".join(f"{s} {k}" for s, k in edits.most_common()) + "\nverdicts: " + ", ".join(f"{s} {k}" for s, k in statuses.most_common()) + "\ncoverage: "
+            + "  ".join(f"pass@{k} {pass_at_k(n, c, k):.3f}" for k in ks))
+
+
 def solve(
     target: Annotated[str, typer.Argument(help="An instance id (with --dataset), an instance JSON file, or an "
                                                 "embedded example: example:calc|daterange|slugkit.")],
     dataset: Annotated[str, typer.Option("--dataset", "--instances-file", help="lite|verified|full or a file.")] = "",
-    samples: Annotated[int, typer.Option("--samples", "-k", help="Samples to draw at most.")] = 10,
+    samples: Annotated[Optional[int], typer.Option("--samples", "-k", help="Samples to draw at most (default: "
+                                                   "the preset's).")] = None,
     base_url: BaseUrl = "", serve: Serve = "", model: Model = "", fake: Fake = None,
     stop_on_success: Annotated[bool, typer.Option("--stop-on-success", help="Stop at the first resolved.")] = False,
     out: Annotated[Optional[Path], typer.Option(help="Write the winning patch here instead of stdout.")] = None,
     run: Annotated[Optional[Path], typer.Option(help="Run directory (default runs/<instance id>).")] = None,
     preset: Preset = "swebench", temperature: Temperature = None, seed: Seed = 0, repo_cache: RepoCache = None,
-    verify: Verify = True, workers: Workers = None, concurrency: Concurrency = 4,
+    verify: Verify = True, workers: Workers = None, concurrency: Concurrency = 8,
     max_tokens: MaxTokens = None, max_dollars: MaxDollars = None, price_as: PriceAs = "",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
 ) -> None:
@@ -133,15 +155,21 @@ def solve(
     _stop_on_signals()
     with _fail():
         inst, repo_cache = _one_instance(target, dataset, repo_cache)
+        if samples is None:
+            from swe_monkeys.swebench.prompting import load_preset
+
+            samples = int(load_preset(preset).get("samples", 10))
         config = _config(samples, preset, temperature, seed, repo_cache, verify, workers, concurrency,
                          stop_on_success, (max_tokens, max_dollars), price_as)
         run = run or Path("runs") / inst.instance_id
-        with _sampler(base_url, serve, model, fake, concurrency) as sampler, RunStore(run) as store:
+        with _sampler(base_url, serve, model, fake, concurrency, max_n=1) as sampler, RunStore(run) as store:
             result = run_repair(store, [inst], sampler, config, on_progress=_Live(quiet))
     p, winner = result.progress, result.winners.get(inst.instance_id)
     typer.echo(f"{inst.instance_id}: {p.samples} samples ({p.valid} applied, {p.unique} unique), {p.verified} "
                f"verified, {p.resolved} resolved; {p.tokens} tokens, ${p.dollars:.4f}, {p.seconds:.1f} s"
                + ("; stopped at the first success" if result.stopped_early else "") + f"\nrun: {run}", err=True)
+    if verify and p.verified:
+        typer.echo(_verdict_lines(run), err=True)
     if winner is None:
         typer.echo("no candidate resolved the issue" if verify else "not verified (--no-verify)", err=True)
         raise typer.Exit(2 if verify else 0)

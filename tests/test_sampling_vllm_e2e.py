@@ -1,0 +1,67 @@
+"""End to end with the real CPU model server (vLLM serving SmolLM2-135M): `solve`, `sweep` on the
+examples and `sweep --task` on real HumanEval and GSM8K rows, then `score` and `report`.
+
+These check the flow, not success: a 135M model rarely writes a valid edit or a right answer, and
+every sample it writes must still be stored, judged and counted. The server is the session's one
+(conftest.py `vllm_endpoint`); without the engine and model the tests skip (fail under CI=true with
+SWE_MONKEYS_REQUIRE_VLLM=1).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from swe_monkeys.cli import app
+from swe_monkeys.store.run_store import RunStore
+
+pytestmark = [pytest.mark.vllm, pytest.mark.slow]
+
+
+def model_args(endpoint) -> list[str]:
+    return ["--base-url", endpoint[0]] + (["--model", endpoint[1]] if endpoint[1] else [])
+
+
+@pytest.fixture
+def tiny_preset(tmp_path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text("template: swebench_repair\ntemperature: 1.0\nmax_tokens: 96\ncontext_tokens: 2500\n")
+    return path
+
+
+def test_solve_samples_verifies_and_reports_coverage(vllm_endpoint, tmp_path, repo_cache, images, tiny_preset):
+    run = tmp_path / "run"
+    result = CliRunner().invoke(app, ["solve", "example:calc", "-k", "4", "--preset", str(tiny_preset), "--run",
+                                      str(run), "--repo-cache", str(repo_cache), "--workers", "2",
+                                      *model_args(vllm_endpoint)])
+    assert result.exit_code in (0, 2), result.output  # 2: nothing resolved, the likely outcome
+    assert "swe-monkeys__calc-1: 4 samples" in result.output and "4 verified" in result.output
+    assert "coverage: pass@1" in result.output and "verdicts:" in result.output
+    with RunStore(run) as store:
+        rows = store.sample_table()
+    assert [r["sample_idx"] for r in rows] == [0, 1, 2, 3]
+    assert all(r["status"] not in (None, "infra_error") for r in rows)
+    assert all(r["meta"]["edit_status"] and r["meta"]["completion"] is not None for r in rows)
+    assert all(r["completion_tokens"] > 0 for r in rows) and rows[0]["prompt_tokens"] > 0
+
+
+def test_sweep_grows_with_the_real_model(vllm_endpoint, tmp_path, examples, repo_cache, images, tiny_preset):
+    dataset = tmp_path / "instances.jsonl"
+    dataset.write_text("".join(json.dumps(ex.instance.to_row()) + "\n" for ex in examples.values()))
+    args = ["sweep", "--dataset", str(dataset), "--instances", "*calc*", "--instances", "*slugkit*", "--run",
+            str(tmp_path / "run"), "--preset", str(tiny_preset), "--repo-cache", str(repo_cache), "--workers", "2",
+            "-q", *model_args(vllm_endpoint)]
+    first = CliRunner().invoke(app, [*args, "--samples", "2"])
+    assert first.exit_code == 0, first.output
+    grown = CliRunner().invoke(app, [*args, "--samples", "3", "--export", str(tmp_path / "preds.jsonl")])
+    assert grown.exit_code == 0, grown.output
+    assert "coverage " in grown.output and "selected accuracy" in grown.output
+    with RunStore(tmp_path / "run") as store:
+        rows = store.sample_table()
+    assert sorted((r["problem_id"], r["sample_idx"]) for r in rows) == [
+        (i, k) for i in ("swe-monkeys__calc-1", "swe-monkeys__slugkit-1") for k in range(3)]
+    assert all(r["status"] is not None for r in rows)
+    assert len((tmp_path / "preds.jsonl").read_text().splitlines()) == 2
