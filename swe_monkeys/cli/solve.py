@@ -11,6 +11,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from swe_monkeys.cli.common import fail as _fail
+from swe_monkeys.cli.common import fail_now as _fail_now
 from swe_monkeys.cli.common import verify_config
 
 BaseUrl = Annotated[str, typer.Option(envvar="OPENAI_BASE_URL", help="OpenAI-compatible endpoint.")]
@@ -201,6 +202,10 @@ def sweep(
     _stop_on_signals()
     if task != "swebench":
         from swe_monkeys.cli.tasks import task_sweep
+        from swe_monkeys.tasks import TASKS
+
+        if task not in TASKS.names():  # before any model server is started
+            _fail_now(f"unknown task {task!r}; valid: swebench, {', '.join(TASKS.names())}")
 
         with _sampler_or_fail(base_url, serve, model, fake, concurrency) as sampler:
             task_sweep(task, run, dataset or None, instances or (), samples, sampler, preset or None, temperature, seed,

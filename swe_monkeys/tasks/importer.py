@@ -27,9 +27,11 @@ def _problem_id(row: dict[str, Any], task: Task, known: dict[str, TaskProblem], 
     raw = next((row[k] for k in ("task_id", "problem_id", "id") if k in row), None)
     if raw is None:
         raise TaskError(f"{where}: no task_id")
-    for candidate in (str(raw), f"{task.name}/{raw}"):
-        if candidate in known:
-            return candidate
+    if str(raw) in known:
+        return str(raw)
+    suffixed = [pid for pid in known if pid.partition("/")[2] == str(raw)]  # MBPP's 11 is our "mbpp/11"
+    if len(suffixed) == 1:
+        return suffixed[0]
     raise TaskError(f"{where}: unknown {task.name} problem {raw!r}")
 
 

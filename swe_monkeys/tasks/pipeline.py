@@ -5,7 +5,7 @@
   `ExtractingStore`, which turns each completion into the candidate the task judges, and verifies
   what is unverified while sampling goes on (sampling/overlap.py).
 - `verify_run(store, task)`: judges every unverified candidate of a run (after `sample` or `import`);
-  identical candidates of a problem are judged once. Infra errors are kept and retried next time.
+  identical candidates of a problem are judged once, in this pass or any earlier one. Infra errors are kept and retried next time.
 
 A completion that yields no answer or no program is still a sample: it is stored with its reason and
 judged wrong (malformed), so it stays in the coverage denominator.
@@ -93,6 +93,7 @@ def verify_run(store: RunStore, task: Task, checker: Any = None, on_verdict: OnV
         with task.checker(options) as opened:
             return verify_run(store, task, opened, on_verdict)
     problems, metas = problems_of(store), store.candidate_metas()
+    known = _judged_keys(store)
     groups: dict[str, dict[str, list[tuple[int, Candidate]]]] = defaultdict(lambda: defaultdict(list))
     for cid, cand in pending:
         if cand.instance_id not in problems:
@@ -100,14 +101,28 @@ def verify_run(store: RunStore, task: Task, checker: Any = None, on_verdict: OnV
         groups[cand.instance_id][content_key(cand.patch)].append((cid, cand))
     written = 0
     for pid, by_key in groups.items():
-        uniques = [members[0] for members in by_key.values()]
-        verdicts = checker.judge(problems[pid], [(c.patch, metas.get(cid, {})) for cid, c in uniques])
-        for (key, members), verdict in zip(by_key.items(), verdicts):
+        fresh = [key for key in by_key if (pid, key) not in known]
+        uniques = [by_key[key][0] for key in fresh]
+        verdicts = dict(zip(fresh, checker.judge(problems[pid], [(c.patch, metas.get(cid, {})) for cid, c in uniques])
+                            if uniques else []))
+        for key, members in by_key.items():
+            verdict = verdicts.get(key) or known[(pid, key)]
             for cid, cand in members:
                 store.add_verdict(cid, verdict, dedup_key=key)
                 on_verdict(cand, verdict)
                 written += 1
     return written
+
+
+def _judged_keys(store: RunStore) -> dict[tuple[str, str], Verdict]:
+    """(problem, candidate key) -> its verdict, for candidates already judged (infra errors excepted)."""
+    verdicts, keys = store.verdicts(), store.dedup_keys()
+    out = {}
+    for cid, cand in store.candidates():
+        v = verdicts.get(cid)
+        if v is not None and v.status.is_judgement and keys.get(cid):
+            out[(cand.instance_id, keys[cid])] = v
+    return out
 
 
 @dataclass
