@@ -28,11 +28,16 @@ class Overlapped:
 
 
 def overlap(sample: Callable[[Callable[..., None]], Any], verify_pass: Optional[Callable[[], None]],
-            snapshot: Callable[[], Any], stop: threading.Event, poll_seconds: float = 0.5) -> Overlapped:
-    """Run `sample(on_sample)` in a thread while `verify_pass()` repeats; see the module docstring."""
-    outcome: dict[str, Any] = {}
+            snapshot: Callable[[int], Any], stop: threading.Event, poll_seconds: float = 0.5) -> Overlapped:
+    """Run `sample(on_sample)` in a thread while `verify_pass()` repeats; see the module docstring.
 
-    def on_sample(*_: Any) -> None:
+    `on_sample(problem_id, first_index, completion)` is the sampling phase's callback; `snapshot(drawn)`
+    gets the number of samples this call drew so far (for an ETA)."""
+    outcome: dict[str, Any] = {}
+    drawn = [0]
+
+    def on_sample(problem_id: str, first: int, completion: Any) -> None:
+        drawn[0] += len(completion.samples)
         if stop.is_set():
             raise StopSampling()
 
@@ -51,7 +56,7 @@ def overlap(sample: Callable[[Callable[..., None]], Any], verify_pass: Optional[
         finished = not thread.is_alive()
         if verify_pass is not None:
             verify_pass()
-        snapshot()
+        snapshot(drawn[0])
         if finished or (stop.is_set() and verify_pass is None):
             break
         if verify_pass is None:

@@ -80,3 +80,21 @@ def progress_of(store: RunStore, instances: int, target: int, price: Any = None)
     return p
 
 
+
+
+class Snapshots:
+    """`snapshot(drawn)`: the run's Progress now (time since this object was made), handed to `on_progress`."""
+
+    def __init__(self, store: RunStore, problems: int, target: int, price: Any, on_progress: Any):
+        import time
+
+        self._clock = time.monotonic
+        self.store, self.problems, self.target, self.price, self.on_progress = store, problems, target, price, on_progress
+        self.start, self.drawn = self._clock(), 0
+
+    def __call__(self, drawn: Optional[int] = None) -> Progress:
+        self.drawn = self.drawn if drawn is None else drawn
+        p = progress_of(self.store, self.problems, self.target, self.price)
+        p.seconds, p.drawn_now = self._clock() - self.start, self.drawn
+        self.on_progress(p)
+        return p

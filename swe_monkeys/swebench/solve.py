@@ -12,7 +12,6 @@ text and reason in the candidate meta, so it stays in the coverage denominator.
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -20,7 +19,7 @@ from typing import Any, Callable, Optional
 from swe_monkeys.images import sources
 from swe_monkeys.sampling.accounting import Budget
 from swe_monkeys.sampling.overlap import overlap
-from swe_monkeys.sampling.progress import Progress, price_of, progress_of
+from swe_monkeys.sampling.progress import Progress, Snapshots, price_of
 from swe_monkeys.sampling.problems import Problem
 from swe_monkeys.sampling.protocol import Prompt, SamplingParams
 from swe_monkeys.store.run_store import RunStore
@@ -43,6 +42,12 @@ class RepairConfig:
     concurrency: int = 4  # sampling requests in flight
     budget: Budget = field(default_factory=Budget)
     price_as: str = ""  # the configs/pricing.yaml model dollars are counted as (default: the sampler's)
+
+    def sample_config(self):
+        from swe_monkeys.sampling.phase import SampleConfig
+
+        return SampleConfig(samples=self.samples, params=self.params, concurrency=self.concurrency,
+                            budget=self.budget, price_as=self.price_as)
     poll_seconds: float = 0.5  # how often the verifier looks for new candidates
 
 
@@ -95,7 +100,7 @@ def run_repair(store: RunStore, instances: list[SWEInstance], sampler: Any, conf
                on_progress: Callable[[Progress], None] = lambda p: None,
                log: Callable[[str], None] = lambda line: None) -> RepairResult:
     """Sample up to `config.samples` per instance and verify them as they arrive; returns the outcome."""
-    from swe_monkeys.sampling.phase import SampleConfig, sample_problems
+    from swe_monkeys.sampling.phase import sample_problems
 
     problems, readers = prepare(instances, config)
     model = sampler.identity().get("model", "")  # an unreachable endpoint fails here, before any thread
@@ -117,29 +122,15 @@ def run_repair(store: RunStore, instances: list[SWEInstance], sampler: Any, conf
 
     if verifier is not None:
         verifier.on_verdict = on_verdict
-    drawn = [0]
-
     def sample(on_sample: Callable[..., None]) -> Any:
-        def counted(pid: str, first: int, completion: Any) -> None:
-            drawn[0] += len(completion.samples)
-            on_sample()
-
-        cfg = SampleConfig(samples=config.samples, params=config.params, concurrency=config.concurrency,
-                           budget=config.budget, price_as=config.price_as)
-        return sample_problems(PatchingStore(store, readers), problems, sampler, cfg, counted)
+        return sample_problems(PatchingStore(store, readers), problems, sampler, config.sample_config(), on_sample)
 
     if config.stop_on_success and wanted <= solved:
         stop.set()
-    start = time.monotonic()
     price = price_of(config.price_as or model)
     target = config.samples * len(instances)
 
-    def snapshot() -> Progress:
-        p = progress_of(store, len(instances), target, price)
-        p.seconds, p.drawn_now = time.monotonic() - start, drawn[0]
-        on_progress(p)
-        return p
-
+    snapshot = Snapshots(store, len(instances), target, price, on_progress)
     done = overlap(sample, verifier.run if verifier is not None else None, snapshot, stop, config.poll_seconds)
     return RepairResult(progress=snapshot(), report=done.report, stopped_early=done.stopped_early,
                         winners=winners(store))

@@ -5,7 +5,8 @@
   `ExtractingStore`, which turns each completion into the candidate the task judges, and verifies
   what is unverified while sampling goes on (sampling/overlap.py).
 - `verify_run(store, task)`: judges every unverified candidate of a run (after `sample` or `import`);
-  identical candidates of a problem are judged once, in this pass or any earlier one. Infra errors are kept and retried next time.
+  identical candidates of a problem are judged once, in this pass or any earlier one. Infra errors
+  are kept and retried next time.
 
 A completion that yields no answer or no program is still a sample: it is stored with its reason and
 judged wrong (malformed), so it stays in the coverage denominator.
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional
@@ -133,6 +133,12 @@ class TaskRunConfig:
     concurrency: int = 8
     budget: Budget = field(default_factory=Budget)
     price_as: str = ""  # the configs/pricing.yaml model dollars are counted as (default: the sampler's)
+
+    def sample_config(self):
+        from swe_monkeys.sampling.phase import SampleConfig
+
+        return SampleConfig(samples=self.samples, params=self.params, concurrency=self.concurrency,
+                            budget=self.budget, price_as=self.price_as)
     checker_options: dict = field(default_factory=dict)
     poll_seconds: float = 0.5
 
@@ -140,29 +146,18 @@ class TaskRunConfig:
 def run_task(store: RunStore, task: Task, problems: list[TaskProblem], sampler: Any, config: TaskRunConfig,
              source: Optional[str] = None, on_progress: Callable[[Any], None] = lambda p: None) -> Any:
     """Sample up to `config.samples` per problem and judge them as they arrive; returns the final Progress."""
-    from swe_monkeys.sampling.phase import SampleConfig, sample_problems
-    from swe_monkeys.sampling.progress import price_of, progress_of
+    from swe_monkeys.sampling.phase import sample_problems
+    from swe_monkeys.sampling.progress import Snapshots, price_of
 
     model = sampler.identity().get("model", "")  # an unreachable endpoint fails here, before any thread
     record_task(store, task, problems, source)
     by_id = {p.id: p for p in problems}
-    drawn, start, price = [0], time.monotonic(), price_of(config.price_as or model)
-
-    def snapshot() -> Any:
-        p = progress_of(store, len(problems), config.samples * len(problems), price)
-        p.seconds, p.drawn_now = time.monotonic() - start, drawn[0]
-        on_progress(p)
-        return p
+    snapshot = Snapshots(store, len(problems), config.samples * len(problems), price_of(config.price_as or model),
+                         on_progress)
 
     def sample(on_sample: Callable[..., None]) -> Any:
-        def counted(pid: str, first: int, completion: Any) -> None:
-            drawn[0] += len(completion.samples)
-            on_sample()
-
-        cfg = SampleConfig(samples=config.samples, params=config.params, concurrency=config.concurrency,
-                           budget=config.budget, price_as=config.price_as)
         wanted = [Problem(p.id, p.prompt) for p in problems]
-        return sample_problems(ExtractingStore(store, task, by_id), wanted, sampler, cfg, counted)
+        return sample_problems(ExtractingStore(store, task, by_id), wanted, sampler, config.sample_config(), on_sample)
 
     if not config.verify:
         overlap(sample, None, snapshot, threading.Event(), config.poll_seconds)
