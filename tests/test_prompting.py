@@ -65,7 +65,7 @@ def test_prompt_is_built_from_the_template_and_cached(examples, repo_cache, monk
 def test_presets_and_templates():
     assert load_preset("swebench")["temperature"] == 1.6
     assert load_preset("math")["temperature"] == 0.6 and load_preset("code")["temperature"] == 0.6
-    with pytest.raises(PromptError, match="valid: code, math, swebench"):
+    with pytest.raises(PromptError, match="valid: code, demo, math, swebench"):
         load_preset("nope")
     with pytest.raises(PromptError, match="unknown prompt template"):
         prompting.load_template("nope")
@@ -74,3 +74,27 @@ def test_presets_and_templates():
 def test_missing_repository_is_a_source_error(examples, tmp_path):
     with pytest.raises(SourceError, match="not in the repo cache"):
         build_prompt(examples["calc"].instance, tmp_path)
+
+
+def test_model_picked_files_come_first_and_are_asked_once_per_run(tmp_path, examples, repo_cache):
+    from swe_monkeys.sampling.protocol import SamplingParams
+    from swe_monkeys.store.run_store import RunStore
+    from swe_monkeys.swebench.fake import FakeEditSampler
+    from swe_monkeys.swebench.file_picking import parse_picked
+    from swe_monkeys.swebench.solve import RepairConfig, run_repair
+
+    assert parse_picked("- `./calc/nodes.py`\n* calc/nope.py\ncalc/nodes.py, calc/parser.py", ["calc/parser.py",
+                        "calc/nodes.py"], 3) == ["calc/nodes.py", "calc/parser.py"]
+    calc = examples["calc"].instance
+    sampler = FakeEditSampler(["calc/nodes.py\nREADME.txt"])  # the FAKE model's answer to every request
+    config = RepairConfig(samples=1, repo_cache=repo_cache, params=SamplingParams(seed=0),
+                          prompt=PromptConfig(context_tokens=2500, pick_files=2))
+    with RunStore(tmp_path / "run") as store:
+        run_repair(store, [calc], sampler, config)
+        assert store.get_meta("picked_files") == {calc.instance_id: ["calc/nodes.py"]}
+        requests = sampler.requests
+        run_repair(store, [calc], sampler, RepairConfig(**{**config.__dict__, "samples": 2}))
+        assert sampler.requests == requests + 1  # the grown run reused the pick: one sampling request only
+    prompt = build_prompt(calc, repo_cache, config.prompt, ("calc/nodes.py",))
+    assert prompt.files[0] == "calc/nodes.py" and prompt.text.index("[start of calc/nodes.py]") < prompt.text.index(
+        "[start of calc/parser.py]")

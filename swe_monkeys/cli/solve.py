@@ -68,7 +68,7 @@ def _config(samples: int, preset: str, temperature: Optional[float], seed: int, 
     params = SamplingParams(temperature=p.get("temperature", 1.6) if temperature is None else temperature,
                             top_p=p.get("top_p", 0.95), max_tokens=p.get("max_tokens", 2048), seed=seed)
     prompt = PromptConfig(template=p.get("template", "swebench_repair"),
-                          context_tokens=p.get("context_tokens", 12000))
+                          context_tokens=p.get("context_tokens", 12000), pick_files=int(p.get("pick_files", 0)))
     vconfig = verify_config(workers, repo_cache, False, 11) if verify else None
     return RepairConfig(samples=samples, repo_cache=repo_cache or default_repo_cache(), params=params,
                         prompt=prompt, verify=vconfig, stop_on_success=stop_on_success, concurrency=concurrency,

@@ -42,6 +42,7 @@ class PromptConfig:
     template: str = "swebench_repair"
     context_tokens: int = 12000  # budget for the retrieved files
     include_tests: bool = False  # the harness reverts test edits, so test files only cost budget
+    pick_files: int = 0  # >0: one model call per instance picks up to this many files first (file_picking.py)
 
 
 @dataclass(frozen=True)
@@ -168,9 +169,20 @@ def localised_files(inst: SWEInstance, repo_cache: Path, config: PromptConfig) -
     return paths, files
 
 
-def build_prompt(inst: SWEInstance, repo_cache: Path, config: PromptConfig = PromptConfig()) -> RepairPrompt:
-    """The repair prompt every sample of `inst` shares."""
+def build_prompt(inst: SWEInstance, repo_cache: Path, config: PromptConfig = PromptConfig(),
+                 picked: tuple[str, ...] = ()) -> RepairPrompt:
+    """The repair prompt every sample of `inst` shares; `picked` files (the model's choice) come first,
+    then the BM25 ranking fills the rest of the budget."""
     paths, files = localised_files(inst, repo_cache, config)
+    if picked:
+        order = [p for p in picked if p in files] + [p for p in rank_files(inst.problem_statement, files)
+                                                     if p not in picked and (config.include_tests or not is_test_path(p))]
+        paths, used = [], 0
+        for path in order:
+            cost = approx_tokens(render_file(path, files[path]))
+            if used + cost <= config.context_tokens:
+                paths.append(path)
+                used += cost
     rendered = "\n".join(render_file(p, files[p]) for p in paths)
     try:
         text = load_template(config.template).substitute(repo=inst.repo, problem_statement=inst.problem_statement

@@ -78,11 +78,12 @@ def instance_reader(inst: SWEInstance, repo_cache: Path, prompt: PromptConfig) -
     return lambda path: files[path] if path in files else sources.read_file_at(git_dir, inst.base_commit, path)
 
 
-def prepare(instances: list[SWEInstance], config: RepairConfig) -> tuple[list[Problem], dict[str, ReadFile]]:
+def prepare(instances: list[SWEInstance], config: RepairConfig, picks: Optional[dict[str, list[str]]] = None
+            ) -> tuple[list[Problem], dict[str, ReadFile]]:
     """One prompt per instance (shared by all its samples) and a base-file reader per instance."""
     problems, readers = [], {}
     for inst in instances:
-        prompt = build_prompt(inst, config.repo_cache, config.prompt)
+        prompt = build_prompt(inst, config.repo_cache, config.prompt, tuple((picks or {}).get(inst.instance_id, ())))
         problems.append(Problem(inst.instance_id, Prompt.chat(prompt.text)))
         readers[inst.instance_id] = instance_reader(inst, config.repo_cache, config.prompt)
     return problems, readers
@@ -102,8 +103,13 @@ def run_repair(store: RunStore, instances: list[SWEInstance], sampler: Any, conf
     """Sample up to `config.samples` per instance and verify them as they arrive; returns the outcome."""
     from swe_monkeys.sampling.phase import sample_problems
 
-    problems, readers = prepare(instances, config)
     model = sampler.identity().get("model", "")  # an unreachable endpoint fails here, before any thread
+    picks = None
+    if config.prompt.pick_files > 0:
+        from swe_monkeys.swebench.file_picking import picked_files
+
+        picks = picked_files(store, instances, config.repo_cache, config.prompt, sampler, config.params.seed)
+    problems, readers = prepare(instances, config, picks)
     verifier = None
     if config.verify is not None:  # the engine first: a missing Docker fails before any sampling
         from swe_monkeys.swebench.verifier import SWEVerifier
