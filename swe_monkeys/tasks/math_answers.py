@@ -11,16 +11,18 @@ hostile completion (a megabyte of braces, an unclosed \\boxed{) costs millisecon
   correctness is never a hand-written normaliser's.
 
 math-verify times out with SIGALRM, which works only in the main thread (elsewhere `parse`/`verify`
-raise ValueError). `call_with_deadline` uses its signal timeouts in the main thread and, in any other
-thread, runs it without them inside a daemon watchdog thread that is abandoned at the deadline.
+raise ValueError). `judge_latex` uses its signal timeouts in the main thread and, in any other thread,
+an `IsolatedVerifier`: a child process that is killed when it runs past its deadline.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 import threading
 from fractions import Fraction
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 MAX_NUMBER_CHARS = 40  # a "number" longer than this is noise (and int() of >4300 digits raises)
 MAX_ANSWER_CHARS = 500  # longer extracted answers are not handed to sympy at all
@@ -89,10 +91,13 @@ def answer_is_segment(text: str) -> Optional[str]:
     return line.strip(" *`.") or None
 
 
-def _numbers(text: str):
+def _number_keys(text: str):
+    """Canonical keys of the numbers in text, in order (over-long and x/0 ones skipped)."""
     for m in _NUMBER.finditer(text):
         if len(m.group(0)) <= MAX_NUMBER_CHARS:
-            yield m
+            key = _number_key(m)
+            if key is not None:
+                yield key
 
 
 def canonical_number(text: str) -> Optional[str]:
@@ -132,26 +137,17 @@ def _number_key(m: re.Match) -> Optional[str]:
 def gsm8k_answer(text: str) -> tuple[Optional[str], str]:
     """(canonical number, how it was found) of a GSM8K completion; (None, "no_answer") when none."""
     i = text.rfind("####")
-    if i >= 0:
-        first = next(_numbers(text[i + 4:i + 4 + 200]), None)
-        if first:
-            return _number_key(first), "####"
+    hash_tail = text[i + 4:i + 4 + 200] if i >= 0 else ""
     boxed = last_boxed(text)
-    if boxed is not None:
-        first = next(_numbers(boxed[:200]), None)
-        if first:
-            return _number_key(first), "boxed"
     segment = answer_is_segment(text)
-    if segment is not None:
-        first = next(_numbers(segment), None)
-        if first:
-            return _number_key(first), "answer is"
+    for found, where in ((hash_tail, "####"), (boxed or "", "boxed"), (segment or "", "answer is")):
+        first = next(_number_keys(found[:200]), None)
+        if first is not None:
+            return first, where
     last = None
-    for last in _numbers(text):
+    for last in _number_keys(text):
         pass
-    if last is not None:
-        return _number_key(last), "last number"
-    return None, "no_answer"
+    return (last, "last number") if last is not None else (None, "no_answer")
 
 
 def math_answer(text: str) -> tuple[Optional[str], str]:
@@ -183,27 +179,83 @@ def math_key(latex: str) -> str:
 
 # ---------------------------------------------------------------- equivalence (math-verify)
 
-def call_with_deadline(fn: Callable[[Optional[int]], Any], seconds: int) -> Any:
-    """fn(timeout) with math-verify's own SIGALRM timeout in the main thread; elsewhere fn(None) in a
-    daemon watchdog thread, abandoned (CheckTimeout) after `seconds`: signals cannot be used there."""
-    if threading.current_thread() is threading.main_thread():
-        return fn(seconds)
-    box: dict[str, Any] = {}
+class VerifierUnavailable(Exception):
+    """The math-verify child process could not be started or died: an infrastructure failure."""
 
-    def run() -> None:
+
+class IsolatedVerifier:
+    """math-verify in a child process, for callers outside the main thread: there SIGALRM cannot be
+    used, and a watchdog thread cannot help either, since sympy's big-integer arithmetic
+    (9^{9^{9^9}}) holds the GIL. The child (`python -m swe_monkeys.tasks.math_answers`, JSON lines on
+    stdin/stdout; not multiprocessing, which would re-import the caller's __main__) runs math-verify
+    in its own main thread with signal timeouts; if it still runs past the deadline it is killed, and
+    the next call starts a fresh one."""
+
+    def __init__(self, startup_seconds: float = 120.0):
+        self.startup_seconds = startup_seconds
+        self._lock = threading.Lock()
+        self._proc: Any = None
+
+    def equivalent(self, gold: str, answer: str, timeout: int) -> tuple[bool, bool]:
+        with self._lock:
+            if self._proc is None or self._proc.poll() is not None:
+                self._start()
+            try:
+                self._proc.stdin.write(json.dumps([gold, answer, timeout]) + "\n")
+                self._proc.stdin.flush()
+            except OSError as exc:
+                self.close()
+                raise VerifierUnavailable(f"the math-verify process died ({exc})") from None
+            line = self._read_line(3 * timeout + 1)  # parse gold, parse answer, verify: 3 timeouts
+        if line is None:
+            raise CheckTimeout(f"math-verify ran past {3 * timeout + 1}s (killed)")
+        kind, value = json.loads(line)
+        if kind == "error":
+            raise RuntimeError(value)
+        return tuple(value)
+
+    def _start(self) -> None:
+        import subprocess
+        import sys
+
+        self._proc = subprocess.Popen([sys.executable, "-m", "swe_monkeys.tasks.math_answers"],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                      text=True, bufsize=1)
+        if self._read_line(self.startup_seconds) is None:
+            raise VerifierUnavailable("the math-verify process did not start")
+
+    def _read_line(self, seconds: float) -> Optional[str]:
+        """The child's next line, or None (and the child killed) when it takes longer or dies."""
+        import select
+
+        ready, _, _ = select.select([self._proc.stdout], [], [], seconds)
+        line = self._proc.stdout.readline() if ready else ""
+        if not line:
+            self.close()
+            return None
+        return line
+
+    def close(self) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait(5)
+            for stream in (self._proc.stdin, self._proc.stdout):
+                stream.close()
+        self._proc = None
+
+
+def serve() -> None:
+    """The child's loop: [gold, answer, timeout] in, ["ok", [equal, gold_parsed]] or ["error", why] out."""
+    import math_verify  # noqa: F401 - imported before "ready", so no deadline is spent on it
+
+    print(json.dumps(["ready", None]), flush=True)
+    for line in sys.stdin:
         try:
-            box["value"] = fn(None)
-        except BaseException as exc:  # noqa: BLE001 - math-verify's TimeoutException is a BaseException
-            box["error"] = exc
-
-    worker = threading.Thread(target=run, name="math-verify-watchdog", daemon=True)
-    worker.start()
-    worker.join(seconds)
-    if worker.is_alive():
-        raise CheckTimeout(f"math-verify ran past {seconds}s")
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+            gold, answer, timeout = json.loads(line)
+            reply = ["ok", list(latex_equivalent(gold, answer, timeout))]
+        except BaseException as exc:  # noqa: BLE001 - includes math-verify's TimeoutException
+            reply = ["error", f"{type(exc).__name__}: {str(exc)[:200]}"]
+        print(json.dumps(reply), flush=True)
 
 
 def latex_equivalent(gold: str, answer: str, timeout: Optional[int]) -> tuple[bool, bool]:
@@ -216,3 +268,42 @@ def latex_equivalent(gold: str, answer: str, timeout: Optional[int]) -> tuple[bo
         return False, False
     parsed = parse(f"\\boxed{{{answer}}}", parsing_timeout=timeout, raise_on_error=False)
     return bool(parsed) and verify(gold_parsed, parsed, timeout_seconds=timeout, raise_on_error=False), True
+
+
+def judge_latex(gold: str, answer: str, timeout: int, isolated: Optional[IsolatedVerifier] = None
+                ) -> tuple[Optional[bool], str]:
+    """(correct, reason) for a LaTeX answer; math-verify failing or hanging on the answer is a wrong
+    answer with a reason, never an exception; correct is None when the child process is unavailable
+    (an infrastructure failure). In the main thread math-verify runs here with its signal timeouts;
+    elsewhere in `isolated` (required there). A gold math-verify cannot read is compared by `math_key`."""
+    shown = f"answer {_short(answer)} %s gold {_short(gold)}"
+    if len(answer) > MAX_ANSWER_CHARS:
+        return False, f"answer too long to check ({len(answer)} chars)"
+    try:
+        if threading.current_thread() is threading.main_thread():
+            same, gold_parsed = latex_equivalent(gold, answer, timeout)
+        elif isolated is not None:
+            same, gold_parsed = isolated.equivalent(gold, answer, timeout)
+        else:
+            raise VerifierUnavailable("outside the main thread math-verify needs an IsolatedVerifier")
+    except VerifierUnavailable as exc:
+        return None, f"{shown % '?'}: {exc}"
+    except Exception as exc:  # CheckTimeout, or a bug inside math-verify/sympy
+        return False, f"{shown % '?'}: math-verify failed ({type(exc).__name__}: {str(exc)[:100]})"
+    except BaseException as exc:  # math-verify's TimeoutException escapes `except Exception`
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        return False, f"{shown % '?'}: math-verify timed out"
+    if not gold_parsed:
+        same = math_key(answer) == math_key(gold)
+        return same, (shown % ("=" if same else "!=")) + " (compared as text: math-verify cannot read the gold)"
+    return bool(same), shown % ("=" if same else "!=")
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+if __name__ == "__main__":
+    serve()
