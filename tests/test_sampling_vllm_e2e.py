@@ -65,3 +65,51 @@ def test_sweep_grows_with_the_real_model(vllm_endpoint, tmp_path, examples, repo
         (i, k) for i in ("swe-monkeys__calc-1", "swe-monkeys__slugkit-1") for k in range(3)]
     assert all(r["status"] is not None for r in rows)
     assert len((tmp_path / "preds.jsonl").read_text().splitlines()) == 2
+
+
+def _task_sweep(endpoint, tmp_path, task: str, data: Path, select: str, k: int, max_tokens: int) -> Path:
+    preset = tmp_path / f"{task}.yaml"
+    preset.write_text(f"temperature: 0.8\ntop_p: 0.95\nmax_tokens: {max_tokens}\n")
+    run = tmp_path / f"run-{task}"
+    result = CliRunner().invoke(app, ["sweep", "--task", task, "--dataset", str(data), "--instances", select, "-k",
+                                      str(k), "--run", str(run), "--preset", str(preset), "-q", *model_args(endpoint)])
+    assert result.exit_code == 0, result.output
+    assert "coverage " in result.output and "pass@1" in result.output
+    return run
+
+
+def _report(run: Path) -> str:
+    result = CliRunner().invoke(app, ["report", str(run), "--bootstrap", "20"])
+    assert result.exit_code == 0, result.output
+    assert (run / "report" / "report.html").is_file()
+    return result.output
+
+
+def test_humaneval_sweep_runs_programs_and_reports_a_coverage_curve(vllm_endpoint, tmp_path, docker_client):
+    from tests.conftest import SHARED_DATA
+
+    if not (SHARED_DATA / "humaneval").is_dir():
+        pytest.skip("../shared/data/humaneval absent (a user's clone has no ../shared)")
+    run = _task_sweep(vllm_endpoint, tmp_path, "humaneval", SHARED_DATA / "humaneval", "0:3", 4, 160)
+    with RunStore(run) as store:
+        rows = store.sample_table()
+        assert store.get_meta("task") == "humaneval"
+    assert len(rows) == 12 and all(r["status"] not in (None, "infra_error") for r in rows)
+    out = _report(run)
+    assert "coverage" in out
+
+
+def test_gsm8k_sweep_scores_with_a_judge_and_reports_selection(vllm_endpoint, tmp_path):
+    from tests.conftest import SHARED_DATA
+
+    if not (SHARED_DATA / "gsm8k").is_dir():
+        pytest.skip("../shared/data/gsm8k absent (a user's clone has no ../shared)")
+    run = _task_sweep(vllm_endpoint, tmp_path, "gsm8k", SHARED_DATA / "gsm8k", "0:3", 4, 128)
+    scored = CliRunner().invoke(app, ["score", "--run", str(run), *model_args(vllm_endpoint)])
+    assert scored.exit_code == 0 and "scored 12 samples" in scored.output, scored.output
+    with RunStore(run) as store:
+        rows = store.sample_table()
+    assert all(0.0 <= r["meta"]["score"] <= 1.0 for r in rows)
+    assert all(r["status"] in ("resolved", "unresolved", "malformed") for r in rows)
+    out = _report(run)
+    assert "best-of-k by score" in out
