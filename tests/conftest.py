@@ -60,8 +60,8 @@ def no_leftover_containers(docker_client):
     from swe_monkeys.sandbox.docker_sandbox import OWNER_LABEL
 
     yield
-    left = docker_client.containers.list(all=True, filters={"label": f"{OWNER_LABEL}={os.getpid()}"})
-    assert not left, f"containers left behind: {[c.name for c in left]}"
+    left = docker_client.containers.list(all=True, sparse=True, filters={"label": f"{OWNER_LABEL}={os.getpid()}"})
+    assert not left, f"containers left behind: {[c.short_id for c in left]}"
 
 
 VLLM_MODEL = "smollm2-135m"

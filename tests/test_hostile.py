@@ -62,5 +62,5 @@ def test_no_hostile_candidate_is_resolved(tmp_path, repo_cache, examples, images
         marker = entry.get("host_marker")
         if marker:
             assert not os.path.exists(marker), f"{entry['name']} escaped to the host: {marker}"
-    left = docker_client.containers.list(all=True, filters={"label": f"{OWNER_LABEL}={os.getpid()}"})
-    assert not left, [c.name for c in left]
+    left = docker_client.containers.list(all=True, sparse=True, filters={"label": f"{OWNER_LABEL}={os.getpid()}"})
+    assert not left, [c.short_id for c in left]

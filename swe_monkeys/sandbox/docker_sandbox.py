@@ -255,8 +255,9 @@ def remove_all(wait: float = 10.0) -> None:
 def reap_orphans(client) -> int:
     """Remove containers left by swe-monkeys processes that no longer exist."""
     removed = 0
-    for container in client.containers.list(all=True, filters={"label": OWNER_LABEL}):
-        pid = int(container.labels.get(OWNER_LABEL, "0") or 0)
+    # sparse: no inspect per container, which would raise NotFound for one another process removes meanwhile
+    for container in client.containers.list(all=True, sparse=True, filters={"label": OWNER_LABEL}):
+        pid = int((container.attrs.get("Labels") or {}).get(OWNER_LABEL, "0") or 0)
         alive = pid > 0 and os.path.exists(f"/proc/{pid}") and pid != os.getpid()
         if not alive and container.id not in _LIVE:
             try:
