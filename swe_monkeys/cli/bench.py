@@ -35,6 +35,25 @@ def verify(
     _emit(result, as_json)
 
 
+@app.command("code")
+def code(
+    programs: int = typer.Option(100, help="Programs run in warm containers."),
+    baseline: int = typer.Option(10, help="Programs run with a container each (the slow way)."),
+    workers: int = typer.Option(1, help="Warm containers."),
+    dataset: str = typer.Option("", help="HumanEval file/folder (default: ../shared/data/humaneval if there)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Programs/s: many programs per warm container against one container per program."""
+    from pathlib import Path
+
+    from swe_monkeys.cli.common import fail
+    from swe_monkeys.tasks.code_bench import run_code_bench
+
+    with fail():
+        result = run_code_bench(programs, baseline, workers, Path(dataset) if dataset else None)
+    _emit(result, as_json)
+
+
 def _register_sample() -> None:
     from swe_monkeys.cli.sample import bench_sample
 

@@ -17,8 +17,6 @@ Prompts are data: configs/prompts/<task>.txt (sections, see `PromptTemplate`).
 
 from __future__ import annotations
 
-import gzip
-import json
 import random
 import re
 import time
@@ -31,6 +29,7 @@ from typing import Any, Iterator, Optional, Sequence
 from swe_monkeys.paths import CONFIGS
 from swe_monkeys.sampling.protocol import Prompt
 from swe_monkeys.tasks import Extracted, TaskError, TaskProblem, select_problems
+from swe_monkeys.tasks.data import hub_rows, read_rows
 from swe_monkeys.tasks.math_answers import (IsolatedVerifier, canonical_number, gsm8k_answer, judge_latex, last_boxed,
                                             math_answer, math_key)
 from swe_monkeys.types import Status, Verdict
@@ -80,43 +79,9 @@ class PromptTemplate:
             raise TaskError(f"prompt template: bad or unknown placeholder ({exc})") from None
 
 
-def read_rows(path: Path) -> list[dict[str, Any]]:
-    """JSON objects of a .jsonl or .jsonl.gz file; a broken line is a TaskError naming file and line."""
-    try:
-        raw = gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise TaskError(f"{path}: cannot read ({exc})") from None
-    rows = []
-    for number, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise TaskError(f"{path}: row {number}: not JSON ({exc.msg})") from None
-        if not isinstance(row, dict):
-            raise TaskError(f"{path}: row {number}: not a JSON object")
-        rows.append(row)
-    return rows
-
-
 def split_file(source: Path, split: str) -> Optional[Path]:
     """<split>.jsonl[.gz] in a folder (None if absent)."""
     return next((p for p in (source / f"{split}.jsonl", source / f"{split}.jsonl.gz") if p.is_file()), None)
-
-
-def hub_rows(dataset: str, config: Optional[str], split: str) -> list[dict[str, Any]]:
-    try:
-        import datasets
-    except ImportError:
-        raise TaskError(f"loading {dataset} from Hugging Face needs the `datasets` package (pip install "
-                        "datasets); or pass a local file") from None
-    try:
-        return [dict(r) for r in datasets.load_dataset(dataset, config, split=split)]
-    except Exception as exc:  # offline, hub down, no cache: one line, not a traceback
-        detail = str(exc).splitlines()[0][:200] if str(exc) else "no detail"
-        raise TaskError(f"cannot load {dataset} from Hugging Face ({type(exc).__name__}: {detail}); "
-                        "offline? pass a local file instead") from None
 
 
 def pick_shots(pool: Sequence[dict[str, str]], k: int, problem_id: str, text: str, seed: int = 0,

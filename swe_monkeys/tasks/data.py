@@ -1,0 +1,45 @@
+"""Reading task datasets: JSONL files (gzipped or not) with one clear error per broken row, and the
+Hugging Face hub through the optional `datasets` package (online only; offline it says so)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+from swe_monkeys.tasks import TaskError
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """JSON objects of a .jsonl or .jsonl.gz file; a broken line is a TaskError naming file and line."""
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise TaskError(f"{path}: cannot read ({exc})") from None
+    rows = []
+    for number, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise TaskError(f"{path}: row {number}: not JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise TaskError(f"{path}: row {number}: not a JSON object")
+        rows.append(row)
+    return rows
+
+
+def hub_rows(dataset: str, config: Optional[str], split: str) -> list[dict[str, Any]]:
+    try:
+        import datasets
+    except ImportError:
+        raise TaskError(f"loading {dataset} from Hugging Face needs the `datasets` package (pip install "
+                        "datasets); or pass a local file") from None
+    try:
+        return [dict(r) for r in datasets.load_dataset(dataset, config, split=split)]
+    except Exception as exc:  # offline, hub down, no cache: one line, not a traceback
+        detail = str(exc).splitlines()[0][:200] if str(exc) else "no detail"
+        raise TaskError(f"cannot load {dataset} from Hugging Face ({type(exc).__name__}: {detail}); "
+                        "offline? pass a local file instead") from None
