@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterable
 
+from swe_monkeys.jsonl import parse_jsonl
 from swe_monkeys.types import Candidate, SWEInstance
 
 SUFFIXES = (".jsonl", ".json", ".parquet")
@@ -61,18 +62,7 @@ def read_rows(path: str | Path) -> list[dict[str, Any]]:
         if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
             raise DatasetError(f"{path}: expected a JSON object or a list of objects")
         return data
-    rows = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError as exc:
-            raise DatasetError(f"{path}:{number}: invalid JSON ({exc.msg})") from exc
-        if not isinstance(row, dict):
-            raise DatasetError(f"{path}:{number}: expected a JSON object")
-        rows.append(row)
-    return rows
+    return [row for _, row in parse_jsonl(text, str(path), DatasetError)]
 
 
 def load_instances(path: str | Path, select: Iterable[str] | None = None) -> list[SWEInstance]:

@@ -4,10 +4,10 @@ Hugging Face hub through the optional `datasets` package (online only; offline i
 from __future__ import annotations
 
 import gzip
-import json
 from pathlib import Path
 from typing import Any, Optional
 
+from swe_monkeys.jsonl import parse_jsonl
 from swe_monkeys.tasks import TaskError
 
 
@@ -17,18 +17,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
         raw = gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise TaskError(f"{path}: cannot read ({exc})") from None
-    rows = []
-    for number, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise TaskError(f"{path}: row {number}: not JSON ({exc.msg})") from None
-        if not isinstance(row, dict):
-            raise TaskError(f"{path}: row {number}: not a JSON object")
-        rows.append(row)
-    return rows
+    return [row for _, row in parse_jsonl(raw.decode("utf-8", errors="replace"), str(path), TaskError)]
 
 
 def hub_rows(dataset: str, config: Optional[str], split: str) -> list[dict[str, Any]]:

@@ -13,10 +13,10 @@ again, or again after an import was killed half-way, adds only what is missing. 
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any, Optional
 
+from swe_monkeys.jsonl import parse_jsonl
 from swe_monkeys.store.run_store import RunStore
 from swe_monkeys.tasks import Extracted, Task, TaskError, TaskProblem
 from swe_monkeys.tasks.pipeline import content_key, record_task
@@ -64,16 +64,8 @@ def import_file(store: RunStore, task: Task, problems: list[TaskProblem], path: 
     done = {m.get("import_key") for m in store.candidate_metas().values()}
     known = {p.id: p for p in problems}
     staged, skipped = [], 0
-    for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
-        if not line.strip():
-            continue
+    for number, row in parse_jsonl(data.decode("utf-8", errors="replace"), str(path), TaskError, "line"):
         where = f"{path}: line {number}"
-        try:
-            row = json.loads(line)
-        except ValueError as exc:
-            raise TaskError(f"{where}: not JSON ({exc})") from None
-        if not isinstance(row, dict):
-            raise TaskError(f"{where}: not a JSON object")
         pid = _problem_id(row, task, known, where)
         key = f"{digest[:16]}:{number}"
         if key not in done:
