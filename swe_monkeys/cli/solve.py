@@ -206,6 +206,8 @@ def sweep(
 
         if task not in TASKS.names():  # before any model server is started
             _fail_now(f"unknown task {task!r}; valid: swebench, {', '.join(TASKS.names())}")
+        if export:
+            _fail_now("--export writes SWE-bench predictions; it is for --task swebench")
 
         with _sampler_or_fail(base_url, serve, model, fake, concurrency) as sampler:
             task_sweep(task, run, dataset or None, instances or (), samples, sampler, preset or None, temperature, seed,
