@@ -50,11 +50,11 @@ def task_sweep(task_name: str, run: Path, dataset: Optional[str], select: Sequen
 
 
 def _print_table(rows: list[dict], totals: dict) -> None:
-    typer.echo(f"{'problem':<36} {'samples':>7} {'judged':>6} {'correct':>7} {'answers':>7}  majority")
+    typer.echo(f"{'problem':<36} {'samples':>7} {'judged':>6} {'correct':>7} {'distinct':>8}  majority")
     for r in rows:
         vote = "-" if r["majority_correct"] is None else ("ok" if r["majority_correct"] else "wrong")
         typer.echo(f"{r['problem_id'][:36]:<36} {r['samples']:>7} {r['judged']:>6} {r['correct']:>7} "
-                   f"{r['distinct_answers']:>7}  {vote}")
+                   f"{r['distinct']:>8}  {vote}")
     typer.echo(f"coverage {totals['coverage']:.3f}  pass@1 {totals['pass_at_1']:.3f}"
                + (f"  majority vote {totals['majority']:.3f}" if totals["majority"] is not None else "")
                + f"  ({totals['problems']} problems)")

@@ -77,6 +77,8 @@ def record_task(store: RunStore, task: Task, problems: list[TaskProblem], source
     if known and known != task.name:
         raise TaskError(f"{store.dir} is a {known} run, not {task.name}")
     store.set_meta("task", task.name)
+    if not store.get_meta("benchmark"):  # what the report looks up baselines by
+        store.set_meta("benchmark", task.name)
     if source and not store.get_meta("dataset"):
         store.set_meta("dataset", str(source))
     store.add_problems([p.to_json() for p in problems])

@@ -26,14 +26,16 @@ def summarize_samples(rows: list[dict[str, Any]], order: list[str]) -> tuple[lis
             continue
         s["judged"] += 1
         s["correct"] += bool(row["resolved"])
-        answer = (row["meta"] or {}).get("answer")
+        meta = row["meta"] or {}
+        answer = meta.get("answer")
+        s["_distinct"].add(answer if answer is not None else meta.get("content_key"))
         if answer is not None:
             s["_votes"][answer] += 1
             s["_right"][answer] = s["_right"].get(answer, False) or bool(row["resolved"])
     out = []
     for s in per.values():
-        votes, right = s.pop("_votes"), s.pop("_right")
-        s["distinct_answers"] = len(votes)
+        votes, right, distinct = s.pop("_votes"), s.pop("_right"), s.pop("_distinct")
+        s["distinct"] = len(distinct - {None})  # distinct answers (math) or programs (code)
         s["majority_correct"] = _plurality_correct(votes, right)
         out.append(s)
     judged = [s for s in out if s["judged"]]
@@ -46,7 +48,8 @@ def summarize_samples(rows: list[dict[str, Any]], order: list[str]) -> tuple[lis
 
 
 def _empty(pid: str) -> dict[str, Any]:
-    return {"problem_id": pid, "samples": 0, "judged": 0, "correct": 0, "_votes": Counter(), "_right": {}}
+    return {"problem_id": pid, "samples": 0, "judged": 0, "correct": 0, "_votes": Counter(), "_right": {},
+            "_distinct": set()}
 
 
 def _plurality_correct(votes: Counter, right: dict) -> Optional[bool]:
