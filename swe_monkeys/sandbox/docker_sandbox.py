@@ -24,6 +24,7 @@ OWNER_LABEL = "swe-monkeys.owner-pid"
 _LIVE: dict[str, "DockerSandbox"] = {}
 _LIVE_LOCK = threading.Condition(threading.RLock())  # re-entrant: signal handlers run on any thread holding it
 _STARTING = [0]  # containers being created right now (not in _LIVE yet)
+_STARTED = [0]  # containers this process asked Docker for, in all
 _CLOSING = threading.Event()  # set on Ctrl-C / SIGTERM / exit: no new containers from then on
 
 
@@ -63,6 +64,7 @@ class DockerSandbox:
             if _CLOSING.is_set():
                 raise SandboxError("shutting down")
             _STARTING[0] += 1
+            _STARTED[0] += 1
         try:
             self.container = self.client.containers.run(
                 self.image, ["sleep", "infinity"], name=name, detach=True, init=True,
@@ -72,7 +74,11 @@ class DockerSandbox:
                 security_opt=["no-new-privileges"], labels={OWNER_LABEL: str(os.getpid())},
                 ulimits=[docker.types.Ulimit(name="nofile", soft=4096, hard=4096)])
         except docker.errors.DockerException as exc:
+            _remove_by_name(self.client, name)  # created but not started: nothing else knows it
             raise SandboxError(f"could not start a container of {self.image}: {exc}") from exc
+        except BaseException:  # Ctrl-C while Docker creates it (the handler runs in this thread)
+            _remove_by_name(self.client, name)
+            raise
         finally:
             with _LIVE_LOCK:
                 _STARTING[0] -= 1
@@ -239,6 +245,13 @@ class ExecSession:
             pass
 
 
+def _remove_by_name(client, name: str) -> None:
+    try:
+        client.api.remove_container(name, force=True)
+    except Exception:  # never created, or already gone
+        pass
+
+
 def remove_all(wait: float = 10.0) -> None:
     """Remove every container this process started (atexit and signal handlers call it).
 
@@ -250,6 +263,23 @@ def remove_all(wait: float = 10.0) -> None:
         live = list(_LIVE.values())
     for sandbox in live:
         sandbox.close()
+    if live or _STARTED[0]:
+        _remove_own_containers()
+
+
+def _remove_own_containers() -> None:
+    """Every container labelled with this pid, through a new connection: a signal can land while the
+    sandboxes' own client is in the middle of a request, and its connection is then unusable."""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=30)
+        for container in client.containers.list(all=True, sparse=True,
+                                                filters={"label": f"{OWNER_LABEL}={os.getpid()}"}):
+            _remove_by_name(client, container.id)
+        client.close()
+    except Exception:  # the engine is gone: reap_orphans removes them on the next run
+        pass
 
 
 def reap_orphans(client) -> int:
