@@ -146,3 +146,36 @@ def test_unknown_task_lists_the_valid_ones(tmp_path):
 def test_verify_without_predictions_needs_a_run(tmp_path):
     result = CliRunner().invoke(app, ["verify"])
     assert result.exit_code == 1 and "give SWE-bench PREDICTIONS" in result.output
+
+
+def _tiny_gsm8k(folder):
+    folder.mkdir()
+    rows = [{"question": f"Tom has {i} apples and buys {i} more. How many now?", "answer": f"{i}+{i}\n#### {2 * i}"}
+            for i in range(1, 9)]
+    (folder / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:3]))
+    (folder / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[3:]))
+    return folder
+
+
+def test_cli_sweep_task_with_a_fake_model_resumes_and_prints_the_table(tmp_path):
+    data = _tiny_gsm8k(tmp_path / "gsm8k")
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(["The answer is 2.", "#### 4", "no idea", "The answer is 6."]))
+    args = ["sweep", "--task", "gsm8k", "--dataset", str(data), "--run", str(tmp_path / "run"), "--fake", str(script),
+            "-q"]
+    first = CliRunner().invoke(app, [*args, "-k", "2"])
+    assert first.exit_code == 0, first.output
+    grown = CliRunner().invoke(app, [*args, "-k", "4"])
+    assert grown.exit_code == 0, grown.output
+    assert "gsm8k/0" in grown.output and "coverage 1.000" in grown.output and "majority vote" in grown.output
+    with RunStore(tmp_path / "run") as store:
+        rows = store.sample_table()
+        assert store.get_meta("task") == "gsm8k" and len(store.problems()) == 3
+    assert len(rows) == 12 and all(r["status"] in ("resolved", "unresolved", "malformed") for r in rows)
+
+
+def test_cli_sweep_task_checks_the_dataset_before_starting_a_server(tmp_path):
+    result = CliRunner().invoke(app, ["sweep", "--task", "gsm8k", "--dataset", str(tmp_path / "nope"), "--run",
+                                      str(tmp_path / "run"), "--serve", "no-such-model"])
+    assert result.exit_code == 1 and "error:" in result.output and "nope" in result.output, result.output
+    assert "starting vLLM" not in result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -197,6 +198,7 @@ def sweep(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
 ) -> None:
     """Sample and verify many problems into one resumable run; print coverage against selected accuracy."""
+    args = SweepArgs(**{k: v for k, v in locals().items() if k in SweepArgs.__dataclass_fields__})
     from swe_monkeys.cli.sample import _stop_on_signals
 
     _stop_on_signals()
@@ -208,40 +210,57 @@ def sweep(
             _fail_now(f"unknown task {task!r}; valid: swebench, {', '.join(TASKS.names())}")
         if export:
             _fail_now("--export writes SWE-bench predictions; it is for --task swebench")
-
-        with _sampler_or_fail(base_url, serve, model, fake, concurrency) as sampler:
-            task_sweep(task, run, dataset or None, instances or (), samples, sampler, preset or None, temperature, seed,
-                       verify, workers, concurrency, (max_tokens, max_dollars), price_as, quiet)
-        return
-    _swebench_sweep(run, dataset, instances, samples, base_url, serve, model, fake, export, preset or "swebench",
-                    temperature, seed, repo_cache, verify, workers, concurrency, (max_tokens, max_dollars), price_as,
-                    quiet)
+        return task_sweep(args)
+    _swebench_sweep(args)
 
 
-@contextlib.contextmanager
-def _sampler_or_fail(base_url: str, serve: str, model: str, fake: Optional[Path], concurrency: int):
-    with _fail(), _sampler(base_url, serve, model, fake, concurrency) as sampler:
-        yield sampler
+@dataclass
+class SweepArgs:
+    """What `sweep` was given, for the task-specific halves."""
+
+    run: Path
+    dataset: str
+    task: str
+    instances: Optional[list[str]]
+    samples: int
+    base_url: str
+    serve: str
+    model: str
+    fake: Optional[Path]
+    export: Optional[Path]
+    preset: str
+    temperature: Optional[float]
+    seed: int
+    repo_cache: Optional[Path]
+    verify: bool
+    workers: Optional[int]
+    concurrency: int
+    max_tokens: Optional[int]
+    max_dollars: Optional[float]
+    price_as: str
+    quiet: bool
+
+    def sampler(self):
+        return _sampler(self.base_url, self.serve, self.model, self.fake, self.concurrency)
 
 
-def _swebench_sweep(run, dataset, instances, samples, base_url, serve, model, fake, export, preset, temperature, seed,
-                    repo_cache, verify, workers, concurrency, budget, price_as, quiet) -> None:
+def _swebench_sweep(a: SweepArgs) -> None:
     from swe_monkeys.store.run_store import RunStore
     from swe_monkeys.swebench.selection import verification_gap
     from swe_monkeys.swebench.solve import run_repair
     from swe_monkeys.swebench.sweep import coverage_table, export_predictions, resolve_instances
 
     with _fail():
-        if not dataset:
+        if not a.dataset:
             raise ValueError("sweep --task swebench needs --dataset lite|verified|full or an instances file")
-        chosen = resolve_instances(dataset, instances or ())
-        config = _config(samples, preset, temperature, seed, repo_cache, verify, workers, concurrency, False,
-                         budget, price_as)
-        with _sampler(base_url, serve, model, fake, concurrency) as sampler, RunStore(run) as store:
-            result = run_repair(store, chosen, sampler, config, on_progress=_Live(quiet, every=5.0))
+        chosen = resolve_instances(a.dataset, a.instances or ())
+        config = _config(a.samples, a.preset or "swebench", a.temperature, a.seed, a.repo_cache, a.verify, a.workers,
+                         a.concurrency, False, (a.max_tokens, a.max_dollars), a.price_as)
+        with a.sampler() as sampler, RunStore(a.run) as store:
+            result = run_repair(store, chosen, sampler, config, on_progress=_Live(a.quiet, every=5.0))
             table, gap = coverage_table(store), verification_gap(store)
-            if export:
-                export_predictions(store, export)
+            if a.export:
+                export_predictions(store, a.export)
     typer.echo(f"{'instance':<32} {'samples':>7} {'valid':>5} {'unique':>6} {'resolved':>8}  covered  pick")
     for r in table:
         pick = "-" if r["picked"] is None else f"#{r['picked']} {'ok' if r['picked_resolved'] else 'wrong'}"
@@ -250,8 +269,8 @@ def _swebench_sweep(run, dataset, instances, samples, base_url, serve, model, fa
     p = result.progress
     typer.echo(f"coverage {gap['coverage']:.3f}  selected accuracy {gap['selected_accuracy']:.3f}  "
                f"gap {gap['gap']:.3f}  ({gap['instances']} issues; {p.tokens} tokens, ${p.dollars:.4f})")
-    if export:
-        typer.echo(f"predictions: {export}")
+    if a.export:
+        typer.echo(f"predictions: {a.export}")
 
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Annotated, Any, Optional, Sequence
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -23,10 +23,9 @@ def _params(task: Any, preset: Optional[str], temperature: Optional[float], seed
                           top_p=p.get("top_p", 0.95), max_tokens=p.get("max_tokens", 512), seed=seed)
 
 
-def task_sweep(task_name: str, run: Path, dataset: Optional[str], select: Sequence[str], samples: int, sampler: Any,
-               preset: Optional[str], temperature: Optional[float], seed: int, verify: bool, workers: Optional[int],
-               concurrency: int, budget: tuple, price_as: str, quiet: bool) -> None:
-    """`sweep --task gsm8k|math|humaneval|mbpp|codecontests`: sample, judge, print the coverage table."""
+def task_sweep(a: Any) -> None:
+    """`sweep --task gsm8k|math|humaneval|mbpp|codecontests` (a: cli.solve.SweepArgs): sample, judge, print
+    the coverage table. The problems are loaded before any model server is started."""
     from swe_monkeys.cli.solve import _Live
     from swe_monkeys.sampling.accounting import Budget
     from swe_monkeys.store.run_store import RunStore
@@ -35,18 +34,18 @@ def task_sweep(task_name: str, run: Path, dataset: Optional[str], select: Sequen
     from swe_monkeys.tasks.summary import coverage_rows
 
     with fail():
-        task = get_task(task_name)
-        problems = task.load(dataset, select)
-        config = TaskRunConfig(samples=samples, params=_params(task, preset, temperature, seed), verify=verify,
-                               concurrency=concurrency, budget=Budget(*budget), price_as=price_as,
-                               checker_options={"workers": workers} if workers else {})
-        with RunStore(run) as store:
-            progress = run_task(store, task, problems, sampler, config, source=dataset,
-                                on_progress=_Live(quiet, every=5.0))
+        task = get_task(a.task)
+        problems = task.load(a.dataset or None, a.instances or ())
+        config = TaskRunConfig(samples=a.samples, params=_params(task, a.preset or None, a.temperature, a.seed),
+                               verify=a.verify, concurrency=a.concurrency, budget=Budget(a.max_tokens, a.max_dollars),
+                               price_as=a.price_as, checker_options={"workers": a.workers} if a.workers else {})
+        with a.sampler() as sampler, RunStore(a.run) as store:
+            progress = run_task(store, task, problems, sampler, config, source=a.dataset or None,
+                                on_progress=_Live(a.quiet, every=5.0))
             rows, totals = coverage_rows(store)
     _print_table(rows, totals)
     typer.echo(f"{progress.tokens} tokens, ${progress.dollars:.4f}, {progress.seconds:.0f} s; "
-               f"`swe-monkeys report {run}` for curves and fits")
+               f"`swe-monkeys report {a.run}` for curves and fits")
 
 
 def _print_table(rows: list[dict], totals: dict) -> None:
