@@ -135,6 +135,23 @@ class _MathTask:
     def _shots(self, pool: list[dict[str, str]], problem_id: str, text: str) -> list[dict[str, str]]:
         return pick_shots(pool, self.few_shot, problem_id, text, self.seed, key=self.text_key)
 
+    def find_answer(self, completion: str) -> tuple[Optional[str], str]:
+        """(the raw final answer or None, where it was found)."""
+        raise NotImplementedError
+
+    def vote_key(self, answer: str) -> str:
+        """The majority-vote key of an answer (equal answers should share it)."""
+        return answer
+
+    def extract(self, problem: TaskProblem, completion: str) -> Extracted:
+        answer, found = self.find_answer(completion)
+        return Extracted(completion, {"extract_status": "ok" if answer is not None else "no_answer",
+                                      "answer": None if answer is None else self.vote_key(answer),
+                                      "answer_from": found})
+
+    def answer_of(self, completion: str) -> Optional[str]:
+        return self.find_answer(completion)[0]
+
     @contextmanager
     def checker(self, options: Optional[dict[str, Any]] = None) -> Iterator["MathChecker"]:
         """options: timeout_seconds (per math-verify call; default the task's). A child process for
@@ -182,13 +199,8 @@ class GSM8K(_MathTask):
         prompt = template.render(self._shots(pool, pid, question), {"question": question})
         return TaskProblem(pid, prompt, {"question": question, "answer": gold})
 
-    def extract(self, problem: TaskProblem, completion: str) -> Extracted:
-        answer, found = gsm8k_answer(completion)
-        return Extracted(completion, {"extract_status": "ok" if answer is not None else "no_answer",
-                                      "answer": answer, "answer_from": found})
-
-    def answer_of(self, completion: str) -> Optional[str]:
-        return gsm8k_answer(completion)[0]
+    def find_answer(self, completion: str) -> tuple[Optional[str], str]:
+        return gsm8k_answer(completion)
 
     def judge_answer(self, problem: TaskProblem, answer: Optional[str], timeout: int,
                      isolated: Optional[IsolatedVerifier] = None) -> tuple[Status, str]:
@@ -249,14 +261,11 @@ class MATH(_MathTask):
                 "level": row.get("level"), "unique_id": row["unique_id"]}
         return TaskProblem(pid, prompt, data)
 
-    def extract(self, problem: TaskProblem, completion: str) -> Extracted:
-        answer, found = math_answer(completion)
-        return Extracted(completion, {"extract_status": "ok" if answer is not None else "no_answer",
-                                      "answer": math_key(answer) if answer is not None else None,
-                                      "answer_from": found})
+    def find_answer(self, completion: str) -> tuple[Optional[str], str]:
+        return math_answer(completion)
 
-    def answer_of(self, completion: str) -> Optional[str]:
-        return math_answer(completion)[0]
+    def vote_key(self, answer: str) -> str:
+        return math_key(answer)
 
     def judge_answer(self, problem: TaskProblem, answer: Optional[str], timeout: int,
                      isolated: Optional[IsolatedVerifier] = None) -> tuple[Status, str]:
