@@ -136,8 +136,17 @@ class RunStore:
             db.execute("UPDATE candidates SET meta = ? WHERE id = ?",
                        (json.dumps({**json.loads(row[0]), **extra}), candidate_id))
 
-    def candidate_metas(self) -> dict[int, dict[str, Any]]:
-        return {r[0]: json.loads(r[1]) for r in self._query("SELECT id, meta FROM candidates")}
+    def candidate_metas(self, ids: Any = None) -> dict[int, dict[str, Any]]:
+        """Candidate id -> meta, for all candidates or only those in `ids`."""
+        if ids is None:
+            return {r[0]: json.loads(r[1]) for r in self._query("SELECT id, meta FROM candidates")}
+        ids, out = list(ids), {}
+        for start in range(0, len(ids), 500):  # SQLite caps the parameters of one statement
+            chunk = ids[start:start + 500]
+            rows = self._query(f"SELECT id, meta FROM candidates WHERE id IN ({','.join('?' * len(chunk))})",
+                               tuple(chunk))
+            out.update((r[0], json.loads(r[1])) for r in rows)
+        return out
 
     def next_index(self, instance_id: str) -> int:
         rows = self._query("SELECT COALESCE(MAX(idx) + 1, 0) FROM candidates WHERE instance_id = ?", (instance_id,))
@@ -170,6 +179,13 @@ class RunStore:
     def verdicts(self) -> dict[int, Verdict]:
         return {r[0]: Verdict.from_summary(json.loads(r[1]))
                 for r in self._query("SELECT candidate_id, summary FROM verdicts")}
+
+    def verdicts_by_key(self) -> dict[tuple[str, str], Verdict]:
+        """(instance, dedup key) -> a verdict already reached for it (infra errors and keyless ones excepted)."""
+        rows = self._query("SELECT c.instance_id, v.dedup_key, v.summary FROM verdicts v JOIN candidates c"
+                           " ON c.id = v.candidate_id WHERE v.status != 'infra_error' AND v.dedup_key != ''"
+                           " GROUP BY c.instance_id, v.dedup_key")
+        return {(r[0], r[1]): Verdict.from_summary(json.loads(r[2])) for r in rows}
 
     def dedup_keys(self) -> dict[int, str]:
         """Candidate id -> the normalised-patch key it was judged under ("" for intake verdicts)."""

@@ -94,8 +94,8 @@ def verify_run(store: RunStore, task: Task, checker: Any = None, on_verdict: OnV
     if checker is None:
         with task.checker(options) as opened:
             return verify_run(store, task, opened, on_verdict)
-    problems, metas = problems_of(store), store.candidate_metas()
-    known = _judged_keys(store)
+    problems, metas = problems_of(store), store.candidate_metas(cid for cid, _ in pending)
+    known = store.verdicts_by_key()  # identical candidates judged in earlier passes are not judged again
     groups: dict[str, dict[str, list[tuple[int, Candidate]]]] = defaultdict(lambda: defaultdict(list))
     for cid, cand in pending:
         if cand.instance_id not in problems:
@@ -114,17 +114,6 @@ def verify_run(store: RunStore, task: Task, checker: Any = None, on_verdict: OnV
                 on_verdict(cand, verdict)
                 written += 1
     return written
-
-
-def _judged_keys(store: RunStore) -> dict[tuple[str, str], Verdict]:
-    """(problem, candidate key) -> its verdict, for candidates already judged (infra errors excepted)."""
-    verdicts, keys = store.verdicts(), store.dedup_keys()
-    out = {}
-    for cid, cand in store.candidates():
-        v = verdicts.get(cid)
-        if v is not None and v.status.is_judgement and keys.get(cid):
-            out[(cand.instance_id, keys[cid])] = v
-    return out
 
 
 @dataclass
