@@ -83,18 +83,27 @@ def progress_of(store: RunStore, instances: int, target: int, price: Any = None)
 
 
 class Snapshots:
-    """`snapshot(drawn)`: the run's Progress now (time since this object was made), handed to `on_progress`."""
+    """`snapshot(drawn)`: the run's Progress (time since this object was made), handed to `on_progress`.
 
-    def __init__(self, store: RunStore, problems: int, target: int, price: Any, on_progress: Any):
+    Counting reads the whole sample table, so calls from the live loop (with `drawn`) recount at most
+    every `interval` seconds; a call without `drawn` (the final one) always recounts."""
+
+    def __init__(self, store: RunStore, problems: int, target: int, price: Any, on_progress: Any,
+                 interval: float = 1.0):
         import time
 
         self._clock = time.monotonic
         self.store, self.problems, self.target, self.price, self.on_progress = store, problems, target, price, on_progress
-        self.start, self.drawn = self._clock(), 0
+        self.start, self.drawn, self.interval = self._clock(), 0, interval
+        self._last: Optional[Progress] = None
+        self._at = -interval
 
     def __call__(self, drawn: Optional[int] = None) -> Progress:
         self.drawn = self.drawn if drawn is None else drawn
+        if drawn is not None and self._last is not None and self._clock() - self._at < self.interval:
+            return self._last
         p = progress_of(self.store, self.problems, self.target, self.price)
         p.seconds, p.drawn_now = self._clock() - self.start, self.drawn
+        self._last, self._at = p, self._clock()
         self.on_progress(p)
         return p
