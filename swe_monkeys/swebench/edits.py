@@ -9,162 +9,140 @@ A model answers a repair prompt with blocks like
     new lines
     >>>>>>> REPLACE
 
+Weak models rarely write that exactly, so `completion_to_patch` recovers what they meant through named
+rules (edit_blocks.RULES: marker and fence variants, a wrong or missing file name, tolerant matching,
+elided code, diff and whole-file answers), each recorded in `EditOutcome.rules` and each able to be
+switched off; a match or a file name that fits two places is refused, never guessed.
+
 Provides
-- `parse_edit_blocks(text) -> list[EditBlock]` (raises `EditParseError`);
-- `apply_edits(blocks, read_file) -> {path: new content}` in memory (raises `EditApplyError`);
+- `parse_edit_blocks(text) -> list[EditBlock]`: the strict grammar, no rule (raises `EditParseError`);
+- `extract_edits(text, read_file, files, active) -> (blocks, rules)`: blocks, diffs or whole files;
+- `apply_edits(blocks, read_file, files=(), disabled=()) -> (old, new)` in memory (raises `EditApplyError`);
 - `unified_diff(old, new)`: `git diff`-shaped text (a/ b/ prefixes) checked with unidiff;
-- `completion_to_patch(text, read_file) -> EditOutcome`: never raises for a bad *completion*; a
-  sample that does not parse or apply is a value with its reason (it still counts as a sample).
+- `completion_to_patch(text, read_file, files=(), disabled=()) -> EditOutcome`: never raises for a bad
+  *completion*; a sample that does not parse or apply is a value with its reason (it still counts).
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Iterable, Mapping
 
 from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
 
-ReadFile = Callable[[str], "str | None"]
-
-_SEARCH = re.compile(r"^\s*<{5,9} ?SEARCH\s*$")
-_DIVIDER = re.compile(r"^\s*={5,9}\s*$")
-_REPLACE = re.compile(r"^\s*>{5,9} ?REPLACE\s*$")
-_FENCE = re.compile(r"^\s*```")
-# What may surround a path on its own line: "### ", "File: ", backticks, bold markers, a colon.
-_PATH_DECOR = re.compile(r"^(?:#+\s*|[-*]\s+)?(?:file(?:name)?\s*:\s*)?[`*]*(?P<path>[^`*\s]+?)[`*]*:?$", re.I)
-
-
-class EditParseError(ValueError):
-    """A completion holds no edit block, or a block is cut short or names no file."""
-
-
-class EditApplyError(ValueError):
-    """An edit block whose SEARCH text is not in the file (or the file is missing)."""
-
-
-@dataclass(frozen=True)
-class EditBlock:
-    path: str
-    search: str  # empty: create the file (or prepend to an empty one)
-    replace: str
+from swe_monkeys.swebench.edit_answers import diff_blocks, whole_file_blocks
+from swe_monkeys.swebench.edit_blocks import (  # noqa: F401 (re-exported: the names callers know)
+    RULES, AmbiguousEditError, EditApplyError, EditBlock, EditParseError, MissingFileError, NoEditsError,
+    ReadFile, active_rules, ordered,
+)
+from swe_monkeys.swebench.edit_matching import replace_once
+from swe_monkeys.swebench.edit_parsing import drop_repeats, parse_blocks
+from swe_monkeys.swebench.edit_paths import resolve_by_content, resolve_by_name
 
 
 @dataclass(frozen=True)
 class EditOutcome:
-    """What one completion became. `status` is ok / no_edits / parse_error / apply_failed / no_change."""
+    """What one completion became.
+
+    `status`: ok / no_edits / parse_error / apply_failed / missing_file (every edit is to a file that
+    does not exist, SEARCH non-empty: typically a copy of the prompt's format example) / no_change.
+    `rules`: the recovery rules the completion needed (on a failure: those that took it as far as it got).
+    """
 
     status: str
     patch: str = ""
     reason: str = ""
     files: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
 
 
-def _clean_path(line: str) -> str | None:
-    match = _PATH_DECOR.match(line.strip())
-    if not match:
-        return None
-    path = match.group("path").strip().removeprefix("./")
-    if path.startswith(("a/", "b/")) and "/" in path[2:]:
-        path = path[2:]
-    if "/" not in path and "." not in path:
-        return None  # a lone word ("python", "Here") is not a file name
-    return path
-
-
-def _check_path(path: str) -> None:
-    # The diff must stay inside the repository: an absolute path or ".." would escape it.
-    if path.startswith("/") or any(part in ("..", "") for part in path.split("/")):
-        raise EditParseError(f"unsafe file path {path!r}")
-
-
 def parse_edit_blocks(text: str) -> list[EditBlock]:
     """Every SEARCH/REPLACE block of a completion, in order; a block without a path line reuses the last."""
-    lines = text.replace("\r\n", "\n").split("\n")
-    blocks: list[EditBlock] = []
-    path: str | None = None
-    i = 0
-    while i < len(lines):
-        if not _SEARCH.match(lines[i]):
-            i += 1
-            continue
-        named = None
-        for back in range(i - 1, max(-1, i - 4), -1):  # the path is on one of the few lines above
-            line = lines[back]
-            if not line.strip() or _FENCE.match(line):
-                continue
-            named = _clean_path(line)
-            break
-        path = named or path
-        if path is None:
-            raise EditParseError(f"edit block at line {i + 1} names no file")
-        _check_path(path)
-        search, replace, j = [], [], i + 1
-        while j < len(lines) and not _DIVIDER.match(lines[j]):
-            if _SEARCH.match(lines[j]) or _REPLACE.match(lines[j]):
-                raise EditParseError(f"edit block at line {i + 1} has no ======= divider")
-            search.append(lines[j])
-            j += 1
-        if j >= len(lines):
-            raise EditParseError(f"edit block at line {i + 1} has no ======= divider")
-        j += 1
-        while j < len(lines) and not _REPLACE.match(lines[j]):
-            if _SEARCH.match(lines[j]):
-                raise EditParseError(f"edit block at line {i + 1} has no >>>>>>> REPLACE end")
-            replace.append(lines[j])
-            j += 1
-        if j >= len(lines):
-            raise EditParseError(f"edit block at line {i + 1} has no >>>>>>> REPLACE end (cut off?)")
-        blocks.append(EditBlock(path, _join(search), _join(replace)))
-        i = j + 1
-    if not blocks:
-        raise EditParseError("no SEARCH/REPLACE edit block in the completion")
-    return blocks
+    return parse_blocks(text)[0]
 
 
-def _join(lines: list[str]) -> str:
-    return "".join(line + "\n" for line in lines)
+def extract_edits(text: str, read_file: ReadFile, files: Iterable[str],
+                  active: frozenset[str]) -> tuple[list[EditBlock], set[str]]:
+    """The completion's edits as blocks: SEARCH/REPLACE blocks, else a diff, else whole files."""
+    try:
+        return parse_blocks(text, active)
+    except NoEditsError:
+        if "diff_answer" in active and (blocks := diff_blocks(text)):
+            fired = {"diff_answer"}
+            return drop_repeats(blocks, active, fired), fired
+        if "whole_file" in active:
+            blocks, fired = whole_file_blocks(text, read_file, files, active)
+            if blocks:
+                return blocks, fired
+        raise
 
 
-def _replace_once(content: str, block: EditBlock) -> str:
-    if not block.search.strip():
-        return block.replace + content if not content.strip() else content + block.replace
-    count = content.count(block.search)
-    if count == 1:
-        return content.replace(block.search, block.replace, 1)
-    if count > 1:
-        raise EditApplyError(f"{block.path}: SEARCH text occurs {count} times; it must be unique")
-    # Models often drop trailing spaces: match line by line ignoring trailing whitespace.
-    have = content.splitlines(keepends=True)
-    want = [line.rstrip() for line in block.search.splitlines()]
-    hits = [k for k in range(len(have) - len(want) + 1)
-            if [line.rstrip() for line in have[k:k + len(want)]] == want]
-    if len(hits) != 1:
-        first = block.search.strip().splitlines()[0][:60]
-        what = "not found" if not hits else f"occurs {len(hits)} times (ignoring trailing spaces)"
-        raise EditApplyError(f"{block.path}: SEARCH text {what}: {first!r}...")
-    k = hits[0]
-    return "".join(have[:k]) + block.replace + "".join(have[k + len(want):])
+def _target(block: EditBlock, read_file: ReadFile, files: tuple[str, ...], active: frozenset[str],
+            seen: Mapping[str, object]) -> tuple[str, set[str]]:
+    """The file a block edits and the path rules that needed; raises when it cannot be told."""
+    if block.path and (block.path in seen or not block.search.strip() or read_file(block.path) is not None):
+        return block.path, set()
+    if block.path and "path_by_name" in active and (hit := resolve_by_name(block.path, files)):
+        return hit, {"path_by_name"}
+    if block.search.strip() and "path_by_content" in active:
+        if hit := resolve_by_content(block.search, read_file, files, active):
+            return hit, {"path_by_content"}
+    if not block.path:
+        raise EditApplyError("an edit block names no file, and its SEARCH text is in none of the files shown")
+    raise MissingFileError(f"{block.path}: the file does not exist at the base commit (a copy of the "
+                           "prompt's format example?)")
 
 
-def apply_edits(blocks: list[EditBlock], read_file: ReadFile) -> tuple[dict[str, str | None], dict[str, str]]:
-    """(old contents, new contents) of every file the blocks touch; old is None for a new file."""
+def apply_blocks(blocks: list[EditBlock], read_file: ReadFile, files: Iterable[str] = (),
+                 active: frozenset[str] = frozenset(RULES)
+                 ) -> tuple[dict[str, str | None], dict[str, str], set[str]]:
+    """(old contents, new contents, rules used) of every file the blocks touch; old is None for a new
+    file. Blocks apply in order, each to the text the ones before it left."""
+    files = tuple(files)
     old: dict[str, str | None] = {}
     new: dict[str, str] = {}
+    fired: set[str] = set()
+    skipped: list[MissingFileError] = []
     for block in blocks:
-        if block.path not in old:
-            old[block.path] = read_file(block.path)
-            if old[block.path] is None and block.search.strip():
-                raise EditApplyError(f"{block.path}: the file does not exist at the base commit")
-            new[block.path] = old[block.path] or ""
-        new[block.path] = _replace_once(new[block.path], block)
+        try:
+            path, how = _target(block, read_file, files, active, old)
+        except MissingFileError as exc:
+            if "skip_missing_file" not in active:
+                raise
+            skipped.append(exc)
+            continue
+        if path not in old:
+            old[path] = read_file(path)
+            new[path] = old[path] or ""
+        new[path], used = replace_once(new[path], block.search, block.replace, active, path)
+        fired |= how | used
+    if skipped and not new:
+        raise skipped[0]
+    return old, new, fired | ({"skip_missing_file"} if skipped else set())
+
+
+def apply_edits(blocks: list[EditBlock], read_file: ReadFile, files: Iterable[str] = (),
+                disabled: Iterable[str] = frozenset()) -> tuple[dict[str, str | None], dict[str, str]]:
+    """(old contents, new contents) of every file the blocks touch; old is None for a new file."""
+    old, new, _ = apply_blocks(blocks, _cached(read_file), files, active_rules(disabled))
     return old, new
+
+
+def _cached(read_file: ReadFile) -> ReadFile:
+    # Resolving a file name or a SEARCH text reads the shown files again and again (git show each time).
+    memo: dict[str, str | None] = {}
+
+    def read(path: str) -> str | None:
+        if path not in memo:
+            memo[path] = read_file(path)
+        return memo[path]
+    return read
 
 
 def _file_diff(path: str, before: str | None, after: str) -> str:
@@ -190,21 +168,34 @@ def unified_diff(old: Mapping[str, str | None], new: Mapping[str, str]) -> str:
     return text
 
 
-def completion_to_patch(text: str, read_file: ReadFile) -> EditOutcome:
-    """A model's completion as a patch, or the reason it is none (status not "ok")."""
+def completion_to_patch(text: str, read_file: ReadFile, *, files: Iterable[str] = (),
+                        disabled: Iterable[str] = frozenset()) -> EditOutcome:
+    """A model's completion as a patch, or the reason it is none (status not "ok").
+
+    `files`: the paths the prompt showed (for resolving a missing or wrong file name); `disabled`:
+    recovery rules to switch off (edit_blocks.RULES; an unknown name raises ValueError).
+    """
+    active, read, files = active_rules(disabled), _cached(read_file), tuple(files)
     try:
-        blocks = parse_edit_blocks(text)
+        blocks, fired = extract_edits(text, read, files, active)
+    except NoEditsError as exc:
+        return EditOutcome("no_edits", reason=str(exc))
     except EditParseError as exc:
-        status = "no_edits" if "no SEARCH/REPLACE" in str(exc) else "parse_error"
-        return EditOutcome(status, reason=str(exc))
-    try:
-        old, new = apply_edits(blocks, read_file)
-    except EditApplyError as exc:
+        return EditOutcome("parse_error", reason=str(exc))
+    except EditApplyError as exc:  # two different whole-file answers for one file
         return EditOutcome("apply_failed", reason=str(exc))
+    try:
+        old, new, used = apply_blocks(blocks, read, files, active)
+    except MissingFileError as exc:
+        return EditOutcome("missing_file", reason=str(exc), rules=ordered(fired))
+    except EditApplyError as exc:
+        return EditOutcome("apply_failed", reason=str(exc), rules=ordered(fired))
+    rules = ordered(fired | used)
     try:
         patch = unified_diff(old, new)
     except UnidiffParseError as exc:
-        return EditOutcome("parse_error", reason=f"diff not parseable: {exc}")
+        return EditOutcome("parse_error", reason=f"diff not parseable: {exc}", rules=rules)
     if not patch:
-        return EditOutcome("no_change", reason="the edits change nothing")
-    return EditOutcome("ok", patch=patch, files=tuple(sorted(p for p in new if (old[p] or "") != new[p])))
+        return EditOutcome("no_change", reason="the edits change nothing", rules=rules)
+    return EditOutcome("ok", patch=patch, files=tuple(sorted(p for p in new if (old[p] or "") != new[p])),
+                       rules=rules)
