@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -50,9 +51,12 @@ class ImageBuilder:
     log: Callable[[str], None] = lambda line: None
 
     # -- naming -------------------------------------------------------------------------------
-    def base_tag(self) -> str:
+    def base_tag(self, extra: tuple[str, ...] = ()) -> str:
+        """The base image, or a variant with `extra` Debian packages (a spec's debian_packages)."""
         recipe = (IMAGES / "base" / "packages.txt").read_text() + (IMAGES / "base" / "setup.sh").read_text()
-        return f"{PREFIX}/base:{_digest(SUITE, recipe)}"
+        # No extras: the digest is the plain base's, so specs without debian_packages share it.
+        parts = (SUITE, recipe, " ".join(sorted(set(extra)))) if extra else (SUITE, recipe)
+        return f"{PREFIX}/base:{_digest(*parts)}"
 
     def env_dockerfile(self, spec: EnvSpec) -> str:
         copy_python, python = "", "/usr/bin/python3"
@@ -63,7 +67,7 @@ class ImageBuilder:
             python = f"{target}/bin/python{spec.python}"
         packages = " ".join(f"'{p}'" for p in spec.pip_packages) or "pip"
         return (IMAGES / "env" / "Dockerfile").read_text().format(
-            base=self.base_tag(), copy_python=copy_python, python=python, pip_packages=packages)
+            base=self.base_tag(spec.debian_packages), copy_python=copy_python, python=python, pip_packages=packages)
 
     def env_tag(self, spec: EnvSpec) -> str:
         return f"{PREFIX}/env.{spec.key.lower()}:{_digest(self.env_dockerfile(spec))}"
@@ -91,8 +95,8 @@ class ImageBuilder:
             self.build_instance(inst, spec)
         return tag
 
-    def build_base(self) -> str:
-        tag = self.base_tag()
+    def build_base(self, extra: tuple[str, ...] = ()) -> str:
+        tag = self.base_tag(extra)
         if self.exists(tag):
             return tag
         if shutil.which("debootstrap") is None:
@@ -100,7 +104,9 @@ class ImageBuilder:
                                   "the base image is built from Debian packages, not pulled")
         packages = [line.strip() for line in (IMAGES / "base" / "packages.txt").read_text().splitlines()
                     if line.strip() and not line.startswith("#")]
+        packages += sorted(set(extra) - set(packages))
         work = Path(tempfile.mkdtemp(prefix="base-", dir=cache_dir()))
+        started = time.monotonic()
         try:
             rootfs = work / "rootfs"
             self.log(f"debootstrap {SUITE} (minbase) from {MIRROR}")
@@ -119,6 +125,7 @@ class ImageBuilder:
                 src=str(tarball), repository=repository, tag=version,
                 changes=['ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
                          'ENV LANG=C.UTF-8', 'CMD ["sleep", "infinity"]', f'LABEL {LABEL}=base'])
+            self.log(f"debootstrap + import took {time.monotonic() - started:.0f}s")
         finally:
             shutil.rmtree(work, ignore_errors=True)
         if not self.exists(tag):
@@ -129,7 +136,7 @@ class ImageBuilder:
         tag = self.env_tag(spec)
         if self.exists(tag):
             return tag
-        self.build_base()
+        self.build_base(spec.debian_packages)
         with tempfile.TemporaryDirectory(prefix="env-", dir=cache_dir()) as ctx:
             ctx_path = Path(ctx)
             shutil.copytree(sources.wheelhouse(spec.python, list(spec.pip_packages)), ctx_path / "wheelhouse")

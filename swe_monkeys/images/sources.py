@@ -95,6 +95,34 @@ def host_interpreter(python: str) -> str:
     return str(find_python(python) / "bin" / f"python{python}")
 
 
+# The last pip for interpreters that newer pips dropped (old pips may not skip a wheel whose
+# Requires-Python excludes them when it comes from a local find-links folder).
+_NEWEST_PIP = {"2.7": "pip<21", "3.6": "pip<22", "3.7": "pip<24.1"}
+
+
+def downloader(python: str) -> str:
+    """A host interpreter with a current pip for `python`: a cached venv whose pip was upgraded.
+
+    pyenv's old CPythons ship old pips (3.6 has pip 18, which knows neither manylinux2010 wheels
+    nor a real resolver); the venv gets the newest pip that still supports that interpreter."""
+    exe = host_interpreter(python)
+    if exe == sys.executable:
+        return exe
+    venv = cache_dir() / "downloaders" / f"py{python}"
+    bin_python = venv / "bin" / "python"
+    if (venv / ".complete").exists():
+        return str(bin_python)
+    shutil.rmtree(venv, ignore_errors=True)
+    for cmd in ([exe, "-m", "venv", str(venv)],
+                [str(bin_python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-U",
+                 _NEWEST_PIP.get(python, "pip")]):
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SourceError(f"could not make a pip for python {python}: {proc.stderr.strip()[-400:]}")
+    (venv / ".complete").write_text("")
+    return str(bin_python)
+
+
 def wheelhouse(python: str, packages: list[str]) -> Path:
     """A cached folder of wheels/sdists for `packages` (and build tools), downloaded on the host."""
     wanted = sorted(set(packages) | {"pip", "setuptools", "wheel"})
@@ -108,7 +136,7 @@ def wheelhouse(python: str, packages: list[str]) -> Path:
     # Build tools unpinned: the newest that supports the interpreter; the spec's pins win.
     pinned = {p.split("==")[0].lower() for p in packages}
     args = list(packages) + [t for t in ("pip", "setuptools", "wheel") if t not in pinned]
-    proc = subprocess.run([host_interpreter(python), "-m", "pip", "download", "-q", "--disable-pip-version-check",
+    proc = subprocess.run([downloader(python), "-m", "pip", "download", "-q", "--disable-pip-version-check",
                            "-d", str(tmp), *args], capture_output=True, text=True)
     if proc.returncode != 0:
         raise SourceError(f"pip download for python {python} failed: {proc.stderr.strip()[-600:]}")

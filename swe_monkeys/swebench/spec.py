@@ -1,7 +1,9 @@
 """Environment specs for SWE-bench repositories, read from configs/swebench/<owner>__<repo>.yaml.
 
 Knowledge is data: adding a repository or a version means adding YAML, not code. A spec says
-which interpreter, which pinned packages, how to install the repository and how to run its tests.
+which interpreter, which pinned packages (and Debian packages), how to install the repository and
+how to run its tests. A file may open with a `defaults:` mapping that every version inherits and
+overrides key by key; an unknown key, in `defaults` or in a version, is an error.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from pathlib import Path
 from swe_monkeys.paths import CONFIGS
 
 SPEC_DIR = CONFIGS / "swebench"
+# files: the test_patch's test files as paths; ids: the FAIL_TO_PASS + PASS_TO_PASS ids;
+# labels: the test_patch's test files as dotted module labels (tests/a/test_b.py -> a.test_b),
+# which is what Django's tests/runtests.py takes (parsers.django_labels).
+TEST_ARGS_MODES = ("files", "ids", "labels")
 
 
 class SpecError(ValueError):
@@ -27,10 +33,13 @@ class EnvSpec:
     version: str
     python: str = "system"  # "system" = the base image's Debian python3; "3.9" = a CPython 3.9 build
     pip_packages: tuple[str, ...] = ()
+    # Debian packages the env layer needs beyond images/base/packages.txt (a C toolchain, libraries
+    # to build extensions against); they make a base variant of their own, built the same way.
+    debian_packages: tuple[str, ...] = ()
     pre_install: str = ""
     install: str = ""
     test_cmd: str = "python -m pytest -rA -p no:cacheprovider"
-    test_args: str = "files"  # files: the test files of test_patch; ids: the FAIL_TO_PASS + PASS_TO_PASS ids
+    test_args: str = "files"  # one of TEST_ARGS_MODES
     parser: str = "pytest"
     timeout: int = 300
     env: dict[str, str] = field(default_factory=dict)
@@ -47,6 +56,7 @@ class EnvSpec:
 
 
 _FIELDS = set(EnvSpec.__dataclass_fields__) - {"repo", "version"}
+_FILE_KEYS = {"repo", "defaults", "versions"}
 
 
 def spec_path(repo: str) -> Path:
@@ -60,7 +70,44 @@ def _load_file(path: Path) -> dict:
     data = yaml.safe_load(path.read_text())
     if not isinstance(data, dict) or not isinstance(data.get("versions"), dict):
         raise SpecError(f"{path}: expected a mapping with 'repo' and 'versions'")
+    unknown = set(data) - _FILE_KEYS
+    if unknown:
+        raise SpecError(f"{path}: unknown top-level keys {sorted(unknown)}; valid: {sorted(_FILE_KEYS)}")
+    if not isinstance(data.get("defaults") or {}, dict):
+        raise SpecError(f"{path}: 'defaults' must be a mapping")
     return data
+
+
+def _command(value, where: str) -> str:
+    """A shell command given as one string, or as a list of steps run in order (joined with &&)."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return " && ".join(str(step) for step in value)
+    if isinstance(value, str):
+        return value
+    raise SpecError(f"{where}: expected a string or a list of commands, got {type(value).__name__}")
+
+
+def build_spec(repo: str, version: str, entry: dict, defaults: dict | None = None, where: str = "") -> EnvSpec:
+    """An EnvSpec from one version's mapping laid over the file's defaults (keys checked)."""
+    where = where or f"{repo} {version}"
+    for name, block in (("defaults", defaults or {}), (f"version {version}", entry or {})):
+        unknown = set(block) - _FIELDS
+        if unknown:
+            raise SpecError(f"{where}: unknown keys in {name}: {sorted(unknown)}; valid: {sorted(_FIELDS)}")
+    values = {**(defaults or {}), **(entry or {})}
+    for key in ("pip_packages", "debian_packages"):
+        values[key] = tuple(str(p) for p in (values.get(key) or ()))
+    for key in ("pre_install", "install"):
+        if key in values:
+            values[key] = _command(values[key], f"{where} {key}")
+    values["env"] = {str(k): str(v) for k, v in (values.get("env") or {}).items()}
+    if "python" in values:
+        values["python"] = str(values["python"])
+    if values.get("test_args", "files") not in TEST_ARGS_MODES:
+        raise SpecError(f"{where}: test_args must be one of {', '.join(TEST_ARGS_MODES)}")
+    return EnvSpec(repo=repo, version=str(version), **values)
 
 
 def load_spec(repo: str, version: str) -> EnvSpec:
@@ -68,21 +115,14 @@ def load_spec(repo: str, version: str) -> EnvSpec:
     path = spec_path(repo)
     if not path.exists():
         raise SpecError(f"no environment spec for {repo} (looked for {path}); "
-                        f"specs exist for: {', '.join(r for r, _ in supported()) or 'none'}")
-    versions = _load_file(path)["versions"]
+                        f"specs exist for: {', '.join(sorted({r for r, _ in supported()})) or 'none'}")
+    data = _load_file(path)
+    versions = data["versions"]
     entry = versions.get(str(version))
-    if entry is None:
+    if entry is None and str(version) not in versions:
         raise SpecError(f"{repo} has no spec for version {version}; specs exist for: "
                         f"{', '.join(sorted(map(str, versions)))}")
-    unknown = set(entry) - _FIELDS
-    if unknown:
-        raise SpecError(f"{path} version {version}: unknown keys {sorted(unknown)}")
-    values = dict(entry)
-    values["pip_packages"] = tuple(values.get("pip_packages") or ())
-    values["env"] = {str(k): str(v) for k, v in (values.get("env") or {}).items()}
-    if values.get("test_args", "files") not in ("files", "ids"):
-        raise SpecError(f"{path} version {version}: test_args must be 'files' or 'ids'")
-    return EnvSpec(repo=repo, version=str(version), **values)
+    return build_spec(repo, str(version), entry or {}, data.get("defaults"), where=f"{path} version {version}")
 
 
 def supported() -> list[tuple[str, str]]:
