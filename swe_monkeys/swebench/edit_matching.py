@@ -45,8 +45,8 @@ def _same_offset(pairs: list[tuple[str, str]]) -> Optional[Offset]:
     """The one offset every (file line, SEARCH line) pair shares; blank lines must pair with blank lines."""
     shared = None
     for have, want in pairs:
-        if not have or not want:
-            if have or want:
+        if not have.strip() or not want.strip():
+            if have.strip() or want.strip():
                 return None
             continue
         off = _offset(have, want)
@@ -62,7 +62,7 @@ def _trailing(have: list[str], want: list[str]) -> list[Hit]:
 
 
 def _indentation(have: list[str], want: list[str]) -> list[Hit]:
-    n, first = len(want), next((t for t, line in enumerate(want) if line), 0)
+    n, first = len(want), next((t for t, line in enumerate(want) if line.strip()), 0)
     hits = []
     for k in range(len(have) - n + 1):
         if have[k + first].lstrip() != want[first].lstrip():
@@ -74,8 +74,8 @@ def _indentation(have: list[str], want: list[str]) -> list[Hit]:
 
 
 def _blank_lines(have: list[str], want: list[str], shift: bool) -> list[Hit]:
-    where = [n for n, line in enumerate(have) if line]
-    solid = [line for line in want if line]
+    where = [n for n, line in enumerate(have) if line.strip()]
+    solid = [line for line in want if line.strip()]
     m, hits = len(solid), []
     for s in range(len(where) - m + 1):
         if have[where[s]].lstrip() != solid[0].lstrip():
@@ -132,8 +132,9 @@ def replace_once(content: str, search: str, replace: str, active: frozenset[str]
     if count > 1:
         raise AmbiguousEditError(f"{where}: SEARCH text occurs {count} times; it must be unique")
     lines = content.splitlines(keepends=True)
-    have = [line.rstrip() for line in lines]
-    want = [line.rstrip() for line in search.splitlines()]
+    # Every tolerance ignores trailing whitespace, unless that rule itself is off.
+    cut = str.rstrip if "trailing_whitespace" in active else (lambda line: line.rstrip("\r\n"))
+    have, want = [cut(line) for line in lines], [cut(line) for line in search.splitlines()]
     for rule, how, find in _tiers(active):
         hits = find(have, want)
         if len(hits) > 1:
