@@ -131,6 +131,9 @@ def replace_once(content: str, search: str, replace: str, active: frozenset[str]
         return content.replace(search, replace, 1), set()
     if count > 1:
         raise AmbiguousEditError(f"{where}: SEARCH text occurs {count} times; it must be unique")
+    if not content.endswith("\n") and (content + "\n").endswith(search):
+        # An exact copy of a last line that has no newline: a block cannot say "no newline".
+        return content[:len(content) + 1 - len(search)] + replace, set()
     lines = content.splitlines(keepends=True)
     # Every tolerance ignores trailing whitespace, unless that rule itself is off.
     cut = str.rstrip if "trailing_whitespace" in active else (lambda line: line.rstrip("\r\n"))
