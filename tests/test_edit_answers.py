@@ -148,3 +148,12 @@ def test_two_different_whole_files_for_one_path_are_refused_but_a_repeat_is_not(
 
 def test_a_file_quoted_unchanged_is_no_change():
     assert completion_to_patch(_whole("calc/errors.py", ERRORS), read).status == "no_change"
+
+
+def test_a_context_line_that_lost_its_prefix_refuses_the_diff_rather_than_drop_changes():
+    broken = ("--- a/calc/parser.py\n+++ b/calc/parser.py\n@@ -113,2 +113,2 @@\ndef parse(text):\n"
+              "-    return Parser(text).parse_statement()\n+    return Parser(text.strip()).parse_statement()\n")
+    with pytest.raises(EditParseError, match="no ' ', '-' or '\\+' prefix"):
+        diff_blocks(broken)
+    bullets_after = DIFF.replace("This makes the power bind tighter.", "- binds tighter\n- right-associative")
+    assert completion_to_patch(bullets_after, read).ok

@@ -124,7 +124,8 @@ def test_elision_that_differs_between_the_parts_or_places_nothing_is_refused():
 
 def test_a_real_ellipsis_line_matches_exactly_before_any_elision():
     stub = "class P(Protocol):\n    def f(self):\n        ...\n\n    def g(self):\n        ...\n"
-    new, used = replace_once(stub, "    def g(self):\n        ...\n", "    def g(self):\n        return 1\n", ALL, "p.py")
+    g = "    def g(self):\n"
+    new, used = replace_once(stub, g + "        ...\n", g + "        return 1\n", ALL, "p.py")
     assert used == set() and new.endswith("    def g(self):\n        return 1\n")
 
 
@@ -132,3 +133,16 @@ def test_an_elided_piece_that_is_ambiguous_is_refused():
     search = "    def parse_expr(self):\n...\n                return node\n"
     with pytest.raises(EditApplyError, match="times"):
         replace_once(PARSER, search, search.replace("return node", "return (node)"), ALL, "calc/parser.py")
+
+
+def test_blocks_apply_in_order_each_to_what_the_one_before_left():
+    first = block("def parse_power(self):\n    node = self.parse_unary()\n",
+                  "def parse_power(self):\n    node = self.parse_call()\n")  # flush left: indentation rule
+    second = block("        node = self.parse_call()\n        while self.accept(\"**\"):\n",  # text the first wrote
+                   "        node = self.parse_call()\n        if self.accept(\"**\"):\n")
+    out = completion_to_patch(first + "\nand then\n\n" + second, read)
+    assert out.rules == ("indentation",)
+    assert "    def parse_power(self):\n        node = self.parse_call()\n        if self.accept(\"**\"):\n" \
+        in new_parser(out)
+    swapped = completion_to_patch(second + first, read)
+    assert swapped.status == "apply_failed" and "not found" in swapped.reason

@@ -4,9 +4,11 @@
   whose SEARCH is the hunk's context and removed lines and whose REPLACE is its context and added
   lines. The `@@` line numbers are ignored (weak models get them wrong); the block goes through the
   same tolerant, unique-or-refused matching as any other. A blank line inside a hunk is blank context.
+  A context line that lost its prefix before more changes refuses the diff rather than drop them.
 - `whole_file_blocks(text, read_file, files, active)` (rule `whole_file`): a closed fence under a path
-  the repository has (or a "[start of X]" ... "[end of X]" region, the prompt's own file shape), for a file of at most `WHOLE_FILE_MAX_LINES` lines, whose body keeps most of
-  the file's lines in order (so a snippet is not taken for the whole file) and elides nothing.
+  the repository has (or a "[start of X]" ... "[end of X]" region, the shape the prompt shows files
+  in), for a file of at most `WHOLE_FILE_MAX_LINES` lines, whose body keeps most of the file's lines
+  in order (so a snippet is not taken for the whole file) and elides nothing.
 """
 
 from __future__ import annotations
@@ -41,6 +43,17 @@ def _is_header(lines: list[str], i: int) -> bool:
     return lines[i].startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ ")
 
 
+def _hunk_goes_on(lines: list[str], k: int) -> bool:
+    """Whether changed lines follow before the next blank line, fence, hunk or file: then the line
+    before them is a context line that lost its prefix, and stopping there would drop changes."""
+    while k < len(lines) and lines[k].strip() and not _FENCE.match(lines[k]) and not lines[k].startswith("@@") \
+            and not _is_header(lines, k):
+        if lines[k][:1] in ("-", "+"):
+            return True
+        k += 1
+    return False
+
+
 def _hunks(lines: list[str], i: int) -> tuple[list[tuple[str, str]], int]:
     """(SEARCH, REPLACE) of each hunk from line i on, and where this file's part of the diff ends."""
     hunks: list[tuple[str, str]] = []
@@ -63,6 +76,8 @@ def _hunks(lines: list[str], i: int) -> tuple[list[tuple[str, str]], int]:
         elif line == "":
             body.append((" ", ""))
         elif not line.startswith("\\"):  # "\ No newline at end of file" is skipped; anything else ends it
+            if _hunk_goes_on(lines, i + 1):
+                raise EditParseError(f"diff line {i + 1} has no ' ', '-' or '+' prefix: {line[:60]!r}")
             break
         i += 1
     flush()
@@ -104,12 +119,14 @@ def _regions(lines: list[str], active: frozenset[str]) -> Iterator[tuple[Optiona
     i = 0
     while i < len(lines):
         shown = _SHOWN.match(lines[i].strip())
-        end_at = (lambda k: lines[k].strip() == f"[end of {shown['path']}]") if shown else \
-            (lambda k: bool(_BARE_FENCE.match(lines[k]))) if _FENCE.match(lines[i]) else None
-        if end_at is None:
+        if shown:
+            end = f"[end of {shown['path']}]"
+            close = next((k for k in range(i + 1, len(lines)) if lines[k].strip() == end), None)
+        elif _FENCE.match(lines[i]):
+            close = next((k for k in range(i + 1, len(lines)) if _BARE_FENCE.match(lines[k])), None)
+        else:
             i += 1
             continue
-        close = next((k for k in range(i + 1, len(lines)) if end_at(k)), None)
         if close is None:
             return  # an unclosed region may be a cut-off file: never taken for a whole one
         body = lines[i + 1:close]
