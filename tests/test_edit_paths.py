@@ -109,3 +109,11 @@ def test_a_new_file_is_still_created_under_the_name_given():
     out = completion_to_patch(edit("calc/power.py", "", "def power(a, b):\n    return a ** b\n"), read, files=SHOWN)
     assert out.ok and out.files == ("calc/power.py",) and out.rules == ()
     assert "new file mode 100644" in out.patch
+
+
+def test_a_nameless_block_may_search_what_an_earlier_block_wrote():
+    first = edit("", "    def parse_power(self):\n", "    def parse_exponent(self):\n")
+    second = edit("", "    def parse_exponent(self):\n", "    def parse_exponent(self):  # right-associative\n")
+    out = completion_to_patch(first + second, read, files=SHOWN)
+    assert out.ok and out.rules == ("path_by_content",)
+    assert "    def parse_exponent(self):  # right-associative\n" in apply_in_memory(out.patch, read)["calc/parser.py"]

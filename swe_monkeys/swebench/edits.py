@@ -84,14 +84,18 @@ def extract_edits(text: str, read_file: ReadFile, files: Iterable[str],
 
 
 def _target(block: EditBlock, read_file: ReadFile, files: tuple[str, ...], active: frozenset[str],
-            seen: Mapping[str, object]) -> tuple[str, set[str]]:
+            edited: Mapping[str, str]) -> tuple[str, set[str]]:
     """The file a block edits and the path rules that needed; raises when it cannot be told."""
-    if block.path and (block.path in seen or not block.search.strip() or read_file(block.path) is not None):
+    if block.path and (block.path in edited or not block.search.strip() or read_file(block.path) is not None):
         return block.path, set()
     if block.path and "path_by_name" in active and (hit := resolve_by_name(block.path, files)):
         return hit, {"path_by_name"}
     if block.search.strip() and "path_by_content" in active:
-        if hit := resolve_by_content(block.search, read_file, files, active):
+        # Against the text as the blocks before left it: a later block may search what an earlier one wrote.
+        def current(path: str) -> str | None:
+            return edited[path] if path in edited else read_file(path)
+
+        if hit := resolve_by_content(block.search, current, files, active):
             return hit, {"path_by_content"}
     if not block.path:
         raise EditApplyError("an edit block names no file, and its SEARCH text is in none of the files shown")
@@ -111,7 +115,7 @@ def apply_blocks(blocks: list[EditBlock], read_file: ReadFile, files: Iterable[s
     skipped: list[MissingFileError] = []
     for block in blocks:
         try:
-            path, how = _target(block, read_file, files, active, old)
+            path, how = _target(block, read_file, files, active, new)
         except MissingFileError as exc:
             if "skip_missing_file" not in active:
                 raise
