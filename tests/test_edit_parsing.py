@@ -138,3 +138,20 @@ def test_an_unsafe_path_in_a_fence_is_refused():
 def test_an_unknown_rule_name_lists_the_valid_ones():
     with pytest.raises(ValueError, match="unknown edit rule.*valid: marker_variants"):
         completion_to_patch("x", read, disabled={"fuzzy"})
+
+
+def test_a_loop_cut_off_inside_a_repeats_replace_is_dropped_not_applied_twice():
+    one = "### pkg/mod.py\n<<<<<<< SEARCH\n    return y\n=======\n    return -y\n>>>>>>> REPLACE\n\n"
+    out = completion_to_patch(one * 2 + "### pkg/mod.py\n<<<<<<< SEARCH\n    return y\n=======\n    return -", read)
+    assert out.ok and out.rules == ("cut_off_tail", "duplicate_blocks") and "+    return -y\n" in out.patch
+    other = completion_to_patch(one + "### pkg/mod.py\n<<<<<<< SEARCH\n    return x + 1\n=======\n    return x + 2",
+                                read)
+    assert other.ok and other.rules == ("unterminated_block",) and "+    return x + 2\n" in other.patch
+
+
+def test_fences_inside_the_markers_of_a_markdown_file_are_content():
+    readme = {"README.md": "# calc\n\n```python\nevaluate('1 + 1')\n```\n"}
+    text = ("### README.md\n<<<<<<< SEARCH\n```python\nevaluate('1 + 1')\n```\n=======\n```python\n"
+            "evaluate('2 ** 3 ** 2')  # 512\n```\n>>>>>>> REPLACE\n")
+    out = completion_to_patch(text, readme.get)
+    assert out.ok and out.rules == () and "+evaluate('2 ** 3 ** 2')  # 512\n" in out.patch

@@ -19,9 +19,9 @@ RULES: dict[str, str] = {
     "marker_variants": "markers spelled otherwise: ORIGINAL/UPDATED, other case, 4 or 10+ marker characters",
     "fence_info_path": "the file name sits in the fence's info string (```python calc/parser.py)",
     "prose_path": "the file name sits inside a sentence above the block (In `calc/parser.py`, change:)",
-    "inner_fences": "``` fence lines wrapped around the SEARCH or REPLACE text inside the markers are dropped",
+    "inner_fences": "``` lines wrapped around SEARCH or REPLACE inside the markers are dropped (not in .md/.rst/.txt)",
     "unterminated_block": "a block without its >>>>>>> REPLACE ends at its closing fence or at the end of the text",
-    "cut_off_tail": "a last block cut off before its ======= divider is dropped when complete blocks precede it",
+    "cut_off_tail": "a last block cut off (before its divider, or inside a repeat's REPLACE) is dropped if blocks precede it",
     "duplicate_blocks": "a block repeated verbatim (a looping model) is applied once",
     # Other answer shapes (edit_answers.py)
     "diff_answer": "a unified diff instead of blocks: hunks applied by their text, headers' line numbers ignored",

@@ -21,6 +21,8 @@ _LOOSE_SEARCH = re.compile(r"^\s*<{4,}\s*(?:SEARCH|ORIGINAL)\s*:?\s*$", re.I)
 _LOOSE_REPLACE = re.compile(r"^\s*>{4,}\s*(?:REPLACE|UPDATED)\s*:?\s*$", re.I)
 _FENCE = re.compile(r"^\s*```")
 _BARE_FENCE = re.compile(r"^\s*```\s*$")
+# Files where a ``` line is content, not a model's wrapping: inner_fences leaves their blocks alone.
+_DOC_SUFFIXES = (".md", ".markdown", ".rst", ".txt")
 # What may surround a path on its own line: "### ", "File: ", backticks, bold markers, a colon.
 _PATH_DECOR = re.compile(r"^(?:#+\s*|[-*]\s+)?(?:file(?:name)?\s*:\s*)?[`*]*(?P<path>[^`*\s]+?)[`*]*:?$", re.I)
 # A file name inside other words: dotted name with a source-like extension, optional folders.
@@ -99,6 +101,7 @@ class _Scanner:
     def __init__(self, text: str, active: frozenset[str]):
         self.lines = text.replace("\r\n", "\n").split("\n")
         self.active, self.fired = active, set()
+        self.open_end = False  # the last block ran to the end of the text: no end marker, no fence
 
     def marker(self, j: int) -> str | None:
         found = _marker(self.lines[j], self.active)
@@ -139,9 +142,10 @@ class _Scanner:
         at_end = k >= len(self.lines)
         if "unterminated_block" not in self.active or (fence is None and not at_end):
             raise EditParseError(f"edit block at line {i + 1} {why}")
-        self.fired.add("unterminated_block")
         if fence is None:
+            self.open_end = True  # counted (or dropped as a loop's cut-off repeat) by parse_blocks
             return part, k
+        self.fired.add("unterminated_block")
         return part[:fence], k - len(part) + fence + 1
 
 
@@ -171,7 +175,7 @@ def parse_blocks(text: str, active: frozenset[str] = frozenset()) -> tuple[list[
             raise EditParseError(f"edit block at line {i + 1} has no ======= divider")
         search, j = found
         replace, i = scan.replace_part(i, j)
-        if "inner_fences" in active:
+        if "inner_fences" in active and not (path or "").lower().endswith(_DOC_SUFFIXES):
             unfenced = _strip_inner_fences(search), _strip_inner_fences(replace)
             if unfenced != (search, replace):
                 scan.fired.add("inner_fences")
@@ -179,7 +183,21 @@ def parse_blocks(text: str, active: frozenset[str] = frozenset()) -> tuple[list[
         blocks.append(EditBlock(path or "", _join(search), _join(replace)))
     if not blocks:
         raise NoEditsError("no SEARCH/REPLACE edit block in the completion")
+    if scan.open_end:
+        _open_ended_tail(blocks, active, scan.fired)
     return drop_repeats(blocks, active, scan.fired), scan.fired
+
+
+def _open_ended_tail(blocks: list[EditBlock], active: frozenset[str], fired: set[str]) -> None:
+    """The last block ran to the end of the text. A looping model cut off by max_tokens inside a repeat's
+    REPLACE leaves a block whose SEARCH an earlier block already replaced: it is dropped (`cut_off_tail`),
+    else it would fail the whole answer. Any other such block is taken as it is (`unterminated_block`)."""
+    last = blocks[-1]
+    if "cut_off_tail" in active and any((b.path, b.search) == (last.path, last.search) for b in blocks[:-1]):
+        blocks.pop()
+        fired.add("cut_off_tail")
+    else:
+        fired.add("unterminated_block")
 
 
 def drop_repeats(blocks: list[EditBlock], active: frozenset[str], fired: set[str]) -> list[EditBlock]:
