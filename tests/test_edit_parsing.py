@@ -155,3 +155,8 @@ def test_fences_inside_the_markers_of_a_markdown_file_are_content():
             "evaluate('2 ** 3 ** 2')  # 512\n```\n>>>>>>> REPLACE\n")
     out = completion_to_patch(text, readme.get)
     assert out.ok and out.rules == () and "+evaluate('2 ** 3 ** 2')  # 512\n" in out.patch
+
+
+def test_one_rule_name_as_a_plain_string_is_one_name():
+    text = "### pkg/mod.py\n<<<<<<< ORIGINAL\n    return y\n=======\n    return -y\n>>>>>>> UPDATED\n"
+    assert completion_to_patch(text, read, disabled="marker_variants").status == "no_edits"

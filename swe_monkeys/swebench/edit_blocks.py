@@ -21,7 +21,7 @@ RULES: dict[str, str] = {
     "prose_path": "the file name sits inside a sentence above the block (In `calc/parser.py`, change:)",
     "inner_fences": "``` lines wrapped around SEARCH or REPLACE inside the markers are dropped (not in .md/.rst/.txt)",
     "unterminated_block": "a block without its >>>>>>> REPLACE ends at its closing fence or at the end of the text",
-    "cut_off_tail": "a last block cut off (before its divider, or inside a repeat's REPLACE) is dropped if blocks precede it",
+    "cut_off_tail": "a last block cut off (before its divider, or in a repeat's REPLACE) is dropped after others",
     "duplicate_blocks": "a block repeated verbatim (a looping model) is applied once",
     # Other answer shapes (edit_answers.py)
     "diff_answer": "a unified diff instead of blocks: hunks applied by their text, headers' line numbers ignored",
@@ -40,7 +40,7 @@ RULES: dict[str, str] = {
 
 def active_rules(disabled: Iterable[str] = frozenset()) -> frozenset[str]:
     """Every rule but the disabled ones; an unknown name lists the valid ones."""
-    disabled = frozenset(disabled)
+    disabled = frozenset([disabled] if isinstance(disabled, str) else disabled)  # "elision" is one name
     unknown = sorted(disabled - RULES.keys())
     if unknown:
         raise ValueError(f"unknown edit rule(s) {', '.join(unknown)}; valid: {', '.join(RULES)}")
