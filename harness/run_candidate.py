@@ -1,16 +1,33 @@
-"""In-container harness: judge one candidate patch in a warm instance container.
+"""In-container harness: judge one candidate patch in a container that has never run anything else.
 
-Runs as root inside the container with the standard library of the image's python3 only. It
-never decides "resolved": it reports facts (which apply strategy worked, what was reverted, the
-test command's exit code and its capped log) as one JSON object on stdout, and the host grades.
+Runs as root with the standard library of the image's python3 only. It never decides
+"resolved": it reports facts (which apply strategy worked, what was reverted and why, the test
+command's exit code, its capped log, the guard's word) as JSON lines, and the host grades.
 
-Trust boundary: the candidate's code runs only in the test step, as the unprivileged user of the
-job, in its own session, with a wall-clock limit. Everything else here runs as root, so a
-candidate can neither kill the harness nor write into its output stream.
+Each container judges exactly one candidate (the host starts the next one while this one runs),
+so nothing a candidate leaves behind -- a process, a file in a scratch place, git metadata --
+can reach another candidate's judgement. Before reading any request the harness lists the
+pristine tree (tree.Manifest), the pristine environment's pytest plugins and the config files
+its pytest reads, and installs the guard's loader; then, per request:
 
-Usage: python3 run_candidate.py JOB.json
+  {"op": "prepare", ...}  apply the candidate with a fallback chain (the tree restored between
+                          tries), put back what a candidate may not change (test files and their
+                          directories, tool configuration, the test runner's own files, symlinks
+                          leaving the tree), apply the instance's test_patch, seal new paths
+                          (root-owned; see tree.seal_new_paths) and write the list of the
+                          candidate's paths for the guard;
+  {"op": "run", ...}      run the test command (unsafe_tests.py); a second run in the same
+                          container (fail fast: FAIL_TO_PASS first) starts after every task and
+                          every file of the test user is gone.
+
+Trust boundary: the candidate's code runs only in a run, as the unprivileged user; root's git
+reads no configuration the candidate could write (.gitattributes are put back before the test
+patch, .git is root-owned and its path refused at intake).
+
+Usage: python3 run_candidate.py --serve   (one JSON request per stdin line, one marked reply each)
 """
 
+import glob
 import json
 import os
 import pwd
@@ -20,222 +37,193 @@ import subprocess
 import sys
 import time
 
-from test_run import kill_user_processes, run_tests
+import pytest_setup
+import tree
+from kill_user import kill_uid
+from unsafe_tests import unsafe_run_tests
 
-TESTBED = "/testbed"
-GIT = ["git", "-c", "core.hooksPath=/dev/null", "-c", "advice.detachedHead=false"]
+TESTBED = tree.TESTBED
+GIT = tree.GIT + ["--work-tree=" + TESTBED]
 APPLY_CHAIN = (
     ("git apply", GIT + ["apply", "--verbose", "--whitespace=nowarn"]),
     ("git apply --3way", GIT + ["apply", "--verbose", "--3way", "--whitespace=nowarn"]),
     ("git apply --recount --ignore-whitespace", GIT + ["apply", "--verbose", "--recount", "--ignore-whitespace"]),
     ("patch --fuzz=5", ["patch", "--batch", "--fuzz=5", "-p1", "--no-backup-if-mismatch", "-i"]),
 )
-SCRATCH_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
-WORK = "/opt/swe-monkeys/work"  # root-only: the test user cannot read or swap the patches
+HOME = "/opt/swe-monkeys"
+WORK = HOME + "/work"  # root-only: the test user cannot read or swap the patches
+RUN_INFO = HOME + "/run/candidate-paths"  # root-owned, world-readable: what the guard needs to know
+SCRATCH_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
 MARK = "@@SWE-MONKEYS-RESULT@@"
+GUARD_PTH = ("import os, sys; exec(\"if os.environ.get('SWE_MONKEYS_GUARD_FDS') and 'swe_monkeys_guard' not in "
+             "sys.modules:\\n import importlib.util as _u\\n _s = _u.spec_from_file_location('swe_monkeys_guard', "
+             "'/opt/swe-monkeys/swe_monkeys_guard.py')\\n _m = _u.module_from_spec(_s)\\n "
+             "sys.modules['swe_monkeys_guard'] = _m\\n _s.loader.exec_module(_m)\")\n")
 
 
-def sh(cmd, timeout=300, stdin=None):
-    """Run a trusted command as root; returns (exit code, output)."""
-    p = subprocess.run(cmd, cwd=TESTBED, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       timeout=timeout)
+class Pristine:
+    """What the harness learns before any candidate content exists in the container."""
+
+    def __init__(self):
+        self.manifest = tree.Manifest()
+        dirs = pytest_setup.site_dirs()
+        self.plugins = pytest_setup.entry_point_plugins(dirs)
+        self.config_names = pytest_setup.supported_names(dirs)
+        self.test_files = set()
+        self.runs = 0
+        for site in glob.glob("/opt/venv/lib/python*/site-packages"):
+            # Loads the guard at interpreter start, by path, before any code of the tree runs.
+            with open(os.path.join(site, "zzz-swe-monkeys-guard.pth"), "w") as f:
+                f.write(GUARD_PTH)
+        for d in (WORK, os.path.dirname(RUN_INFO)):
+            os.makedirs(d, exist_ok=True)
+        os.chmod(WORK, 0o700)
+
+    def read_for_config(self, rel):
+        """A file as the test run may see it: pristine, or pristine + test_patch for its files."""
+        if rel in self.test_files:
+            try:
+                with open(os.path.join(TESTBED, rel), errors="replace") as f:
+                    return f.read()
+            except OSError:
+                return None
+        return self.manifest.pristine_text(rel)
+
+
+def sh(cmd, timeout=300):
+    """Run a trusted command as root in the tree; returns (exit code, output)."""
+    p = subprocess.run(cmd, cwd=TESTBED, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
     return p.returncode, p.stdout.decode("utf-8", "replace")
 
 
-def wipe_scratch():
-    for d in SCRATCH_DIRS:
-        if not os.path.isdir(d):
-            continue
-        for name in os.listdir(d):
-            path = os.path.join(d, name)
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                try:
-                    os.unlink(path)
-                except OSError:
-                    pass
-
-
-def reset_pristine():
-    """Back to the image's pristine commit (every file the image had, installed state included)."""
-    rc1, out1 = sh(GIT + ["reset", "--hard", "-q", "HEAD"])
-    rc2, out2 = sh(GIT + ["clean", "-ffdxq"])
-    if rc1 or rc2:
-        raise RuntimeError("reset failed: " + out1 + out2)
-
-
-def fix_ownership(user, since):
-    """Give files changed since `since` back to the test user with sane modes.
-
-    A candidate may chmod 000 its files (git ignores non-exec mode bits, so reset keeps them)
-    and files restored by root-run git are root-owned: both would make the next run fail.
-    """
-    pw = pwd.getpwnam(user)
-    os.chown(TESTBED, pw.pw_uid, pw.pw_gid)  # os.walk below sees only what is inside it
-    os.chmod(TESTBED, 0o755)
-    for root, dirs, files in os.walk(TESTBED):
-        if root == TESTBED and ".git" in dirs:
-            dirs.remove(".git")
-        for name in dirs + files:
-            path = os.path.join(root, name)
-            try:
-                st = os.lstat(path)
-            except FileNotFoundError:
-                continue
-            if st.st_ctime < since or os.path.islink(path) or "__pycache__" in path:
-                continue
-            os.chown(path, pw.pw_uid, pw.pw_gid)
-            os.chmod(path, (st.st_mode & 0o7777) | (0o755 if os.path.isdir(path) else 0o644))
-
-
-def apply_candidate(patch_path):
-    """Try each strategy of the chain from a pristine tree; returns (method or None, tries)."""
+def apply_candidate(state, patch_path):
+    """Try each strategy of the chain from the pristine tree; returns (method or None, tries)."""
     tries = []
     for name, cmd in APPLY_CHAIN:
         rc, out = sh(cmd + [patch_path], timeout=120)
         tries.append({"method": name, "exit_code": rc, "output": out[-2000:]})
         if rc == 0:
             return name, tries
-        reset_pristine()
+        modified, added, removed = state.manifest.changes()
+        state.manifest.restore(modified + added + removed)
     return None, tries
 
 
-def changed_paths():
-    rc, out = sh(GIT + ["status", "--porcelain=v1", "-z", "--untracked-files=all"])
-    entries, paths = out.split("\0"), []
-    i = 0
-    while i < len(entries):
-        entry = entries[i]
-        if len(entry) > 3:
-            paths.append(entry[3:])
-            if entry[0] in "RC":  # renames carry the source path as the next entry
-                i += 1
-                paths.append(entries[i])
-        i += 1
-    return paths
-
-
-def revert_paths(paths):
-    """Restore tracked paths to the pristine commit and delete untracked ones."""
-    for path in paths:
-        full = os.path.join(TESTBED, path)
-        rc, _ = sh(GIT + ["cat-file", "-e", "HEAD:" + path])
-        if rc == 0:
-            if os.path.isdir(full) and not os.path.islink(full):
-                shutil.rmtree(full)
-            sh(GIT + ["checkout", "HEAD", "--", path])
-        elif os.path.lexists(full):
-            if os.path.isdir(full) and not os.path.islink(full):
-                shutil.rmtree(full)
-            else:
-                os.unlink(full)
-
-
-PYTEST_SECTIONS = {"pyproject.toml": "[tool.pytest.ini_options]", "setup.cfg": "[tool:pytest]"}
-
-
-def section(text, header):
-    """The lines of one INI/TOML section (from its header to the next header)."""
-    out, inside = [], False
-    for line in text.splitlines():
-        if line.strip().startswith("["):
-            inside = line.strip() == header
-        if inside:
-            out.append(line.rstrip())
-    return out
-
-
-def pytest_config_changed(path):
-    """A candidate may edit pyproject.toml or setup.cfg, but not the pytest settings in them
-    (addopts = -p some_plugin would let its own code report the run)."""
-    header = PYTEST_SECTIONS.get(os.path.basename(path))
-    if header is None:
-        return False
-    rc, before = sh(GIT + ["show", "HEAD:" + path])
-    try:
-        with open(os.path.join(TESTBED, path), errors="replace") as f:
-            after = f.read()
-    except OSError:
-        return True
-    return section(before if rc == 0 else "", header) != section(after, header)
-
-
-def must_revert(path, job, patterns):
-    """Test files, pytest settings and symlinks leaving the repo are not the candidate's to change."""
-    if path in job["test_files"] or any(p.search(path) for p in patterns) or pytest_config_changed(path):
-        return True
-    if os.path.basename(path).startswith("swe_monkeys_guard"):
-        return True  # would shadow the guard plugin (python -m pytest puts the repo first on sys.path)
+def revert_reason(path, job, ancestors, patterns):
+    """Why a path the candidate changed is put back, or None (it is the candidate's to change)."""
+    if path in job["test_files"] or path in ancestors:
+        return "test patch"
+    for pattern, why in patterns:
+        if pattern.search(path):
+            return why
     full = os.path.join(TESTBED, path)
     if os.path.islink(full):
         target = os.path.realpath(full)
-        return not (target == TESTBED or target.startswith(TESTBED + os.sep))
-    return False
+        if not (target == TESTBED or target.startswith(TESTBED + os.sep)):
+            return "symlink out of the tree"
+    return None
 
 
-def judge(job):
+def prepare(state, job, result):
     t0 = time.monotonic()
-    pw = pwd.getpwnam(job["user"])
-    if not kill_user_processes(pw.pw_uid):
-        raise RuntimeError("could not stop the previous candidate's processes")
-    wipe_scratch()
-    reset_pristine()
-    result = {"apply_method": None, "apply_tries": [], "reverted": []}
-    if job["patch_path"]:
-        method, tries = apply_candidate(job["patch_path"])
+    result.update(stage="apply", apply_method=None, apply_tries=[], reverted=[])
+    state.test_files = set(job["test_files"])
+    if job.get("patch"):
+        path = os.path.join(WORK, "candidate.patch")
+        with open(path, "w", errors="surrogateescape") as f:
+            f.write(job["patch"])
+        method, tries = apply_candidate(state, path)
         result.update(apply_method=method, apply_tries=tries)
         if method is None:
             return result
-    patterns = [re.compile(p) for p in job["test_path_patterns"]]
-    result["reverted"] = [p for p in changed_paths() if must_revert(p, job, patterns)]
-    revert_paths(result["reverted"])
-    rc, out = sh(GIT + ["apply", "--verbose", job["test_patch_path"]])
+    result["stage"] = "revert"
+    patterns = [(re.compile(p), why) for p, why in job["revert_patterns"]]
+    ancestors = {"/".join(p.split("/")[:i]) for p in job["test_files"] for i in range(1, p.count("/") + 1)}
+    modified, added, removed = state.manifest.changes()
+    reverted = [(p, revert_reason(p, job, ancestors, patterns)) for p in modified + added + removed]
+    reverted = [(p, why) for p, why in reverted if why]
+    state.manifest.restore([p for p, _ in reverted])
+    result["reverted"] = [{"path": p, "why": why} for p, why in reverted]
+    modified, added, _ = state.manifest.changes()
+    with open(RUN_INFO, "w", errors="surrogateescape") as f:
+        f.writelines("M %s\n" % p for p in modified)
+        f.writelines("A %s\n" % p for p in added)
+    result["stage"] = "test_patch"
+    test_patch = os.path.join(WORK, "test.patch")
+    with open(test_patch, "w", errors="surrogateescape") as f:
+        f.write(job["test_patch"])
+    rc, out = sh(GIT + ["apply", "--verbose", test_patch])
     result["test_patch_ok"], result["test_patch_output"] = rc == 0, out[-2000:]
-    if rc != 0:
-        return result
-    stamp = "/opt/swe-monkeys/ownership.stamp"
-    fix_ownership(job["user"], os.stat(stamp).st_mtime if os.path.exists(stamp) else 0.0)
-    with open(stamp, "w"):
-        pass
+    if rc == 0:
+        result["stage"] = "seal"
+        tree.seal_new_paths(state.manifest)
+        result["stage"] = "prepared"
     result["setup_seconds"] = round(time.monotonic() - t0, 3)
-    result.update(run_tests(job))
     return result
 
 
-def handle(job):
-    """One job -> one report. Patch texts travel inside the job; they are written to files here."""
-    os.makedirs(WORK, mode=0o700, exist_ok=True)
-    job = dict(job)
-    job["patch_path"] = ""
-    if job.get("patch"):
-        job["patch_path"] = os.path.join(WORK, "candidate.patch")
-        with open(job["patch_path"], "w") as f:
-            f.write(job["patch"])
-    job["test_patch_path"] = os.path.join(WORK, "test.patch")
-    with open(job["test_patch_path"], "w") as f:
-        f.write(job["test_patch"])
+def remove_user_files(uid):
+    """Everything the test user created (it can create but never change what it does not own)."""
+    for top in (TESTBED,) + SCRATCH_DIRS:
+        for root, dirs, files in os.walk(top):
+            if root == TESTBED and ".git" in dirs:
+                dirs.remove(".git")
+            for name in list(dirs) + files:
+                path = os.path.join(root, name)
+                try:
+                    if os.lstat(path).st_uid != uid:
+                        continue
+                except OSError:
+                    continue
+                if name in dirs and not os.path.islink(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                    dirs.remove(name)
+                else:
+                    os.unlink(path)
+
+
+def run(state, job, result):
+    result["stage"] = "run"
+    uid = pwd.getpwnam(job["user"]).pw_uid
+    if state.runs and uid:
+        if not kill_uid(uid):
+            raise RuntimeError("a process of the previous run could not be stopped")
+        remove_user_files(uid)
+    state.runs += 1
+    extra = []
+    if job.get("pytest"):
+        extra += pytest_setup.harness_config(job["args"], state.config_names, state.read_for_config)
+        if job.get("guard"):
+            extra += ["-p", "swe_monkeys_guard"]
+        for name in state.plugins:
+            extra += ["-p", name]
+    result.update(unsafe_run_tests(job, extra))
+    return result
+
+
+def handle(state, request):
+    op, result = request.get("op"), {"stage": "init"}
     try:
-        result = judge(job)
+        if isinstance(state, Exception):
+            raise RuntimeError("harness start failed: %s" % state)
+        (prepare if op == "prepare" else run)(state, request, result)
         result["ok"] = True
-    except Exception as exc:  # reported to the host as an infrastructure error, never as a verdict
-        result = {"ok": False, "error": "%s: %s" % (type(exc).__name__, exc)}
+    except Exception as exc:  # reported with the stage reached: the host decides whose fault it was
+        result.update(ok=False, error="%s: %s" % (type(exc).__name__, exc))
+    result["op"] = op
     return result
 
 
 def main():
-    """--serve: one JSON job per stdin line, one marked JSON report per stdout line, until EOF."""
-    if sys.argv[1:] == ["--serve"]:
-        jobs = sys.stdin
-    else:
-        with open(sys.argv[1]) as f:
-            jobs = [f.read().replace("\n", " ")]
-    for line in jobs:
-        if not line.strip():
-            continue
-        result = handle(json.loads(line))
-        sys.stdout.write(MARK + json.dumps(result) + "\n")
-        sys.stdout.flush()
+    try:
+        state = Pristine()
+    except Exception as exc:  # noqa: BLE001 -- every request then says why
+        state = exc
+    for line in sys.stdin:
+        if line.strip():
+            reply = handle(state, json.loads(line))
+            sys.stdout.write(MARK + json.dumps(reply) + "\n")
+            sys.stdout.flush()
 
 
 if __name__ == "__main__":

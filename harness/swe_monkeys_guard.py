@@ -1,107 +1,183 @@
-"""In-container pytest plugin (-p swe_monkeys_guard): vouches that pytest's reporting was not rewired.
+"""In-container pytest plugin: vouches that pytest itself decided every reported outcome.
 
-A candidate's source code runs inside the pytest process it is judged by, so it can monkeypatch
-pytest's internals (e.g. wrap TestReport.from_item_and_call so every report says "passed"); the
-log and the exit code are then genuine pytest output. This plugin is imported before any of the
-candidate's code, remembers the functions that make and report results, and at the end writes a
-line carrying a one-time nonce -- only if none of them was replaced and no plugin that rewrites
-reports was registered during the run. The harness counts a run without that line as tampered.
-
-The nonce arrives on a pipe that is read and closed at import, so it is in no file, argument or
-environment a candidate can read later. Standard library only; works with pytest 4 to 8.
+A candidate's source code runs inside the pytest process that judges it, so it can rewire
+pytest: replace `_pytest.skipping.evaluate_xfail_marks` (every test turns XFAIL without running),
+register a plugin whose `pytest_pyfunc_call` returns True (every test "passes" without running
+its body), wrap the report machinery, or shadow `_pytest` with a package of its own. The log and
+the exit code are then genuine pytest output. This plugin checks, when pytest ends, that
+- every function and method of pytest's own modules (and pluggy's, unittest's) comes from a file
+  the candidate did not write, and none was replaced by code without a source file;
+- every hook implementation comes from installed code or from a file of the pristine tree the
+  candidate did not touch (a conftest.py included: files are root-owned, so none can have been
+  rewritten while tests ran): a hook defined in a file the candidate wrote, in a file created at
+  run time, or in exec'd text makes the run suspect;
+- pytest, _pytest and pluggy were imported from where the environment installed them, not from a
+  file the candidate added.
+It reports "ok <nonce>" (or what it found) on a pipe only the harness reads. It is loaded at
+interpreter start by a root-owned .pth file (before any candidate code, and under its own name,
+so a module planted in the tree cannot stand in for it), and it keeps neither the nonce nor the
+pipes' numbers in any Python object while tests run: the nonce waits in the kernel's pipe buffer
+and is read only at the end, and the pipes' numbers are read again from /proc/self/environ.
+Code written against this file can still forge a run from inside the process; that is a limit of
+test-based verification (see README, "Isolation"). Standard library only; pytest 4 to 8.
 """
 
-import importlib
 import os
+import sys
 
-_WATCHED = (
-    ("_pytest.reports", "TestReport", "from_item_and_call"),
-    ("_pytest.reports", "TestReport", "__init__"),
-    ("_pytest.reports", "BaseReport", "passed"),
-    ("_pytest.reports", "BaseReport", "failed"),
-    ("_pytest.runner", None, "call_and_report"),
-    ("_pytest.runner", None, "runtestprotocol"),
-    ("_pytest.runner", None, "call_runtest_hook"),
-    ("_pytest.runner", None, "pytest_runtest_makereport"),
-    ("_pytest.runner", "CallInfo", "from_call"),
-    ("_pytest.python", None, "pytest_pyfunc_call"),
-    ("_pytest.python", "Function", "runtest"),
-    ("_pytest.terminal", "TerminalReporter", "pytest_runtest_logreport"),
-    ("_pytest.terminal", "TerminalReporter", "summary_stats"),
-    ("_pytest.terminal", "TerminalReporter", "short_test_summary"),
-    ("_pytest.main", None, "pytest_runtestloop"),
-    ("_pytest.main", "Session", "perform_collect"),
-)
-_REPORT_HOOKS = ("pytest_runtest_makereport", "pytest_report_teststatus", "pytest_runtest_logreport",
-                 "pytest_runtest_protocol", "pytest_terminal_summary", "pytest_sessionfinish")
+ENV = "SWE_MONKEYS_GUARD_FDS"
+RUN_INFO = "/opt/swe-monkeys/run/candidate-paths"  # root-owned: "M path" / "A path" the candidate's patch wrote
+WATCHED = ("_pytest", "pytest", "pluggy", "unittest")
+OWN = ("_pytest", "pytest", "pluggy")  # what must come from the environment's own files
 
 
-def _lookup(module, owner, attr):
+def _candidate_paths(root):
+    """(modified, added): real paths of the files the candidate's patch changed or created."""
+    modified, added = set(), set()
     try:
-        obj = importlib.import_module(module)
-        if owner:
-            obj = getattr(obj, owner).__dict__
-            return obj.get(attr)
-        return getattr(obj, attr, None)
-    except Exception:
-        return None
+        with open(RUN_INFO, errors="surrogateescape") as f:
+            for line in f:
+                kind, _, path = line.rstrip("\n").partition(" ")
+                (added if kind == "A" else modified).add(os.path.realpath(os.path.join(root, path)))
+    except OSError:
+        pass
+    return modified, added
 
 
-def _read_nonce():
-    fd = os.environ.pop("SWE_MONKEYS_GUARD_FD", None)
-    if not fd:
-        return None
+_ACTIVE = bool(os.environ.pop(ENV, ""))  # the numbers themselves are read again at the end
+_ROOT = os.path.realpath(os.getcwd())
+_MODIFIED, _ADDED = _candidate_paths(_ROOT) if _ACTIVE else (set(), set())
+_SNAPSHOT = {}
+
+
+def _watched_modules():
+    return [(n, m) for n, m in list(sys.modules.items())
+            if m is not None and n.split(".")[0] in WATCHED and getattr(m, "__file__", None)]
+
+
+def _is_code(value):
+    """Behaviour rather than state: functions, classes, methods and their descriptors."""
+    return isinstance(value, (type, staticmethod, classmethod, property)) or callable(value) and (
+        hasattr(value, "__code__") or type(value).__name__ in ("builtin_function_or_method", "method",
+                                                                 "functools.partial", "partial"))
+
+
+def _members(module):
+    """(attribute path, object) for the module's code and its own classes' code."""
+    for name, value in list(vars(module).items()):
+        if not _is_code(value):
+            continue
+        yield name, value
+        if isinstance(value, type) and getattr(value, "__module__", None) == module.__name__:
+            for attr, member in list(vars(value).items()):
+                if _is_code(member):
+                    yield "%s.%s" % (name, attr), member
+
+
+def _hookimpls(pluginmanager):
+    out = []
+    for name in dir(pluginmanager.hook):
+        get = getattr(getattr(pluginmanager.hook, name, None), "get_hookimpls", None)
+        if get is not None:
+            try:
+                out.extend(get())
+            except Exception:
+                continue
+    return out
+
+
+def _take_snapshot():
+    for mod_name, module in _watched_modules():
+        for attr, value in _members(module):
+            _SNAPSHOT[(mod_name, attr)] = value
+
+
+def _untrusted(path, module_name=""):
+    """Why code from this real file may not implement pytest's behaviour, or "".
+
+    Trusted: installed code, the pristine tree's own files (a conftest.py or any file the
+    candidate did not touch), and -- when the repository is pytest itself -- pytest's own
+    modules, which its patches legitimately edit. Files are root-owned in the container, so one
+    owned by anyone else was created while the tests ran."""
+    real = os.path.realpath(path)
     try:
-        data = os.read(int(fd), 128).decode().strip()
-        os.close(int(fd))
-        return data or None
-    except (OSError, ValueError):
-        return None
+        if os.stat(real).st_uid != 0:
+            return "created at run time"
+    except OSError:
+        return "missing"
+    if real in _ADDED:
+        return "added by the candidate"
+    if real in _MODIFIED and module_name.split(".")[0] not in ("_pytest", "pytest"):
+        return "written by the candidate"
+    return ""
 
 
-def _conftests(root):
-    """(path -> (mtime, size)) of the conftest.py files present before any candidate code ran."""
-    found = {}
-    for top, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in (".git", "__pycache__", "node_modules")]
-        if "conftest.py" in files:
-            path = os.path.join(top, "conftest.py")
-            st = os.stat(path)
-            found[path] = (st.st_mtime_ns, st.st_size)
+def _code_file(value):
+    code = getattr(value, "__code__", None)
+    name = getattr(code, "co_filename", "") if code is not None else ""
+    return "" if not name or name.startswith("<") else name  # generated code: the snapshot covers it
+
+
+def _problems(pluginmanager):
+    found = []
+    for mod_name, module in _watched_modules():
+        if mod_name.split(".")[0] in OWN:
+            why = _untrusted(module.__file__, mod_name)
+            if why:
+                found.append("%s imported from a file %s" % (mod_name, why))
+        for attr, value in _members(module):
+            code_file = _code_file(value)
+            replaced = (mod_name, attr) in _SNAPSHOT and _SNAPSHOT[(mod_name, attr)] is not value
+            if replaced and not code_file and not isinstance(value, type):
+                # pytest patches itself (legacypath's Config methods), always with functions of its
+                # own files; a replacement without a source file (exec'd, a partial, a builtin) is not that.
+                found.append("%s.%s replaced by code without a source file" % (mod_name, attr))
+            why = code_file and _untrusted(code_file, getattr(value, "__module__", "") or "")
+            if why:
+                found.append("%s.%s from a file %s" % (mod_name, attr, why))
+    for impl in _hookimpls(pluginmanager):
+        code_file = _code_file(impl.function)
+        why = _untrusted(code_file, getattr(impl.function, "__module__", "") or "") if code_file \
+            else "without a source file"
+        if why:
+            found.append("hook %s %s" % (getattr(impl.function, "__name__", "?"), why))
     return found
 
 
-def _trusted_conftest(plugin):
-    """A conftest module of the pristine tree (the harness reverted any the candidate made)."""
-    path = os.path.realpath(getattr(plugin, "__file__", "") or "")
+def _channel():
+    """The nonce pipe and the result pipe, as the harness passed them (read from the kernel)."""
     try:
-        st = os.stat(path)
-    except OSError:
-        return False
-    return _CONFTESTS.get(path) == (st.st_mtime_ns, st.st_size)
+        with open("/proc/self/environ", "rb") as f:
+            for item in f.read().split(b"\0"):
+                if item.startswith(ENV.encode() + b"="):
+                    nonce_fd, result_fd = item.split(b"=", 1)[1].split(b",")
+                    return int(nonce_fd), int(result_fd)
+    except (OSError, ValueError):
+        pass
+    return None
 
 
-_NONCE = _read_nonce()
-_OUT = os.dup(1)  # pytest's fd capture has not started yet
-_ORIGINAL = [(key, _lookup(*key)) for key in _WATCHED]
-_CONFTESTS = _conftests(os.getcwd())
-_PLUGINS_AT_START = set()
+def pytest_addoption(parser, pluginmanager):
+    """The first hook pytest calls on this plugin: before conftests and collection."""
+    if _ACTIVE and not _SNAPSHOT:
+        _take_snapshot()
 
 
-def pytest_sessionstart(session):
-    _PLUGINS_AT_START.update(id(p) for p in session.config.pluginmanager.get_plugins())
+def pytest_configure(config):
+    if _ACTIVE and not _SNAPSHOT:
+        _take_snapshot()
 
 
 def pytest_unconfigure(config):
-    if _NONCE is None:
+    if not _ACTIVE:
         return  # a nested pytest (pytester) inherited nothing to vouch for
-    changed = [".".join(k for k in key if k) for key, original in _ORIGINAL if _lookup(*key) is not original]
-    for plugin in config.pluginmanager.get_plugins():
-        if (id(plugin) not in _PLUGINS_AT_START and any(hasattr(plugin, h) for h in _REPORT_HOOKS)
-                and not _trusted_conftest(plugin)):
-            changed.append("plugin %s" % (config.pluginmanager.get_name(plugin),))
-    line = "\n@@SWE-MONKEYS-GUARD %s@@\n" % ("ok " + _NONCE if not changed else "tampered: " + ", ".join(changed))
+    channel = _channel()
+    if channel is None:
+        return
+    problems = _problems(config.pluginmanager)
     try:
-        os.write(_OUT, line.encode())
-    except OSError:
+        nonce = os.read(channel[0], 64).decode().strip()
+        line = ("ok " + nonce) if not problems and nonce else "tampered: " + "; ".join(problems[:5] or ["no nonce"])
+        os.write(channel[1], (line + "\n").encode())
+    except (OSError, ValueError):
         pass

@@ -42,12 +42,13 @@ def test_every_kind_of_candidate_on_every_example(tmp_path, repo_cache, examples
         for name, expected in EXPECTED.items():
             verdict = got[(ex.instance.instance_id, name)]
             assert verdict.status is expected, (ex.instance.instance_id, name, verdict.reason)
-    # gold and gold_with_noise are one normalised patch: judged once, recorded for both.
+    # gold_with_noise also rewrites docstrings, which are behaviour (__doc__, doctests, click's
+    # help): it is judged on its own, and resolves on its own.
     keys = store.dedup_keys()
     by_name = {(c.instance_id, c.model): keys[cid] for cid, c in store.candidates()}
     for ex in examples.values():
         iid = ex.instance.instance_id
-        assert by_name[(iid, "gold")] == by_name[(iid, "gold_with_noise")] != ""
+        assert by_name[(iid, "gold")] != by_name[(iid, "gold_with_noise")] != ""
 
 
 def test_edits_to_the_judging_tests_are_reverted(tmp_path, repo_cache, examples, images):

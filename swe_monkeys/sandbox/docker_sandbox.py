@@ -282,8 +282,22 @@ def _remove_own_containers() -> None:
         pass
 
 
-def reap_orphans(client) -> int:
-    """Remove containers left by swe-monkeys processes that no longer exist."""
+def reap_orphans(client, settle: float = 1.0) -> int:
+    """Remove containers left by swe-monkeys processes that no longer exist.
+
+    A process killed while it asked Docker for a container leaves a creation the engine still
+    finishes: once a pass removes something, passes repeat until one `settle` seconds later finds
+    nothing more."""
+    removed = 0
+    while True:
+        found = _reap_pass(client)
+        removed += found
+        if not found:
+            return removed
+        time.sleep(settle)
+
+
+def _reap_pass(client) -> int:
     removed = 0
     # sparse: no inspect per container, which would raise NotFound for one another process removes meanwhile
     for container in client.containers.list(all=True, sparse=True, filters={"label": OWNER_LABEL}):

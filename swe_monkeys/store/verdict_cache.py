@@ -1,4 +1,4 @@
-"""Cross-run caches in one SQLite file: verdicts by content, and flaky-instance records.
+"""Cross-run caches in one SQLite file: verdicts by content, gold statuses, flaky-instance records.
 
 A verdict is keyed by (instance, normalised patch hash, image digest, harness version): the same
 candidate judged again in any run costs nothing, and any change of the image or of the judging
@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS validations (
   instance_id TEXT NOT NULL, image_id TEXT NOT NULL, runs INTEGER NOT NULL,
   gold_resolved INTEGER NOT NULL, empty_resolved INTEGER NOT NULL, flaky INTEGER NOT NULL,
   detail TEXT NOT NULL, created_at REAL NOT NULL, PRIMARY KEY (instance_id, image_id));
+CREATE TABLE IF NOT EXISTS gold (key TEXT PRIMARY KEY, record TEXT NOT NULL, created_at REAL NOT NULL);
 """
 
 
@@ -51,6 +52,16 @@ class VerdictCache:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?)",
                              (key, json.dumps(verdict.summary()), time.time()))
+
+    def get_gold(self, key: str) -> dict | None:
+        """The gold patch's per-test statuses recorded under key (instance, image, harness), or None."""
+        with self._lock:
+            row = self._db.execute("SELECT record FROM gold WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put_gold(self, key: str, record: dict) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO gold VALUES (?, ?, ?)", (key, json.dumps(record), time.time()))
 
     def record_validation(self, instance_id: str, image_id: str, runs: int, gold_resolved: int,
                           empty_resolved: int, detail: dict) -> bool:

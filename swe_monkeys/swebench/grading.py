@@ -2,10 +2,12 @@
 
 With hundreds of samples per issue, a verifier that is fooled once in a thousand runs "solves"
 issues by chance, so every rule here errs towards *not resolved*:
-- every FAIL_TO_PASS test must be reported PASSED (or XFAIL, as SWE-bench counts it); skipped or
-  missing is a failure (a skipped FAIL_TO_PASS test is not a resolution);
-- every PASS_TO_PASS test must pass; a skipped one is tolerated (SWE-bench does the same), a
-  missing one is not;
+- with the gold patch's per-test statuses at hand (`GoldStatuses`, recorded once per instance
+  and image), a test counts only with the status it has under gold: PASSED under gold means
+  PASSED, never XFAIL or skipped (a candidate that turns tests into XFAIL without running them
+  resolves nothing); a PASS_TO_PASS test skipped under gold may pass;
+- without them (an instance that ships no gold patch), SWE-bench's rules: every FAIL_TO_PASS test
+  PASSED or XFAIL, skipped or missing is a failure; every PASS_TO_PASS test passed or skipped;
 - the exit code must agree with the log (a conftest or a print that fakes PASSED lines then exits 1
   is caught here), and the result lines must agree with the runner's own totals;
 - there must be evidence that the suite ran (os._exit(0) at import leaves none);
@@ -15,6 +17,7 @@ issues by chance, so every rule here errs towards *not resolved*:
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from swe_monkeys.swebench.parsers import ERROR, FAILED, PARSERS, PASSED, SKIPPED, XFAIL, ParsedLog
@@ -24,10 +27,30 @@ from swe_monkeys.types import Status, SWEInstance, Verdict
 _PASS = (PASSED, XFAIL)
 
 
+@dataclass(frozen=True)
+class GoldStatuses:
+    """Per-test statuses of the gold patch on one image (FAIL_TO_PASS and PASS_TO_PASS tests)."""
+
+    statuses: dict[str, str]
+    # The FAIL_TO_PASS statuses when they are run first and alone (fail fast); None: not tried.
+    first: dict[str, str] | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def fail_fast_agrees(self, inst: SWEInstance) -> bool:
+        """True when running FAIL_TO_PASS tests alone gives gold's statuses (no order dependence)."""
+        return self.first is not None and all(self.first.get(t) == self.statuses.get(t) for t in inst.fail_to_pass)
+
+
+def _acceptable(status: str, gold: str | None, fail_to_pass: bool) -> bool:
+    if gold is None:
+        return status in (_PASS if fail_to_pass else _PASS + (SKIPPED,))
+    return status == gold or (not fail_to_pass and gold == SKIPPED and status == PASSED)
+
+
 def _consistency_problem(parsed: ParsedLog, exit_code: int | None) -> str:
     """Why the log cannot be believed, or "" when it can."""
     if not parsed.suite_ran:
-        return "no evidence that the test suite ran (no final summary line)"
+        return getattr(parsed, "problem", "") or "no evidence that the test suite ran (no final summary line)"
     failures = parsed.lines.get(FAILED, 0) + parsed.lines.get(ERROR, 0)
     if exit_code == 0 and failures:
         return f"exit code 0 but the log reports {failures} failures/errors"
@@ -41,21 +64,29 @@ def _consistency_problem(parsed: ParsedLog, exit_code: int | None) -> str:
     return ""
 
 
-def _test_outcomes(parsed: ParsedLog, inst: SWEInstance) -> tuple[dict[str, str], list[str]]:
+def _test_outcomes(parsed: ParsedLog, inst: SWEInstance, gold: GoldStatuses | None,
+                   only_fail_to_pass: bool) -> tuple[dict[str, str], list[str]]:
     tests, failing = {}, []
-    for name in inst.fail_to_pass:
-        tests[name] = parsed.statuses.get(name, "MISSING")
-        if tests[name] not in _PASS:
-            failing.append(f"FAIL_TO_PASS {name}: {tests[name]}")
-    for name in inst.pass_to_pass:
-        tests[name] = parsed.statuses.get(name, "MISSING")
-        if tests[name] not in _PASS + (SKIPPED,):
-            failing.append(f"PASS_TO_PASS {name}: {tests[name]}")
+    groups = [("FAIL_TO_PASS", inst.fail_to_pass, True)]
+    if not only_fail_to_pass:
+        groups.append(("PASS_TO_PASS", inst.pass_to_pass, False))
+    for label, names, f2p in groups:
+        for name in names:
+            tests[name] = status = parsed.statuses.get(name, "MISSING")
+            expected = gold.statuses.get(name) if gold is not None else None
+            if not _acceptable(status, expected, f2p):
+                failing.append(f"{label} {name}: {status}" + (f" (gold: {expected})" if expected and expected != PASSED
+                                                              else ""))
     return tests, failing
 
 
-def grade(result: dict[str, Any], inst: SWEInstance, spec: EnvSpec) -> Verdict:
-    """Decide one candidate from the harness report (see harness/run_candidate.py)."""
+def grade(result: dict[str, Any], inst: SWEInstance, spec: EnvSpec, gold: GoldStatuses | None = None,
+          only_fail_to_pass: bool = False) -> Verdict:
+    """Decide one candidate from the harness report (see harness/run_candidate.py).
+
+    `only_fail_to_pass`: the report is of the fail-fast run, which ran the FAIL_TO_PASS tests
+    alone; a verdict that is not RESOLVED then is final, a RESOLVED one only means "run the rest".
+    """
     if not result.get("ok"):
         return Verdict(Status.INFRA_ERROR, reason=f"harness: {result.get('error', 'no result')}")
     method = result.get("apply_method") or ""
@@ -63,11 +94,14 @@ def grade(result: dict[str, Any], inst: SWEInstance, spec: EnvSpec) -> Verdict:
         return Verdict(Status.APPLY_FAILED, reason="no strategy of the apply chain applied the patch",
                        log=_apply_log(result))
     if not result.get("test_patch_ok"):
-        # Files of test_patch were reset first, so this is the instance's fault, not the candidate's.
-        return Verdict(Status.INFRA_ERROR, reason="the instance's test_patch did not apply",
-                       apply_method=method, log=result.get("test_patch_output", ""))
+        # Its files and their directories were put back first. Where it applied for gold on this
+        # image, the candidate broke it; otherwise the instance is at fault, not the candidate.
+        status = Status.INFRA_ERROR if gold is None else Status.UNRESOLVED
+        return Verdict(status, reason="the instance's test_patch did not apply" + (
+            " after this candidate (it does after the gold patch)" if gold is not None else ""),
+            apply_method=method, log=result.get("test_patch_output", ""))
     log = result.get("log", "")
-    notes = f"; reverted {len(result['reverted'])} test/config paths" if result.get("reverted") else ""
+    notes = _revert_note(result.get("reverted") or [])
     if result.get("timed_out"):
         return Verdict(Status.UNRESOLVED, reason=f"test run exceeded {spec.timeout}s{notes}", apply_method=method,
                        log=log)
@@ -77,7 +111,7 @@ def grade(result: dict[str, Any], inst: SWEInstance, spec: EnvSpec) -> Verdict:
         return Verdict(Status.UNRESOLVED, reason=f"pytest guard: {result['guard']}{notes}", apply_method=method,
                        log=log)
     parsed = PARSERS.get(spec.parser)(log)
-    tests, failing = _test_outcomes(parsed, inst)
+    tests, failing = _test_outcomes(parsed, inst, gold, only_fail_to_pass)
     problem = _consistency_problem(parsed, result.get("exit_code"))
     if problem:
         return Verdict(Status.UNRESOLVED, reason=problem + notes, tests=tests, apply_method=method, log=log)
@@ -87,6 +121,17 @@ def grade(result: dict[str, Any], inst: SWEInstance, spec: EnvSpec) -> Verdict:
                        apply_method=method, log=log)
     return Verdict(Status.RESOLVED, reason="all FAIL_TO_PASS and PASS_TO_PASS tests passed" + notes, tests=tests,
                    apply_method=method, log=log)
+
+
+def _revert_note(reverted: list) -> str:
+    """'; reverted 3 paths (test file 2, git configuration 1)' for the reason line."""
+    if not reverted:
+        return ""
+    whys: dict[str, int] = {}
+    for item in reverted:
+        why = item.get("why", "?") if isinstance(item, dict) else "test/config"
+        whys[why] = whys.get(why, 0) + 1
+    return f"; reverted {len(reverted)} paths ({', '.join(f'{w} {n}' for w, n in sorted(whys.items()))})"
 
 
 def _apply_log(result: dict[str, Any]) -> str:

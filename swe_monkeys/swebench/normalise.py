@@ -140,10 +140,15 @@ def file_change(pf) -> FileChange:
     return FileChange(source, target, copy, bool(pf.is_binary_file))
 
 
+MAX_PATH_CHARS = 512
+
+
 def _unsafe_path(path: str) -> str | None:
     """Why a path may not be written by a candidate, or None."""
     if not path:
         return "a file header names no path"
+    if len(path) > MAX_PATH_CHARS or any(c in path for c in "\n\r\0"):
+        return f"path {path[:80]!r}... is too long or holds a line break"
     if path.startswith("/"):
         return f"absolute path {path!r}"
     parts = path.split("/")
@@ -177,35 +182,19 @@ def created_symlinks(files, changes: list[FileChange]) -> set[str]:
             if c.target and any(line.startswith(modes) for line in pf.patch_info or ())}
 
 
-class _DocstringRemover(ast.NodeTransformer):
-    """Drops the docstring of every module, class and function: it is not behaviour."""
-
-    def _strip(self, node: ast.AST) -> ast.AST:
-        self.generic_visit(node)
-        body = node.body  # type: ignore[attr-defined]
-        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                and isinstance(body[0].value.value, str):
-            # A def needs a body to unparse; a module may be empty (a docstring-only __init__.py).
-            keep_empty = isinstance(node, ast.Module)
-            node.body = body[1:] or ([] if keep_empty else [ast.Pass()])  # type: ignore[attr-defined]
-        return node
-
-    visit_Module = visit_ClassDef = visit_FunctionDef = visit_AsyncFunctionDef = _strip
-
-
-def squash_whitespace(content: str) -> str:
-    """Trailing whitespace and blank lines removed; indentation kept (YAML and Python need it)."""
-    return "\n".join(line.rstrip() for line in content.split("\n") if line.strip())
-
-
 _AST_LOCK = threading.Lock()
 
 
 def normalise_content(path: str, content: str | None) -> str | None:
-    """A file's content with comments, docstrings and layout removed where they cannot matter.
+    """A file's content without what cannot change what runs, so equal behaviour gets one key.
 
-    Python files go through ast (comments vanish there) with docstrings dropped, as Agentless
-    does; a file that does not parse, and every other file, gets `squash_whitespace`.
+    Two candidates under one key share one verdict, so the key must be computed on what will
+    actually run: Python files go through ast (comments and layout vanish there), parsed from
+    their *bytes* so that a PEP 263 coding cookie is honoured as Python honours it (a
+    `unicode_escape` cookie turns a comment into code: read as text, that code would vanish from
+    the key and share gold's verdict). Docstrings stay: they are `__doc__` at run time (click's
+    help text, doctests). A Python file that does not parse, and every other file, is kept as it
+    is: whitespace in a data file or a template can be what a test compares.
     """
     if content is None:
         return None
@@ -214,12 +203,12 @@ def normalise_content(path: str, content: str | None) -> str | None:
             # One thread at a time: CPython 3.11's ast is not thread-safe (concurrent parses in the
             # sampling threads raise "SystemError: AST constructor recursion depth mismatch").
             with _AST_LOCK:
-                return ast.unparse(_DocstringRemover().visit(ast.parse(content)))
-        # Null bytes and lone surrogates raise ValueError, hostile nesting RecursionError:
-        # fall back to whitespace, never crash intake.
-        except (SyntaxError, ValueError, RecursionError):
+                return ast.unparse(ast.parse(content.encode("utf-8", "surrogatepass")))
+        # A cookie naming an unknown codec, null bytes and lone surrogates raise ValueError or
+        # LookupError, hostile nesting RecursionError: keep the text itself, never crash intake.
+        except (SyntaxError, ValueError, LookupError, RecursionError, MemoryError):
             pass
-    return squash_whitespace(content)
+    return content
 
 
 # sha256 of (path, content) -> digest of its normalised form. Duplicate candidates produce the

@@ -27,25 +27,47 @@ from swe_monkeys.types import Status
 
 ReadFile = Callable[[str], "str | None"]
 
+# What the harness puts back after applying a candidate, and the reason it reports: paths the
+# tests are judged by, and files that tools read by name rather than through an import -- pytest
+# (conftest.py, pytest.ini), the interpreter at start-up (sitecustomize.py, *.pth), git
+# (.gitattributes make root-run git re-encode files), distribution metadata (a *.dist-info with a
+# pytest11 entry point is a plugin) and bytecode (a .pyc runs instead of the source beside it).
 # Applied with re.search to repo-relative POSIX paths, here and by the harness (any Python 3).
-TEST_PATH_PATTERNS: tuple[str, ...] = (
-    r"(^|/)(test|tests|testing)(/|$)",  # a test directory anywhere (tests/, pkg/testing/...)
-    r"(^|/)test_[^/]*\.py$",
-    r"(^|/)[^/]*_test\.py$",
-    r"(^|/)tests\.py$",
-    # pytest loads these before any test: a hook there could report a failing test as passed.
-    r"(^|/)conftest\.py$",
-    r"(^|/)(pytest|tox)\.ini$",
-    # site.py runs these at interpreter start, so they too could rewrite outcomes from outside.
-    r"(^|/)(sitecustomize|usercustomize)\.py$",
-    r"\.pth$",
+# The harness also owns pytest's configuration outright (-c with the pristine file) and puts back
+# the test patch's paths, their directories, and symlinks leaving the tree.
+REVERT_RULES: tuple[tuple[str, str], ...] = (
+    (r"(^|/)(test|tests|testing)(/|$)", "test file"),  # a test directory anywhere (tests/, pkg/testing/...)
+    (r"(^|/)test_[^/]*\.py$", "test file"),
+    (r"(^|/)[^/]*_test\.py$", "test file"),
+    (r"(^|/)tests\.py$", "test file"),
+    (r"(^|/)conftest\.py$", "pytest configuration"),
+    (r"(^|/)\.?(pytest|tox)\.ini$", "pytest configuration"),
+    (r"(^|/)(sitecustomize|usercustomize)\.py$", "interpreter start-up hook"),
+    (r"\.pth$", "interpreter start-up hook"),
+    (r"(^|/)\.git(attributes|ignore|modules)$", "git configuration"),
+    (r"(^|/)[^/]+\.(dist|egg)-info(/|$)|\.egg-link$", "distribution metadata"),
+    (r"(^|/)__pycache__(/|$)|\.py[co]$", "bytecode"),
 )
+TEST_PATH_PATTERNS: tuple[str, ...] = tuple(pattern for pattern, _ in REVERT_RULES)
 _TEST_PATHS = tuple(re.compile(p) for p in TEST_PATH_PATTERNS)
+
+# Intake refuses what no fix needs and what would make judging it cost unbounded work (a patch of
+# 50,000 new files once kept the harness busy past its limit, an infra error retried forever).
+MAX_PATCH_BYTES = 1 << 20
+MAX_PATCH_FILES = 200
 
 
 def is_test_path(path: str) -> bool:
-    """True for test files and test configuration a candidate must not be able to change."""
+    """True for test files and tool configuration a candidate cannot change (the harness puts them back)."""
     return any(p.search(path) for p in _TEST_PATHS)
+
+
+def _over_bounds(text: str, files=()) -> str:
+    if len(text) > MAX_PATCH_BYTES:
+        return f"the patch is over {MAX_PATCH_BYTES >> 20} MiB"
+    if len(files) > MAX_PATCH_FILES:
+        return f"the patch changes {len(files)} files (at most {MAX_PATCH_FILES})"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -77,6 +99,8 @@ def intake(patch: str) -> PatchIntake:
     """Classify and clean one candidate patch before it is deduplicated and verified."""
     if not patch or not patch.strip():
         return PatchIntake(Status.EMPTY, "empty patch", "")
+    if _over_bounds(patch):
+        return PatchIntake(Status.MALFORMED, f"refused: {_over_bounds(patch)}", "")
     text = clean_patch(patch)
     if not text.strip():
         return PatchIntake(Status.EMPTY, "nothing but markdown fences", "")
@@ -86,6 +110,9 @@ def intake(patch: str) -> PatchIntake:
         return PatchIntake(Status.MALFORMED, f"unparseable diff: {exc}", text)
     if not files:
         return PatchIntake(Status.MALFORMED, "no file diffs", text)
+    too_big = _over_bounds(text, files)
+    if too_big:
+        return PatchIntake(Status.MALFORMED, f"refused: {too_big}", text)
     changes = [file_change(pf) for pf in files]
     sources: dict[str, None] = {}
     tests: dict[str, None] = {}
@@ -103,7 +130,8 @@ def intake(patch: str) -> PatchIntake:
         return PatchIntake(Status.EMPTY, "every hunk is context only", text)
     src, tst = tuple(sources), tuple(tests)
     if not src:
-        return PatchIntake(Status.TESTS_ONLY, f"changes only test files: {', '.join(tst)}", text, src, tst)
+        return PatchIntake(Status.TESTS_ONLY, f"changes only test files and tool configuration: {', '.join(tst)}",
+                           text, src, tst)
     binary = [c.target or c.source for c in changes if c.binary]
     note = f"binary diff for {', '.join(binary)} (only git can apply it)" if binary else ""
     return PatchIntake(None, note, text, src, tst)
@@ -235,9 +263,10 @@ def exact_key(patch: str) -> str:
 def _diff_text_items(text: str) -> object:
     """A patch's diff text without what cannot change what git applies: the fallback key.
 
-    Kept: per file its paths and hunks (lengths, then context and +/- lines, trailing whitespace
-    stripped). Dropped: hunk start lines, section headers, index lines, file order. Context stays,
-    because without it the same added line at two places would be one key and share a verdict.
+    Kept: per file its paths and hunks (start line and lengths, then context and +/- lines as
+    they are). Dropped: section headers, index lines, file order. Where a hunk lands can depend
+    on its start line (its context may occur twice) and whitespace inside a string literal or a
+    data file is behaviour, so neither is dropped: two such diffs are not alike.
     Lines unidiff left outside every hunk but shaped like hunk lines stay too: `git apply
     --recount` applies what a miscounted header cut off, so two such diffs are not alike.
     """
@@ -253,11 +282,11 @@ def _diff_text_items(text: str) -> object:
         hunks = []
         for hunk in pf:
             used.update(line.diff_line_no for line in hunk)
-            hunks.append([hunk.source_length, hunk.target_length,
-                          [line.line_type + line.value.rstrip() for line in hunk if line.line_type in " +-\\"]])
+            hunks.append([hunk.source_start, hunk.source_length, hunk.target_length,
+                          [line.line_type + line.value for line in hunk if line.line_type in " +-\\"]])
         if not all(is_test_path(p) for p in change.paths):
             entries.append([change.source, change.target, change.copy, hunks])
-    stray = [line.rstrip() for no, line in enumerate(split_lines(text), 1)
+    stray = [line for no, line in enumerate(split_lines(text), 1)
              if no not in used and line[:1] in " +-" and not line.startswith(("--- ", "+++ "))]
     entries.sort(key=lambda e: (e[0] or "", e[1] or ""))
     return [entries, stray]
@@ -267,10 +296,10 @@ def normalised_key(patch: str, read_file: ReadFile | None = None) -> str:
     """A key under which patches with the same effect on the source files are judged once.
 
     With `read_file` and a patch that applies exactly: sha256 over the (path, normalised new
-    content) of the changed files (`normalise_content`: Python through ast without docstrings
-    and comments, other files without trailing whitespace and blank lines; deleted files as
-    None). Otherwise a key over the diff text (`_diff_text_items`). Test files are left out of
-    both: the verifier reverts them after applying, so they cannot tell two candidates apart.
+    content) of the changed files (`normalise_content`: Python through ast, comments and layout
+    dropped; other files as they are; deleted files as None). Otherwise a key over the diff text
+    (`_diff_text_items`). Paths the harness puts back (test files, tool configuration) are left
+    out of both: they cannot tell two candidates apart.
     """
     text = clean_patch(patch)
     if read_file is not None:

@@ -1,9 +1,18 @@
-"""Judge candidates one after another in a warm container of an instance image.
+"""Judge candidates of one instance image, each in a container that has never run another.
 
-Starting a container costs more than a small test suite, so each worker keeps one container per
-image and the in-container harness resets it to the pristine commit before every candidate.
-A container is replaced whenever a run ends abnormally (time limit, harness failure, Docker
-error), so damage a candidate might have done outside the repository cannot carry over.
+Nothing a candidate does may reach another candidate's judgement: not a process (a thread
+whose group leader exited, a double-forked daemon), not a file in any writable place, not git
+metadata. The simplest way to make that true by construction is a fresh container per
+candidate, and `FreshSessions` makes it cheap: the next container is started (and the harness
+has listed its pristine tree) while the current candidate's tests run, and used containers are
+removed in the background.
+
+Per candidate: prepare (apply, put back, test patch) -> optionally the FAIL_TO_PASS tests alone
+(fail fast: most samples fail them, and then the PASS_TO_PASS run is not paid for) -> the full
+test command. Whose fault a failure is follows from where it happened: before the candidate's
+content reached the container it is the infrastructure's (infra_error, retried later); once the
+harness works on the candidate's patch or runs its code, a failure counts against the candidate,
+so no candidate can turn itself into an infra_error that is retried forever.
 """
 
 from __future__ import annotations
@@ -13,27 +22,31 @@ import json
 from functools import lru_cache
 
 from swe_monkeys.paths import HARNESS, PROJECT_ROOT
-from swe_monkeys.sandbox.docker_sandbox import DockerSandbox, Limits, SandboxError
-from swe_monkeys.swebench import grading
-from swe_monkeys.swebench.patches import TEST_PATH_PATTERNS
+from swe_monkeys.sandbox.docker_sandbox import Limits, SandboxError
+from swe_monkeys.sandbox.session import FreshSessions, HarnessSession, HarnessSpec, SessionBroken
+from swe_monkeys.swebench import grading, parsers
+from swe_monkeys.swebench.grading import GoldStatuses
+from swe_monkeys.swebench.patches import REVERT_RULES
 from swe_monkeys.swebench.spec import EnvSpec
 from swe_monkeys.types import Status, SWEInstance, Verdict
 
-HARNESS_FILES = ("run_candidate.py", "test_run.py", "swe_monkeys_guard.py")  # copied into every container
-IN_CONTAINER = "/opt/swe-monkeys"
-RESULT_MARK = "@@SWE-MONKEYS-RESULT@@"
-# Host-side margin over the spec's test timeout for reset, apply and the harness's own work.
-EXEC_MARGIN_S = 120
+CANDIDATE_HARNESS = HarnessSpec(
+    files=("run_candidate.py", "tree.py", "pytest_setup.py", "unsafe_tests.py", "kill_user.py",
+           "swe_monkeys_guard.py"),
+    script="run_candidate.py", marker=b"@@SWE-MONKEYS-RESULT@@")
+PREPARE_TIMEOUT_S = 600  # four apply strategies of at most 120 s each, plus the test patch
+EXEC_MARGIN_S = 120  # beyond the spec's test timeout, for the harness's own work around a run
+VENV_PATH = "/opt/venv/bin:/usr/local/bin:/usr/bin:/bin"
 
 
 @lru_cache(maxsize=1)
 def harness_version() -> str:
-    """Hash of everything that judges: harness, parsers, grading. Part of every verdict-cache key."""
+    """Hash of everything that judges: harness, parsers, grading, rules. Part of every cache key."""
     h = hashlib.sha256()
-    for path in [HARNESS / name for name in HARNESS_FILES] + [PROJECT_ROOT / "swe_monkeys/swebench/parsers.py",
-                                                              PROJECT_ROOT / "swe_monkeys/swebench/grading.py"]:
+    for path in [HARNESS / name for name in CANDIDATE_HARNESS.files] + [
+            PROJECT_ROOT / "swe_monkeys/swebench/parsers.py", PROJECT_ROOT / "swe_monkeys/swebench/grading.py"]:
         h.update(path.read_bytes())
-    h.update(json.dumps(TEST_PATH_PATTERNS).encode())
+    h.update(json.dumps(REVERT_RULES).encode())
     return h.hexdigest()[:16]
 
 
@@ -46,7 +59,7 @@ def _test_patch_paths(test_patch: str) -> tuple[tuple[str, bool], ...]:
 
 
 def test_patch_files(inst: SWEInstance) -> list[str]:
-    """Every path the instance's test_patch touches: reset to pristine before it is applied."""
+    """Every path the instance's test_patch touches: put back before it is applied."""
     return [path for path, _ in _test_patch_paths(inst.test_patch)]
 
 
@@ -58,64 +71,116 @@ def test_args(inst: SWEInstance, spec: EnvSpec) -> list[str]:
     return [f for f in files if f.endswith(".py")] or files
 
 
+def fail_fast_args(inst: SWEInstance, spec: EnvSpec) -> list[str] | None:
+    """Arguments that run the FAIL_TO_PASS tests alone, or None where the runner cannot."""
+    if not inst.fail_to_pass:
+        return None
+    select = getattr(parsers, "select_args", None)
+    if select is not None:
+        return select(spec.parser, list(inst.fail_to_pass))
+    if spec.parser != "pytest" or any(" " in t or t.count("[") != t.count("]") for t in inst.fail_to_pass):
+        return None
+    return list(inst.fail_to_pass)
+
+
+def _failure(stage: str, error: str) -> Verdict:
+    """A harness failure, charged to whoever's work it was doing (see the module docstring)."""
+    if stage in ("init", "", None):
+        return Verdict(Status.INFRA_ERROR, reason=f"harness: {error}")
+    return Verdict(Status.UNRESOLVED, reason=f"the harness failed on this candidate ({stage}): {error}")
+
+
 class CandidateRunner:
-    """One warm container of one instance image with the harness serving in it; `judge` many times."""
+    """Judges candidates of one image, one fresh container each (the next one started ahead)."""
 
     def __init__(self, client, image: str, limits: Limits):
         self.client, self.image, self.limits = client, image, limits
-        self.sandbox: DockerSandbox | None = None
-        self.session = None
+        self.sessions = FreshSessions(lambda: HarnessSession(client, image, limits, CANDIDATE_HARNESS))
 
     def close(self) -> None:
-        if self.session is not None:
-            self.session.close()
-            self.session = None
-        if self.sandbox is not None:
-            self.sandbox.close()
-            self.sandbox = None
+        self.sessions.close()
 
-    def _ensure(self):
-        if self.sandbox is None:
-            sandbox = DockerSandbox(self.client, self.image, self.limits).__enter__()
-            try:
-                for name in HARNESS_FILES:
-                    sandbox.put_file(f"{IN_CONTAINER}/{name}", (HARNESS / name).read_bytes())
-                self.session = sandbox.open_session(["python3", "-u", f"{IN_CONTAINER}/run_candidate.py", "--serve"])
-            except SandboxError:
-                sandbox.close()
-                raise
-            self.sandbox = sandbox
-        return self.session
-
-    def run(self, inst: SWEInstance, spec: EnvSpec, patch: str) -> dict:
-        """The harness's raw report for one candidate (patch "" = the empty candidate)."""
-        session = self._ensure()
-        job = {"patch": patch, "test_patch": inst.test_patch, "test_files": test_patch_files(inst),
-               "test_path_patterns": list(TEST_PATH_PATTERNS), "test_cmd": spec.test_cmd,
-               "test_args": test_args(inst, spec), "timeout": spec.timeout, "user": spec.user,
-               "output_cap": self.limits.output_cap // 2, "env": spec.env,
-               "path": "/opt/venv/bin:/usr/local/bin:/usr/bin:/bin", "guard": spec.parser == "pytest"}
-        reply, timed_out = session.request(json.dumps(job).encode(), RESULT_MARK.encode(),
-                                           timeout=spec.timeout + EXEC_MARGIN_S)
-        if reply is None:
-            self.close()
-            why = "overran its time limit" if timed_out else "ended without a report"
-            return {"ok": False, "error": f"the harness {why}"}
-        try:
-            report = json.loads(reply[len(RESULT_MARK):])
-        except ValueError:
-            self.close()
-            return {"ok": False, "error": "unreadable report from the harness"}
-        if not report.get("ok") or report.get("timed_out"):
-            self.close()  # start the next candidate in a fresh container
-        return report
-
-    def judge(self, inst: SWEInstance, spec: EnvSpec, patch: str) -> Verdict:
-        try:
-            report = self.run(inst, spec, patch)
-        except SandboxError as exc:
-            self.close()
-            return Verdict(Status.INFRA_ERROR, reason=str(exc))
-        verdict = grading.grade(report, inst, spec)
-        verdict.seconds = float(report.get("test_seconds", 0.0)) + float(report.get("setup_seconds", 0.0))
+    def judge(self, inst: SWEInstance, spec: EnvSpec, patch: str, gold: GoldStatuses | None = None,
+              fail_fast: bool = False) -> Verdict:
+        """One candidate's verdict (patch "" = the empty candidate)."""
+        first = fail_fast_args(inst, spec) if fail_fast and gold is not None and gold.fail_fast_agrees(inst) else None
+        verdict, _ = self._in_fresh_container(inst, spec, patch, gold, first)
         return verdict
+
+    def judge_gold(self, inst: SWEInstance, spec: EnvSpec) -> tuple[Verdict, GoldStatuses | None]:
+        """The gold patch under SWE-bench's own rules, and its per-test statuses when it resolves
+        (with the statuses its FAIL_TO_PASS tests get when run first and alone)."""
+        verdict, first = self._in_fresh_container(inst, spec, inst.patch, None, fail_fast_args(inst, spec),
+                                                  keep_going=True)
+        if not verdict.resolved:
+            return verdict, None
+        detail = {"reason": verdict.reason, "seconds": verdict.seconds}
+        return verdict, GoldStatuses(statuses=dict(verdict.tests), first=first, detail=detail)
+
+    def _in_fresh_container(self, inst, spec, patch, gold, first, keep_going=False):
+        try:
+            session = self.sessions.take()
+        except SandboxError as exc:
+            return Verdict(Status.INFRA_ERROR, reason=f"container: {exc}"), None
+        try:
+            return self._judge_in(session, inst, spec, patch, gold, first, keep_going)
+        finally:
+            self.sessions.discard(session)
+
+    def _judge_in(self, session, inst, spec, patch, gold, first, keep_going):
+        """(verdict, FAIL_TO_PASS statuses of the fail-fast run or None)."""
+        job = {"op": "prepare", "patch": patch, "test_patch": inst.test_patch, "test_files": test_patch_files(inst),
+               "revert_patterns": [list(rule) for rule in REVERT_RULES]}
+        prep = self._request(session, job, PREPARE_TIMEOUT_S, "prepare")
+        if isinstance(prep, Verdict):
+            return prep, None
+        if prep.get("stage") != "prepared":
+            return grading.grade(prep, inst, spec, gold), None
+        seconds, first_statuses = float(prep.get("setup_seconds", 0.0)), None
+        if first:
+            report = self._run(session, spec, first)
+            if isinstance(report, Verdict):
+                return report, None
+            seconds += float(report.get("test_seconds", 0.0))
+            verdict = grading.grade({**prep, **report}, inst, spec, gold, only_fail_to_pass=True)
+            first_statuses = {t: verdict.tests.get(t, "MISSING") for t in inst.fail_to_pass}
+            if not verdict.resolved and not keep_going:
+                verdict.reason, verdict.seconds = "fail fast: " + verdict.reason, seconds
+                return verdict, first_statuses
+        report = self._run(session, spec, test_args(inst, spec))
+        if isinstance(report, Verdict):
+            return report, first_statuses
+        verdict = grading.grade({**prep, **report}, inst, spec, gold)
+        verdict.seconds = seconds + float(report.get("test_seconds", 0.0))
+        return verdict, first_statuses
+
+    def _run(self, session, spec: EnvSpec, args: list[str]):
+        job = {"op": "run", "cmd": spec.test_cmd, "args": args, "env": spec.env, "timeout": spec.timeout,
+               "output_cap": self.limits.output_cap // 2, "user": spec.user, "path": VENV_PATH,
+               "pytest": spec.parser == "pytest", "guard": spec.parser == "pytest" and not spec.run_as_root}
+        return self._request(session, job, spec.timeout + EXEC_MARGIN_S, "run")
+
+    def _request(self, session, job: dict, timeout: float, what: str):
+        """The harness's reply, or the Verdict its failure amounts to."""
+        try:
+            reply = session.request(job, timeout)
+        except SandboxError as exc:
+            return Verdict(Status.INFRA_ERROR, reason=f"container: {exc}")
+        except SessionBroken as exc:
+            return self._broken(session, what, exc)
+        if not reply.get("ok"):
+            return _failure(reply.get("stage", ""), reply.get("error", "no result"))
+        return reply
+
+    def _broken(self, session, what: str, exc: SessionBroken) -> Verdict:
+        """No reply. An engine that no longer answers is infrastructure; a harness that died or
+        overran while the candidate's code ran (an OOM kill of the container, say) is the candidate's."""
+        try:
+            self.client.ping()
+        except Exception as engine:  # noqa: BLE001
+            return Verdict(Status.INFRA_ERROR, reason=f"Docker engine: {engine}")
+        state = session.state()
+        oom = " (the container ran out of memory)" if state.get("OOMKilled") else ""
+        if what == "prepare":
+            return Verdict(Status.INFRA_ERROR, reason=f"the harness {exc} before the candidate's code ran{oom}")
+        return Verdict(Status.UNRESOLVED, reason=f"the harness {exc} while the tests ran{oom}")

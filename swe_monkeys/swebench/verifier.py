@@ -2,8 +2,10 @@
 
 Flow per run: intake every unverified candidate (empty / malformed / tests-only are verdicts of
 their own), group the rest by normalised patch, serve groups from the verdict cache, and judge
-the remaining unique patches in warm containers, `workers` at a time. Every verdict is written to
-the run store as soon as it exists, so a killed run resumes with what is left.
+the remaining unique patches, `workers` at a time, each in a fresh container (runner.py). Before
+an instance's first candidate is judged its gold patch is, once per image and harness version
+(cached): a candidate's test counts only with the status it has under gold. Every verdict is
+written to the run store as soon as it exists, so a killed run resumes with what is left.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from swe_monkeys.images.builder import ImageBuildError, ImageBuilder
 from swe_monkeys.sandbox.docker_sandbox import Limits, docker_client, reap_orphans
 from swe_monkeys.store.run_store import RunStore
 from swe_monkeys.store.verdict_cache import VerdictCache, verdict_key
+from swe_monkeys.swebench.grading import GoldStatuses
 from swe_monkeys.swebench.patches import intake, normalised_key
 from swe_monkeys.swebench.runner import CandidateRunner, harness_version
 from swe_monkeys.swebench.spec import EnvSpec, SpecError, load_spec
@@ -43,6 +46,9 @@ class VerifyConfig:
     flaky_runs: int = 11  # runs per candidate on an instance validate found flaky (the paper used 11)
     limits: Limits = field(default_factory=Limits)
     use_cache: bool = True
+    # Run the FAIL_TO_PASS tests first, and the rest only for candidates that pass them (same
+    # verdicts; a selection method that needs PASS_TO_PASS results for every candidate turns it off).
+    fail_fast: bool = True
 
 
 @dataclass
@@ -54,6 +60,7 @@ class _Job:
     runs: int
     members: list[tuple[int, Candidate, str]]  # (candidate id, candidate, dedup key) sharing this verdict
     cache_key: str
+    image_id: str = ""
 
 
 def open_engine(config: VerifyConfig, log: Callable[[str], None]) -> tuple[object, ImageBuilder]:
@@ -82,6 +89,8 @@ class SWEVerifier:
         self.client, self.builder = open_engine(config, log)
         self.cache = VerdictCache() if config.use_cache else None
         self._lock = threading.Lock()
+        self._golds: dict[str, GoldStatuses | Verdict | None] = {}
+        self._gold_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
 
     def run(self) -> dict[str, int]:
         """Verify everything pending; returns counts by status."""
@@ -127,7 +136,7 @@ class SWEVerifier:
             if job is None:
                 cache_key = verdict_key(inst.instance_id, key, image_id, harness_version())
                 job = groups[key] = _Job(inst, spec, image, taken.patch, self.config.flaky_runs if flaky else 1,
-                                         [], cache_key)
+                                         [], cache_key, image_id)
             job.members.append((cid, cand, key))
         jobs = []
         for job in groups.values():
@@ -139,6 +148,17 @@ class SWEVerifier:
             for cid, cand, key in job.members:
                 self._record(cid, cand, cached, key)
         return jobs
+
+    def _gold(self, job: _Job, runner: CandidateRunner) -> GoldStatuses | Verdict | None:
+        """Gold's per-test statuses for the job's instance and image (None: it ships no gold patch;
+        a Verdict: gold does not resolve it here, so no candidate can be judged)."""
+        inst = job.inst
+        if not inst.patch:
+            return None
+        with self._gold_locks[inst.instance_id]:
+            if inst.instance_id not in self._golds:
+                self._golds[inst.instance_id] = gold_record(runner, inst, job.spec, job.image_id, self.cache)
+            return self._golds[inst.instance_id]
 
     def _reader(self, inst: SWEInstance):
         """Reads base files for AST-normalised dedup, or None when the repository is not at hand."""
@@ -168,8 +188,13 @@ class SWEVerifier:
                     if runner is not None:
                         runner.close()
                     runner = CandidateRunner(self.client, job.image, self.config.limits)
-                verdicts = [runner.judge(job.inst, job.spec, job.patch) for _ in range(job.runs)]
-                verdict = verdicts[0] if job.runs == 1 else majority(verdicts)
+                gold = self._gold(job, runner)
+                if isinstance(gold, Verdict):
+                    verdict = gold  # the instance cannot be judged in this image
+                else:
+                    verdicts = [runner.judge(job.inst, job.spec, job.patch, gold, self.config.fail_fast)
+                                for _ in range(job.runs)]
+                    verdict = verdicts[0] if job.runs == 1 else majority(verdicts)
                 if self.cache is not None:
                     self.cache.put(job.cache_key, verdict)
                 for cid, cand, key in job.members:
@@ -177,3 +202,25 @@ class SWEVerifier:
         finally:
             if runner is not None:
                 runner.close()
+
+
+def gold_key(inst: SWEInstance, image_id: str) -> str:
+    return verdict_key(inst.instance_id, "gold-statuses", image_id, harness_version())
+
+
+def gold_record(runner: CandidateRunner, inst: SWEInstance, spec: EnvSpec, image_id: str,
+                cache: VerdictCache | None) -> GoldStatuses | Verdict:
+    """Gold's statuses from the cache, or judged now (and cached: `validate` records them too)."""
+    record = cache.get_gold(gold_key(inst, image_id)) if cache is not None else None
+    if record is None:
+        verdict, gold = runner.judge_gold(inst, spec)
+        if not verdict.status.is_judgement:
+            return verdict  # an infrastructure fault: tried again next time
+        record = {"resolved": gold is not None, "reason": verdict.reason,
+                  "statuses": gold.statuses if gold else {}, "first": gold.first if gold else None}
+        if cache is not None:
+            cache.put_gold(gold_key(inst, image_id), record)
+    if not record["resolved"]:
+        return Verdict(Status.INFRA_ERROR, reason="the gold patch does not resolve this instance in its image, "
+                       f"so no candidate can be judged: {record['reason']} (swe-monkeys validate re-checks it)")
+    return GoldStatuses(statuses=record["statuses"], first=record.get("first"))

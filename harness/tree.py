@@ -1,0 +1,187 @@
+"""In-container: the pristine repository as a manifest, what changed since, and putting it back.
+
+Root never asks git what changed: a candidate controls .gitignore (which hides files from
+`git status`) and .gitattributes (which makes root-run git re-encode files on checkout). Instead
+the harness lists the pristine tree itself (`Manifest`: every path below /testbed, ignored files
+included, with its lstat data, and the blob of every committed path from `git ls-tree`), compares
+the tree with it after the candidate's patch (`changes`), and restores paths from the object
+database with one `git cat-file --batch` process (`restore`): raw blobs, no attributes, no hooks,
+O(1) processes however many paths a candidate touches. Standard library only.
+"""
+
+import os
+import shutil
+import stat
+import subprocess
+
+TESTBED = "/testbed"
+GIT_DIR = TESTBED + "/.git"
+# root's git reads only root-owned configuration: the repository's (root-owned, see the instance
+# image) and the system's; hooks and fsmonitor are off whatever that configuration says.
+GIT = ["git", "--git-dir=" + GIT_DIR, "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false"]
+
+
+def _walk(root):
+    """{relative path: (mode, size, mtime_ns, link target)} of everything below root but .git."""
+    out, stack = {}, [""]
+    while stack:
+        rel = stack.pop()
+        try:
+            names = os.listdir(os.path.join(root, rel) if rel else root)
+        except OSError:
+            continue
+        for name in names:
+            if not rel and name == ".git":
+                continue
+            path = rel + "/" + name if rel else name
+            try:
+                st = os.lstat(os.path.join(root, path))
+            except OSError:
+                continue
+            link = None
+            if stat.S_ISLNK(st.st_mode):
+                try:
+                    link = os.readlink(os.path.join(root, path))
+                except OSError:
+                    link = ""
+            is_dir = stat.S_ISDIR(st.st_mode)
+            # A directory's size and mtime change whenever an entry is added: only its mode matters.
+            out[path] = (st.st_mode, 0 if is_dir else st.st_size, 0 if is_dir else st.st_mtime_ns, link)
+            if is_dir:
+                stack.append(path)
+    return out
+
+
+def _ls_tree():
+    """{path: blob id} of the pristine commit."""
+    proc = subprocess.run(GIT + ["ls-tree", "-r", "-z", "--full-tree", "HEAD"], cwd="/",
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True)
+    blobs = {}
+    for entry in proc.stdout.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, path = entry.partition(b"\t")
+        parts = meta.split()
+        if len(parts) == 3 and parts[1] == b"blob":
+            blobs[os.fsdecode(path)] = parts[2].decode()
+    return blobs
+
+
+class Manifest:
+    """The pristine tree, taken before any candidate content exists in the container."""
+
+    def __init__(self, root=TESTBED):
+        self.root = root
+        self.entries = _walk(root)
+        self.blobs = _ls_tree()
+
+    def changes(self):
+        """(modified, added, removed) paths, comparing the tree now with the pristine one."""
+        now = _walk(self.root)
+        modified = [p for p, e in now.items() if p in self.entries and e != self.entries[p]]
+        added = [p for p in now if p not in self.entries]
+        removed = [p for p in self.entries if p not in now]
+        return sorted(modified), sorted(added), sorted(removed)
+
+    def pristine_text(self, path, limit=1 << 20):
+        """The pristine content of one committed file, or None."""
+        data = self._blobs([path]).get(path)
+        return None if data is None else data[:limit].decode("utf-8", "replace")
+
+    def _blobs(self, paths):
+        wanted = [(p, self.blobs[p]) for p in paths if p in self.blobs]
+        if not wanted:
+            return {}
+        proc = subprocess.Popen(GIT + ["cat-file", "--batch"], cwd="/", stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        out, _ = proc.communicate("".join(b + "\n" for _, b in wanted).encode())
+        found, pos = {}, 0
+        for path, blob in wanted:
+            end = out.index(b"\n", pos)
+            header = out[pos:end].split()
+            pos = end + 1
+            if len(header) < 3 or header[1] != b"blob":
+                continue
+            size = int(header[2])
+            found[path] = out[pos:pos + size]
+            pos += size + 1
+        return found
+
+    def restore(self, paths):
+        """Put each path back as it was in the pristine tree (a path it did not have is removed).
+
+        Parents go first, so a directory a candidate replaced by a symlink is a directory again
+        before anything is written beneath it; nothing is ever written through a symlink.
+        """
+        paths = sorted(set(paths), key=lambda p: (p.count("/"), p))
+        contents = self._blobs([p for p in paths if p in self.entries and stat.S_ISREG(self.entries[p][0])])
+        for path in paths:
+            full = os.path.join(self.root, path)
+            if not _inside_real_dirs(self.root, path):
+                continue  # its parent is no real directory of the tree: restoring that parent removes it
+            entry = self.entries.get(path)
+            _remove(full, keep_dir=entry is not None and stat.S_ISDIR(entry[0]))
+            if entry is None:
+                continue
+            mode = stat.S_IMODE(entry[0])
+            if stat.S_ISDIR(entry[0]):
+                if not os.path.isdir(full):
+                    os.mkdir(full)
+                os.chown(full, 0, 0)
+                os.chmod(full, mode)
+            elif stat.S_ISLNK(entry[0]):
+                os.symlink(entry[3], full)
+            elif path in contents:
+                fd = os.open(full, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+                with os.fdopen(fd, "wb") as f:
+                    f.write(contents[path])
+                os.chown(full, 0, 0)
+                os.chmod(full, mode)
+
+
+def _inside_real_dirs(root, path):
+    """True when every parent of path below root is a real directory (no symlink on the way)."""
+    current = root
+    for part in path.split("/")[:-1]:
+        current = os.path.join(current, part)
+        try:
+            if not stat.S_ISDIR(os.lstat(current).st_mode):
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def _remove(full, keep_dir=False):
+    try:
+        st = os.lstat(full)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(st.st_mode):
+        if not keep_dir:
+            shutil.rmtree(full, ignore_errors=True)
+    else:
+        os.unlink(full)
+
+
+def seal_new_paths(manifest, user_dirs_mode=0o1777):
+    """Give everything the pristine tree lacks the image's layout: root-owned and read-only files,
+    directories root-owned with the sticky bit and open for creating files (__pycache__ closed).
+
+    So the test user may create files anywhere in the tree, but cannot change, delete or rename a
+    file it did not create: the candidate's own files, the test files and the conftests included.
+    """
+    _, added, _ = manifest.changes()
+    for path in added:
+        full = os.path.join(manifest.root, path)
+        try:
+            st = os.lstat(full)
+        except OSError:
+            continue
+        if stat.S_ISLNK(st.st_mode):
+            continue
+        os.chown(full, 0, 0)
+        if stat.S_ISDIR(st.st_mode):
+            os.chmod(full, 0o755 if os.path.basename(path) == "__pycache__" else user_dirs_mode)
+        else:
+            os.chmod(full, stat.S_IMODE(st.st_mode) & 0o755)

@@ -1,0 +1,150 @@
+"""In-container test runner: the one place where a candidate's code runs (see run_candidate.py).
+
+UNSAFE by design and named so: `unsafe_run_tests` runs the candidate's code, as the unprivileged
+user of the job, in its own session, with a wall-clock limit and an output cap that keeps the
+head and the tail of the log, first in line for the kernel's OOM killer. Under pytest it adds
+the harness's own configuration and plugin list (pytest_setup.py) and the guard plugin's
+channel: two pipes whose numbers only the guard reads, one holding a fresh nonce in the kernel's
+buffer, one for the guard's verdict. Standard library only.
+"""
+
+import os
+import pwd
+import random
+import re
+import select
+import subprocess
+import time
+
+from kill_user import kill_uid
+
+TESTBED = "/testbed"
+
+
+class CappedBuffer:
+    """Keeps the head and the tail of a stream; the middle of an over-long log is dropped.
+
+    pytest -rA prints its per-test summary at the very end, so a gigabyte of noise before it
+    must not push the evidence out of the log.
+    """
+
+    def __init__(self, cap):
+        self.head_cap, self.tail_cap = cap // 2, cap - cap // 2
+        self.head, self.tail, self.total = bytearray(), bytearray(), 0
+
+    def add(self, data):
+        self.total += len(data)
+        room = self.head_cap - len(self.head)
+        if room > 0:
+            self.head += data[:room]
+            data = data[room:]
+        if data:
+            self.tail += data
+            if len(self.tail) > 2 * self.tail_cap:
+                del self.tail[:-self.tail_cap]
+
+    def text(self):
+        tail = self.tail[-self.tail_cap:]
+        dropped = self.total - len(self.head) - len(tail)
+        middle = ("\n[... %d bytes dropped by the output cap ...]\n" % dropped).encode() if dropped > 0 else b""
+        return (bytes(self.head) + middle + bytes(tail)).decode("utf-8", "replace"), dropped > 0
+
+
+class GuardChannel:
+    """The pytest guard's pipes: a nonce waiting in one, the guard's verdict coming back on the other."""
+
+    def __init__(self, env):
+        self.nonce = os.urandom(16).hex()
+        nonce_r, nonce_w = os.pipe()
+        os.write(nonce_w, self.nonce.encode())
+        os.close(nonce_w)
+        result_r, result_w = os.pipe()
+        # Numbers a program cannot guess from the usual small ones (the guard reads them back
+        # from /proc/self/environ, so no Python object holds them while the tests run).
+        picks = random.sample(range(200, 1000), 2)
+        for fd, pick in ((nonce_r, picks[0]), (result_w, picks[1])):
+            os.dup2(fd, pick)
+            os.close(fd)
+        self.child_fds, self.result_r = tuple(picks), result_r
+        env["SWE_MONKEYS_GUARD_FDS"] = "%d,%d" % tuple(picks)
+
+    def after_spawn(self):
+        for fd in self.child_fds:
+            os.close(fd)
+
+    def verdict(self):
+        """'ok' when the guard vouched with this run's nonce, else what it said (or 'missing')."""
+        os.set_blocking(self.result_r, False)
+        data = b""
+        try:
+            while len(data) < 65536:
+                chunk = os.read(self.result_r, 4096)
+                if not chunk:
+                    break
+                data += chunk
+        except (BlockingIOError, OSError):
+            pass
+        os.close(self.result_r)
+        lines = data.decode("utf-8", "replace").splitlines()
+        if lines == ["ok " + self.nonce]:
+            return "ok"
+        return next((line for line in lines if line.startswith("tampered")), "missing" if not lines else
+                    "forged guard report")
+
+
+def unsafe_run_tests(job, extra_args=()):
+    """UNSAFE: runs the candidate's code (as the unprivileged user, no network, time-capped)."""
+    pw = pwd.getpwnam(job["user"])
+    env = {"PATH": job["path"], "HOME": "/tmp", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+           "PYTHONIOENCODING": "utf-8", "TERM": "dumb", "USER": job["user"]}
+    env.update(job.get("env") or {})
+    channel = GuardChannel(env) if job.get("guard") else None
+    if job.get("pytest"):
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    cmd = job["cmd"] + " " + " ".join(shell_quote(a) for a in list(extra_args) + list(job["args"]))
+    buf = CappedBuffer(int(job["output_cap"]))
+    start = time.monotonic()
+    proc = subprocess.Popen(["/bin/sh", "-c", cmd], cwd=TESTBED, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                            user=pw.pw_uid, group=pw.pw_gid, extra_groups=[],
+                            pass_fds=channel.child_fds if channel else ())
+    if channel:
+        channel.after_spawn()
+    _first_to_die(proc.pid)
+    deadline, timed_out, fd = start + float(job["timeout"]), False, proc.stdout.fileno()
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            timed_out = True
+            break
+        ready, _, _ = select.select([fd], [], [], min(left, 1.0))
+        if ready:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                break
+            buf.add(chunk)
+    # Whatever happened, nothing of the candidate's may outlive its run.
+    clean = kill_uid(pw.pw_uid) if pw.pw_uid else True
+    exit_code = None if timed_out else proc.wait()
+    if timed_out:
+        proc.wait()
+    log, truncated = buf.text()
+    result = {"exit_code": exit_code, "timed_out": timed_out, "truncated": truncated, "output_bytes": buf.total,
+              "test_seconds": round(time.monotonic() - start, 3), "clean": clean}
+    if channel:
+        result["guard"] = channel.verdict()
+    result["log"] = log
+    return result
+
+
+def _first_to_die(pid):
+    """Under memory pressure the kernel kills the candidate's processes, not the harness."""
+    try:
+        with open("/proc/%d/oom_score_adj" % pid, "w") as f:
+            f.write("1000")
+    except OSError:
+        pass
+
+
+def shell_quote(arg):
+    return arg if re.fullmatch(r"[\w@%+=:,./\[\]-]+", arg) else "'" + arg.replace("'", "'\"'\"'") + "'"
