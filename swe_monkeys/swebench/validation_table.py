@@ -1,0 +1,86 @@
+"""The record of which SWE-bench instances were validated here, and the README's coverage table.
+
+configs/swebench/validation.jsonl holds one row per (instance, spec hash): how often the gold patch
+and the empty patch resolved over how many runs, which tests flipped between runs, when, and where
+the logs are. A row is only evidence for the spec it was made with, so the hash is part of the key:
+a changed spec starts a new row instead of inheriting the old one's verdicts. Pure functions: the
+CLI (or a person) decides when to write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+from typing import Iterable
+
+from swe_monkeys.paths import CONFIGS
+
+TABLE = CONFIGS / "swebench" / "validation.jsonl"
+FIELDS = ("instance", "spec_hash", "gold_resolved", "runs", "empty_resolved", "flaky_tests", "date", "log_dir")
+
+
+def spec_hash(spec) -> str:
+    """A short hash of everything an EnvSpec says (so any change of the spec makes a new row)."""
+    return hashlib.sha256(json.dumps(asdict(spec), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def read_rows(path: Path = TABLE) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def write_rows(rows: list[dict], path: Path = TABLE) -> None:
+    path.write_text("".join(json.dumps({k: row.get(k) for k in FIELDS}) + "\n" for row in rows))
+
+
+def merge_rows(rows: list[dict], new: Iterable[dict]) -> list[dict]:
+    """Rows with `new` folded in: runs of the same (instance, spec_hash) add up, flaky tests are
+    united, the newest date and log_dir win; other rows are kept as they were, in order."""
+    out = [dict(row) for row in rows]
+    index = {(row["instance"], row["spec_hash"]): i for i, row in enumerate(out)}
+    for row in new:
+        missing = set(FIELDS) - set(row) - {"flaky_tests", "log_dir"}
+        if missing:
+            raise ValueError(f"validation row lacks {sorted(missing)}: {row}")
+        row = {"flaky_tests": [], "log_dir": "", **row}
+        key = (row["instance"], row["spec_hash"])
+        if key not in index:
+            index[key] = len(out)
+            out.append({k: row[k] for k in FIELDS})
+            continue
+        old = out[index[key]]
+        for count in ("gold_resolved", "runs", "empty_resolved"):
+            old[count] = int(old[count]) + int(row[count])
+        old["flaky_tests"] = sorted(set(old.get("flaky_tests") or []) | set(row["flaky_tests"]))
+        if str(row["date"]) >= str(old["date"]):
+            old["date"], old["log_dir"] = row["date"], row["log_dir"] or old.get("log_dir", "")
+    return out
+
+
+def is_validated(row: dict) -> bool:
+    """Gold resolved every time and the empty patch never: the instance can tell right from wrong."""
+    return int(row["runs"]) > 0 and int(row["gold_resolved"]) == int(row["runs"]) and int(row["empty_resolved"]) == 0
+
+
+def coverage_table(rows: list[dict], instances: Iterable[dict], supported: Iterable[tuple[str, str]],
+                   current: dict[str, str] | None = None) -> str:
+    """The README's markdown table: per repository, instances, how many have a spec, how many were
+    validated here. `instances` are dataset rows (repo, version, instance_id); `current` maps an
+    instance to its spec's hash today, so rows made with an older spec do not count."""
+    have = set(supported)
+    total, with_spec, validated = Counter(), Counter(), Counter()
+    good = {row["instance"] for row in rows if is_validated(row)
+            and (current is None or current.get(row["instance"]) == row["spec_hash"])}
+    for inst in instances:
+        repo = inst["repo"]
+        total[repo] += 1
+        with_spec[repo] += (repo, str(inst["version"])) in have
+        validated[repo] += inst["instance_id"] in good
+    lines = ["| repository | instances | with spec | validated here |", "|---|---:|---:|---:|"]
+    lines += [f"| {repo} | {total[repo]} | {with_spec[repo]} | {validated[repo]} |" for repo in sorted(total)]
+    lines.append(f"| all | {sum(total.values())} | {sum(with_spec.values())} | {sum(validated.values())} |")
+    return "\n".join(lines) + "\n"

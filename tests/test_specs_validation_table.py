@@ -1,0 +1,55 @@
+"""validation_table: merging validation rows per (instance, spec hash) and rendering the coverage table."""
+
+from __future__ import annotations
+
+import pytest
+
+from swe_monkeys.swebench.spec import EnvSpec
+from swe_monkeys.swebench.validation_table import (coverage_table, is_validated, merge_rows, read_rows, spec_hash,
+                                                  write_rows)
+
+
+def row(instance="o__r-1", h="h1", gold=3, runs=3, empty=0, flaky=(), date="2026-01-01", log_dir="runs/a"):
+    return {"instance": instance, "spec_hash": h, "gold_resolved": gold, "runs": runs, "empty_resolved": empty,
+            "flaky_tests": list(flaky), "date": date, "log_dir": log_dir}
+
+
+def test_same_key_adds_up_and_new_spec_hash_is_a_new_row():
+    rows = merge_rows([row()], [row(gold=1, runs=2, flaky=["t1"], date="2026-02-01", log_dir="runs/b"),
+                                row(h="h2", gold=0, runs=1)])
+    assert rows[0] == row(gold=4, runs=5, flaky=["t1"], date="2026-02-01", log_dir="runs/b")
+    assert rows[1]["spec_hash"] == "h2" and len(rows) == 2
+    assert not is_validated(rows[1]) and not is_validated(rows[0])  # 4 of 5 gold runs resolved
+    assert is_validated(row())
+
+
+def test_an_older_row_does_not_replace_the_date():
+    rows = merge_rows([row(date="2026-03-01", log_dir="new")], [row(date="2026-01-01", log_dir="old")])
+    assert (rows[0]["date"], rows[0]["log_dir"]) == ("2026-03-01", "new")
+
+
+def test_incomplete_rows_are_refused():
+    with pytest.raises(ValueError, match="runs"):
+        merge_rows([], [{"instance": "x", "spec_hash": "h", "gold_resolved": 1, "empty_resolved": 0, "date": "d"}])
+
+
+def test_round_trip(tmp_path):
+    path = tmp_path / "validation.jsonl"
+    write_rows([row(), row(instance="o__r-2")], path)
+    assert read_rows(path) == [row(), row(instance="o__r-2")]
+    assert read_rows(tmp_path / "missing.jsonl") == []
+
+
+def test_spec_hash_follows_every_field():
+    a, b = EnvSpec(repo="o/r", version="1"), EnvSpec(repo="o/r", version="1", timeout=1)
+    assert spec_hash(a) == spec_hash(EnvSpec(repo="o/r", version="1")) != spec_hash(b)
+
+
+def test_coverage_table_counts_only_current_validations():
+    instances = [{"repo": "o/r", "version": "1", "instance_id": "o__r-1"},
+                 {"repo": "o/r", "version": "1", "instance_id": "o__r-2"},
+                 {"repo": "o/r", "version": "2", "instance_id": "o__r-3"},
+                 {"repo": "p/q", "version": "1", "instance_id": "p__q-1"}]
+    rows = [row(), row(instance="o__r-2", h="old"), row(instance="p__q-1", empty=1)]
+    table = coverage_table(rows, instances, [("o/r", "1"), ("p/q", "1")], current={"o__r-1": "h1", "o__r-2": "new"})
+    assert table.splitlines()[2:] == ["| o/r | 3 | 2 | 1 |", "| p/q | 1 | 1 | 0 |", "| all | 4 | 3 | 1 |"]
