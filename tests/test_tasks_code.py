@@ -35,7 +35,29 @@ HOSTILE = {
     "disk_fill": "f = open('big', 'wb')\nwhile True:\n    f.write(b'x' * (1 << 20))\n",
     "network": "import socket\nsocket.create_connection(('10.255.255.1', 80), timeout=2)\n",
     "kill_parent": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nassert False\n",
-    "write_fd_guess": "import os\nfor fd in range(3, 20):\n    try:\n        os.write(fd, b'0' * 32)\n    except OSError:\n        pass\n",
+    "write_fd_guess": "import os\nfor fd in range(3, 1024):\n    try:\n        os.write(fd, b'0' * 32)\n    except OSError:\n"
+                      "        pass\nos._exit(0)\nassert False\n",
+    # The nonce is nowhere in Python's reach while the program runs: not in a frame, a default
+    # argument, the __main__ module or any object the collector knows (all read from a one-liner).
+    "nonce_from_frames": (
+        "import gc, os, re, sys\n"
+        "found = set()\n"
+        "f = sys._getframe()\n"
+        "while f is not None:\n"
+        "    found.update(repr(v) for v in list(f.f_locals.values()) + list(f.f_globals.values()))\n"
+        "    for v in list(f.f_locals.values()) + list(f.f_globals.values()):\n"
+        "        found.update(repr(d) for d in (getattr(v, '__defaults__', None) or ()))\n"
+        "    f = f.f_back\n"
+        "found.update(repr(vars(sys.modules['__main__'])))\n"
+        "found.update(repr(o) for o in gc.get_objects() if isinstance(o, (bytes, str)) and len(o) == 32)\n"
+        "tokens = {t.encode() for text in found for t in re.findall(r'[0-9a-f]{32}', text)}\n"
+        "for fd in range(3, 1024):\n"
+        "    for t in tokens:\n"
+        "        try:\n"
+        "            os.write(fd, t)\n"
+        "        except OSError:\n"
+        "            break\n"
+        "os._exit(0)\n"),
 }
 
 
@@ -58,12 +80,14 @@ def test_hostile_programs_never_pass_and_the_pool_survives(pool):
 
 def test_programs_cannot_see_each_others_files(docker_client):
     with ProgramPool(docker_client, workers=1) as one:  # one container: the programs run one after another there
-        left = one.run([ProgramJob("open('/tmp/left', 'w').write('secret')\nprint(open('/tmp/left').read())"),
-                        ProgramJob("print(open('/tmp/left').read())"),
-                        ProgramJob("import os\nprint(os.getuid())\nopen('/home/swe/x', 'w')")])
-    assert left[0]["stdout"].strip() == "secret"
-    assert left[1]["exit_code"] != 0 and "secret" not in left[1]["stdout"]
-    assert left[2]["stdout"].startswith("1000") and left[2]["exit_code"] != 0  # not root, home not writable
+        left = one.run([ProgramJob("import os\nopen('left', 'w').write('secret')\nprint(open('left').read(), os.getcwd())"),
+                        ProgramJob("import glob\nprint([open(p).read() for p in glob.glob('/tmp/*/w/left')])"),
+                        ProgramJob("import os\nprint(os.getuid())\nopen('/home/swe/x', 'w')"),
+                        ProgramJob("open('/tmp/left', 'w')")])
+    assert left[0]["stdout"].startswith("secret /tmp/")
+    assert "secret" not in left[1]["stdout"]
+    assert int(left[2]["stdout"].split()[0]) >= 1000 and left[2]["exit_code"] != 0  # not root, home not writable
+    assert left[3]["exit_code"] != 0  # no shared scratch place: /tmp is nobody's to write
 
 
 @needs_humaneval

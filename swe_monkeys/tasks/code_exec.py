@@ -3,27 +3,27 @@
 `ProgramPool(client, workers)` keeps up to `workers` hardened containers (sandbox/docker_sandbox.py:
 network none, memory/CPU/pids limits, tmpfs /tmp, dropped capabilities) with harness/run_programs.py
 serving in each; `run(jobs)` spreads the jobs over them and returns one reply per job, in order.
-Inside, every program is its own process as an unprivileged user with its own rlimits and timeout
-(see the harness). A container whose harness dies or overruns is replaced; its job's reply says
-`error`, which the checker turns into an infra_error verdict, never a wrong answer.
+Inside, every program is its own process as a uid of its own with its own rlimits and timeout (see
+harness/run_programs.py: nothing a program does survives into the next one's judgement). A
+container whose harness dies or overruns is replaced; its job's reply says `error`, which the
+checker turns into an infra_error verdict, never a wrong answer. A container in which something
+of a program survived its kill (`dirty`) is replaced too.
 
 `run_in_fresh_containers(jobs)` is the slow way (one container per program), kept for the benchmark.
 """
 
 from __future__ import annotations
 
-import json
 import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any, Optional
 
-from swe_monkeys.paths import HARNESS
-from swe_monkeys.sandbox.docker_sandbox import DockerSandbox, Limits, SandboxError
+from swe_monkeys.sandbox.docker_sandbox import Limits, SandboxError
+from swe_monkeys.sandbox.session import HarnessSession, HarnessSpec, SessionBroken
 
 MARK = b"@@SWE_MONKEYS_PROGRAM@@ "
-IN_CONTAINER = "/opt/swe-monkeys/run_programs.py"
 MARGIN_S = 30.0  # beyond a program's own timeout before the harness itself counts as stuck
 LIMITS = Limits(cpus=1.0, memory="2g", pids=256, tmpfs="512m", output_cap=8 << 20)
 
@@ -48,40 +48,35 @@ def base_image(client) -> str:
     return ImageBuilder(client, default_repo_cache()).build_base()
 
 
+PROGRAM_HARNESS = HarnessSpec(files=("run_programs.py", "kill_user.py"), script="run_programs.py", marker=MARK)
+
+
 class _Runner:
-    """One warm container serving the program harness."""
+    """One warm container serving the program harness; replaced when a program leaves a trace."""
 
     def __init__(self, client, image: str, limits: Limits):
         self.client, self.image, self.limits = client, image, limits
-        self.sandbox: Optional[DockerSandbox] = None
-        self.session = None
+        self.session: Optional[HarnessSession] = None
 
     def close(self) -> None:
         if self.session is not None:
             self.session.close()
-        if self.sandbox is not None:
-            self.sandbox.close()
-        self.sandbox = self.session = None
+            self.session = None
 
     def run(self, job: ProgramJob) -> dict[str, Any]:
         try:
-            if self.sandbox is None:
-                sandbox = DockerSandbox(self.client, self.image, self.limits).__enter__()
-                self.sandbox = sandbox
-                sandbox.put_file(IN_CONTAINER, (HARNESS / "run_programs.py").read_bytes())
-                self.session = sandbox.open_session(["python3", "-u", IN_CONTAINER])
-            reply, timed_out = self.session.request(json.dumps(asdict(job)).encode(), MARK, job.timeout + MARGIN_S)
+            if self.session is None:
+                self.session = HarnessSession(self.client, self.image, self.limits, PROGRAM_HARNESS).start()
+            reply = self.session.request(asdict(job), job.timeout + MARGIN_S)
         except SandboxError as exc:
             self.close()
             return {"error": str(exc)}
-        if reply is None:
+        except SessionBroken as exc:
             self.close()
-            return {"error": "the program harness " + ("overran its time limit" if timed_out else "ended without a reply")}
-        try:
-            return json.loads(reply[len(MARK):])
-        except ValueError:
-            self.close()
-            return {"error": "unreadable reply from the program harness"}
+            return {"error": f"the program harness {exc}"}
+        if reply.get("dirty"):
+            self.close()  # something of that program survived its kill: nothing else runs beside it
+        return reply
 
 
 class ProgramPool:
