@@ -193,7 +193,11 @@ class GridFamily:
 
         a, b, s = np.exp(theta[0]), np.exp(theta[1]), expit(theta[2])
         x = np.clip(EDGES / s, 0.0, 1.0)
-        cdf = betainc(a, b, x) if self.cdf == "beta" else -np.expm1(b * np.log1p(-np.minimum(x ** a, 1.0)))
+        if self.cdf == "beta":
+            cdf = betainc(a, b, x)
+        else:
+            with np.errstate(divide="ignore"):  # log1p(-1) = -inf at the top edge: cdf 1, as it should
+                cdf = -np.expm1(b * np.log1p(-np.minimum(x ** a, 1.0)))
         return np.maximum(np.diff(cdf), 0.0)
 
     def fit(self, data: _Data, weights: np.ndarray, start=None) -> np.ndarray:
@@ -225,7 +229,7 @@ class SmoothPrior:
     `lam`, `band_lams` are fitted too and their forecasts widen the interval (model uncertainty).
     """
 
-    def __init__(self, lam: float = 30.0, band_lams: tuple[float, ...] = (3.0, 300.0), n_basis: int = 40,
+    def __init__(self, lam: float = 10.0, band_lams: tuple[float, ...] = (1.0, 100.0), n_basis: int = 40,
                  free_bottom: bool = True, order: int = 2):
         self.lam, self.band_lams, self.free_bottom, self.order = lam, band_lams, free_bottom, order
         self.n_basis = n_basis

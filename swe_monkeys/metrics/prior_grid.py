@@ -244,3 +244,12 @@ def _newton(objective: _Objective, theta: np.ndarray, tol: float = 1e-6, max_ite
         if decrease < 1e-10:
             break
     return theta
+
+
+def fit_npmle(lik: np.ndarray, counts: np.ndarray, iters: int = 500) -> np.ndarray:
+    """Unsmoothed NPMLE of the cell masses by EM (Laird 1978): mass piles up on few cells."""
+    counts = np.asarray(counts, dtype=np.float64)
+    w = np.full(lik.shape[1], 1.0 / lik.shape[1])
+    for _ in range(iters):
+        w = w * (lik.T @ (counts / np.maximum(lik @ w, 1e-300))) / counts.sum()
+    return w
