@@ -276,7 +276,7 @@ METHODS: dict[str, Any] = {
 }
 
 
-def forecast_coverage(n, c, method: str = DEFAULT_METHOD, n_boot: int = 200, level: float = 0.9,
+def forecast_coverage(n, c, method: str = DEFAULT_METHOD, n_boot: int = 100, level: float = 0.9,
                       seed: int = 0) -> CoverageForecast:
     """Fit `method` on per-problem counts and bootstrap it over problems `n_boot` times."""
     if method not in METHODS:
