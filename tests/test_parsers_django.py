@@ -157,3 +157,19 @@ def test_real_logs(name):
     assert parsed.suite_ran and not parsed.problem and parsed.statuses
     for status in (PASSED, FAILED, ERROR, SKIPPED):
         assert parsed.lines.get(status, 0) == parsed.totals.get(status, 0), status
+
+
+def test_real_failures_with_subtests():
+    """Django 3.0.14's own tests run in the django 3.0 env with django.utils.html.escape broken on
+    purpose: 8 tests fail, 33 FAIL blocks (one per failing subtest), as unittest counts them."""
+    parsed = parse_django((LOGS / "django_3.0_sdist_failures.log").read_text())
+    assert parsed.statuses["test_escape (utils_tests.test_html.TestUtilsHtml)"] == FAILED
+    assert parsed.totals[FAILED] == parsed.lines[FAILED] == 33
+    assert parsed.totals[PASSED] == 14 and sum(s == FAILED for s in parsed.statuses.values()) == 8
+
+
+def test_real_docstring_names_are_recorded_as_swe_bench_names_them():
+    parsed = parse_django((LOGS / "django_3.0_sdist_ok.log").read_text())
+    # a name from SWE-bench Lite's PASS_TO_PASS lists (django 3.0)
+    assert parsed.statuses["Admin inline should invoke local callable when its name is listed in readonly_fields"] == PASSED
+    assert parsed.totals == {PASSED: 313, FAILED: 0, ERROR: 0, SKIPPED: 30, XFAIL: 0}
