@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from swe_monkeys.metrics import prior_grid as grid
-from swe_monkeys.metrics.backtest import TRUTHS, backtest, study, summarise
+from swe_monkeys.metrics.backtest import TRUTHS, backtest, study, summarise, verdict_matrix
 from swe_monkeys.metrics.extrapolate import DEFAULT_METHOD, EDGES, METHODS, ForecastError, forecast_coverage
 from swe_monkeys.metrics.passk import coverage_curve
 
@@ -188,3 +188,16 @@ def test_backtest_refuses_what_is_not_a_verdict_matrix():
         backtest([3], [[0, 1]], fit_on=1, ks=[2])
     with pytest.raises(ValueError):
         backtest(None, [[0, 1]], fit_on=0, ks=[2])
+
+
+def test_verdict_matrix_from_a_sample_table_orders_by_sample_and_skips_infra_errors():
+    def row(pid, idx, status, resolved=False):
+        return {"problem_id": pid, "sample_idx": idx, "status": status, "resolved": resolved}
+
+    table = [row("b", 2, "resolved", True), row("b", 0, "unresolved"), row("b", 1, "infra_error"),
+             row("a", 1, "unresolved"), row("a", 0, "resolved", True), row("a", 2, None), row("c", 0, None)]
+    ids, n, matrix = verdict_matrix(table)
+    assert ids == ["a", "b"] and n.tolist() == [2, 2]
+    assert matrix.tolist() == [[1, 0], [0, 1]]
+    rows = backtest(n, matrix, fit_on=1, ks=[2], methods=["beta"], n_boot=0)
+    assert rows[0]["observed"] == pytest.approx(1.0)

@@ -22,7 +22,7 @@ import numpy as np
 from swe_monkeys.metrics.extrapolate import DEFAULT_METHOD, METHODS, forecast_coverage
 from swe_monkeys.metrics.passk import pass_at_k_matrix
 
-__all__ = ["backtest", "TRUTHS", "study", "summarise", "COMPARED"]
+__all__ = ["backtest", "verdict_matrix", "TRUTHS", "study", "summarise", "COMPARED"]
 
 COMPARED = ("smooth-prior", "power-law", "beta", "zero-beta", "scaled-beta", "kumaraswamy", "npmle")
 
@@ -62,6 +62,25 @@ def backtest(n: Optional[Sequence[int]], c_by_sample, fit_on: int, ks: Iterable[
                          "observed_exact": bool((n >= k).all()), "fit_on": int(fit_on),
                          "n_problems": int(n.size), "level": level})
     return rows
+
+
+def verdict_matrix(rows: Sequence[dict[str, Any]]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(problem ids, judged samples per problem, problems x samples 0/1 matrix) from a run's sample
+    table (RunStore.sample_table), judged samples in sample_idx order, padded with 0 past n.
+
+    As in the report's counts, unverified samples and infra errors are left out: the harness
+    failing is neither a success nor a failure, so a later sample moves up into its place.
+    """
+    per: dict[str, list[tuple[int, bool]]] = {}
+    for row in rows:
+        if row["status"] not in (None, "infra_error"):
+            per.setdefault(row["problem_id"], []).append((int(row["sample_idx"]), bool(row["resolved"])))
+    ids = sorted(per)
+    n = np.array([len(per[i]) for i in ids], dtype=np.int64)
+    matrix = np.zeros((len(ids), int(n.max()) if ids else 0), dtype=np.int64)
+    for r, pid in enumerate(ids):
+        matrix[r, :n[r]] = [ok for _, ok in sorted(per[pid])]
+    return ids, n, matrix
 
 
 Sampler = Callable[[np.random.Generator, int], np.ndarray]
