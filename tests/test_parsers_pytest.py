@@ -83,3 +83,15 @@ def test_real_logs(name):
     assert parsed.suite_ran and not parsed.problem and parsed.statuses
     for status in (PASSED, FAILED):
         assert parsed.lines.get(status, 0) == parsed.totals.get(status, 0), status
+
+
+def test_verbose_skip_reasons_name_the_skipped_test():
+    """-rA's 'SKIPPED [1] file:line: reason' names no test; -v's line does (pytest 7+ adds the reason)."""
+    log = ("x/t.py::T::test_sparse SKIPPED (requires sparse)                      [ 50%]\n"
+           "x/t.py::T::test_a PASSED                                              [100%]\n"
+           "=========================== short test summary info ============================\n"
+           "PASSED x/t.py::T::test_a\nSKIPPED [1] x/t.py:12: requires sparse\n"
+           "===================== 1 passed, 1 skipped in 0.02s =====================\n")
+    parsed = parse_pytest(log)
+    assert parsed.statuses["x/t.py::T::test_sparse"] == SKIPPED
+    assert parsed.lines == {PASSED: 1, SKIPPED: 1} == parsed.totals

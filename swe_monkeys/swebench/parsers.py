@@ -62,7 +62,8 @@ def _clean(line: str) -> str:
 _RESULT = re.compile(r"^(PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS) (.+?)\s*$")
 # `pytest -v` result lines ("path::test PASSED [ 10%]"): the only per-test report of pytest 3.x,
 # whose -rA does not exist (astropy 1.3 pins pytest 3.3.1).
-_VERBOSE = re.compile(r"^(\S+?::.+?) (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS|xfail)(?:\s+\[\s*\d+%\])?\s*$")
+# pytest 7+ adds the reason of a skip or xfail: "path::test SKIPPED (needs sparse) [ 10%]".
+_VERBOSE = re.compile(r"^(\S+?::.+?) (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS|xfail)(?: \(.*\))?(?:\s+\[\s*\d+%\])?\s*$")
 _SUMMARY = re.compile(r"^=+ (.*?) in [\d.]+ ?s(?:econds)?\b.*=+\s*$")
 _SUMMARY_LIKE = re.compile(r"^=+ .*\b(passed|failed|errors?|no tests ran)\b.*=+\s*$")
 _COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|deselected|warnings?)")
