@@ -64,3 +64,37 @@ def test_no_hostile_candidate_is_resolved(tmp_path, repo_cache, examples, images
             assert not os.path.exists(marker), f"{entry['name']} escaped to the host: {marker}"
     left = docker_client.containers.list(all=True, sparse=True, filters={"label": f"{OWNER_LABEL}={os.getpid()}"})
     assert not left, [c.short_id for c in left]
+
+
+FOLLOWERS = ("wrong", "partial", "breaks_p2p")  # ordinary wrong candidates, judged right after the hostile one
+
+
+@pytest.mark.parametrize("attack_class", ["state", "config", "never_ran"])
+def test_each_attack_class_then_wrong_candidates_in_sequence(tmp_path, repo_cache, examples, images, docker_client,
+                                                             attack_class):
+    """Issue 10's classes, each hostile candidate followed by ordinary wrong ones of its example on the
+    same worker: no false resolved, no infra_error caused by a candidate, nothing left behind.
+
+    Every candidate gets a container no other candidate ran in (runner.py), so "the same container"
+    cannot happen here by construction; the sequence still proves what follows a hostile one."""
+    corpus = [c for c in load_corpus(examples) if c[0].get("class") == attack_class]
+    assert len(corpus) >= 3
+    store = RunStore(tmp_path / "run")
+    store.add_instances([ex.instance for ex in examples.values()])
+    index = 0
+    for entry, example, patch in corpus:
+        store.add_candidate(Candidate(example.instance.instance_id, patch, entry["name"], index))
+        for follower in FOLLOWERS:
+            index += 1
+            store.add_candidate(Candidate(example.instance.instance_id, example.candidates[follower],
+                                          f"{entry['name']}+{follower}", index))
+        index += 1
+    SWEVerifier(store, VerifyConfig(repo_cache=repo_cache, workers=1, use_cache=False)).run()
+    verdicts = store.verdicts()
+    report = {c.model: verdicts[cid] for cid, c in store.candidates()}
+    assert not {n: v.reason for n, v in report.items() if v.status is Status.RESOLVED}
+    assert not {n: v.reason for n, v in report.items() if v.status is Status.INFRA_ERROR}
+    for entry, _, _ in corpus:  # the followers got the verdicts they get alone
+        assert all(report[f"{entry['name']}+{f}"].status is Status.UNRESOLVED for f in FOLLOWERS)
+    left = docker_client.containers.list(all=True, sparse=True, filters={"label": f"{OWNER_LABEL}={os.getpid()}"})
+    assert not left, [c.short_id for c in left]

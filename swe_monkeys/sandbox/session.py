@@ -163,4 +163,12 @@ class FreshSessions:
             if isinstance(got, HarnessSession):
                 got.close()
         self._removals.put(None)
-        self._threads[-1].join(timeout=60)
+        for thread in self._threads:  # a start under way finishes, and its session is closed
+            thread.join(timeout=60)
+        while True:
+            try:
+                got = self._ready.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(got, HarnessSession):
+                got.close()
