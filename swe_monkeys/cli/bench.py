@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from swe_monkeys.cli.common import emit as _emit
@@ -19,19 +21,37 @@ def metrics(as_json: bool = typer.Option(False, "--json", help="Print one JSON o
 
 @app.command("verify")
 def verify(
-    example: str = typer.Option("calc", help="Example instance to benchmark on."),
+    example: str = typer.Option("calc", help="Example instance to benchmark on (without --instance)."),
+    instance: str = typer.Option("", help="A real SWE-bench instance id instead of an example."),
+    instances: Path = typer.Option(None, help="Instances file or folder holding --instance."),
+    repo_cache: Path = typer.Option(None, help="Bare mirrors named owner__repo.git (for --instance)."),
     candidates: int = typer.Option(250, help="Batch size."),
     unique: int = typer.Option(60, help="Distinct candidates in the batch."),
     workers: int = typer.Option(1, help="Parallel containers for the verifier."),
-    harness_sample: int = typer.Option(0, help="Time the harness-style loop on this many and scale (0 = all)."),
+    per_unique: int = typer.Option(10, help="Distinct candidates judged back to back for the per-candidate time."),
+    harness_sample: int = typer.Option(0, help="Also time a harness-style loop on this many and scale (0 = skip)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Per-candidate overhead and batch speed-up of native verification against a harness-style loop."""
-    from swe_monkeys.cli.common import fail
-    from swe_monkeys.swebench.bench import run_verify_bench
+    """Per-candidate cost against the bare test run, and a batch with and without fail-fast."""
+    import tempfile
 
-    with fail():
-        result = run_verify_bench(example, candidates, unique, workers, harness_sample or None)
+    from swe_monkeys.cli.common import fail
+    from swe_monkeys.swebench.bench import BenchTarget, example_target, run_verify_bench
+
+    with fail(), tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        if instance:
+            from swe_monkeys.images.sources import default_repo_cache
+            from swe_monkeys.swebench.dataset import DatasetError, load_instances
+
+            if instances is None:
+                raise DatasetError("--instance needs --instances (a file or folder of SWE-bench instances)")
+            found = [i for i in load_instances(instances) if i.instance_id == instance]
+            if not found:
+                raise DatasetError(f"{instance} is not in {instances}")
+            target = BenchTarget(found[0], repo_cache or default_repo_cache())
+        else:
+            target = example_target(example, Path(tmp))
+        result = run_verify_bench(target, candidates, unique, workers, per_unique, harness_sample)
     _emit(result, as_json)
 
 
@@ -44,7 +64,6 @@ def code(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Programs/s: many programs per warm container against one container per program."""
-    from pathlib import Path
 
     from swe_monkeys.cli.common import fail
     from swe_monkeys.tasks.code_bench import run_code_bench

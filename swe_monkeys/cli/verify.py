@@ -25,6 +25,9 @@ def verify(
     clone: Clone = False,
     flaky_runs: Annotated[int, typer.Option(help="Runs per candidate on instances validate found flaky.")] = 11,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore the cross-run verdict cache.")] = False,
+    no_fail_fast: Annotated[bool, typer.Option(
+        "--no-fail-fast", help="Run every candidate's whole test command, even after its FAIL_TO_PASS tests failed "
+                               "(for selection methods that need PASS_TO_PASS results of every candidate).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No line per verdict.")] = False,
 ) -> None:
     """Verify candidate patches in hardened Docker containers; resumes an interrupted run.
@@ -44,6 +47,7 @@ def verify(
         fail_now("SWE-bench predictions need --instances FILE|DIR")
     run_dir = run or Path("runs") / predictions.name.split(".")[0]
     config = verify_config(workers, repo_cache, clone, flaky_runs, use_cache=not no_cache)
+    config.fail_fast = not no_fail_fast
 
     def show(cand, verdict) -> None:
         if not quiet:

@@ -57,8 +57,10 @@ def summarize(store: RunStore) -> list[dict[str, Any]]:
 
 def validate(instances: list[SWEInstance], repeats: int, config: VerifyConfig,
              log: Callable[[str], None] = lambda line: None) -> list[dict[str, Any]]:
-    """Run gold and empty patches `repeats` times per instance; record which instances are flaky."""
+    """Run gold and empty patches `repeats` times per instance, each in a fresh container; record
+    gold's per-test statuses (what candidates are graded against) and which instances are flaky."""
     from swe_monkeys.swebench.runner import CandidateRunner
+    from swe_monkeys.swebench.verifier import gold_key
 
     client, builder = open_engine(config, log)
     cache = VerdictCache()
@@ -66,16 +68,21 @@ def validate(instances: list[SWEInstance], repeats: int, config: VerifyConfig,
     for inst in instances:
         spec = load_spec(inst.repo, inst.version)
         image = builder.ensure(inst)
+        image_id = client.images.get(image).id
         runner = CandidateRunner(client, image, config.limits)
         try:
-            gold = [runner.judge(inst, spec, inst.patch) for _ in range(repeats)]
-            empty = [runner.judge(inst, spec, "") for _ in range(repeats)]
+            golds = [runner.judge_gold(inst, spec) for _ in range(repeats)]
+            record = next((g for _, g in golds if g is not None), None)
+            empty = [runner.judge(inst, spec, "", record) for _ in range(repeats)]
         finally:
             runner.close()
+        gold = [v for v, _ in golds]
         gold_ok, empty_ok = sum(v.resolved for v in gold), sum(v.resolved for v in empty)
+        if record is not None and gold_ok * 2 > repeats:
+            cache.put_gold(gold_key(inst, image_id), {"resolved": True, "reason": gold[0].reason,
+                                                      "statuses": record.statuses, "first": record.first})
         detail = {"gold": [v.summary() for v in gold], "empty": [v.summary() for v in empty]}
-        flaky = cache.record_validation(inst.instance_id, client.images.get(image).id, repeats,
-                                        gold_ok, empty_ok, detail)
+        flaky = cache.record_validation(inst.instance_id, image_id, repeats, gold_ok, empty_ok, detail)
         out.append({"instance_id": inst.instance_id, "runs": repeats, "gold_resolved": gold_ok,
                     "empty_resolved": empty_ok, "flaky": flaky,
                     "valid": gold_ok == repeats and empty_ok == 0,
