@@ -14,8 +14,33 @@ dominates with a few hundred problems. Methods (the registry `METHODS`, names ->
   Power (Laws)?"), here fitted by the binomial likelihood of the counts.
 - npmle: the unsmoothed nonparametric MLE of the prior, the reference for why smoothing matters.
 
-Why smooth-prior is the default, measured with swe_monkeys.metrics.backtest on synthetic truths
-(fit on n' samples, predict k = 10 n' and 100 n'): see STUDY in swe_monkeys.metrics.backtest.
+Why smooth-prior is the default. `python -m swe_monkeys.metrics.backtest` fits every method on
+n' samples of 300 problems drawn from ten p-distributions (Beta, scaled Beta, 30% never solvable,
+point masses, logit-normal, and mixtures with a bump of problems at p ~ 0.03 that look unsolvable
+in 10 samples -- the shape behind a real 164 x 100 set where the power law and the Beta model fitted
+on 10 samples under-predicted pass@100 by 7 and 9.5 points), 8 sets each, and scores the forecast
+against the drawn problems' exact coverage. Points; bias averaged over the ten truths (worst
+truth in brackets), RMSE per problem set, and how often the 90% interval held the truth:
+
+    n' -> k        method        |bias| (worst)   RMSE   interval holds   width
+    10 -> 100      smooth-prior    2.1  (4.6)     4.5        0.94          20
+                   power-law       4.2 (10.0)     4.8        0.65          10
+                   beta            4.6  (8.7)     5.5        0.60          11
+                   scaled-beta     4.8 (10.8)     6.0        0.49          12
+    10 -> 1000     smooth-prior    3.8  (7.8)     7.6        0.96          30
+                   power-law       6.1 (19.5)     6.9        0.44           9
+    100 -> 1000    smooth-prior    1.1  (3.7)     3.5        0.95          13
+                   power-law       4.1 (12.6)     4.5        0.47           7
+                   beta            3.3 (12.5)     4.1        0.53           7
+    100 -> 10000   smooth-prior    2.1  (5.9)     5.8        0.94          19
+                   power-law       6.4 (19.2)     6.8        0.19           5
+
+Every parametric family is right on its own truth and 8-20 points off on another one (the
+zero-inflated Beta on anything without a point mass at zero, the others on the mixtures); the
+smoothed prior has the smallest bias on average and in the worst case, and the only intervals
+that hold. What it does not reach is 3 points on a single set fitted on 10 samples: the counts
+of 300 problems at n' = 10 leave 4-6 points of RMSE at 10 n' (more with 164 problems), which
+is why its interval is wide there; at n' = 100 it is within 3.7 points on every truth.
 
 scipy is imported inside the functions that need it.
 """
@@ -229,7 +254,7 @@ class SmoothPrior:
     `lam`, `band_lams` are fitted too and their forecasts widen the interval (model uncertainty).
     """
 
-    def __init__(self, lam: float = 10.0, band_lams: tuple[float, ...] = (1.0, 100.0), n_basis: int = 40,
+    def __init__(self, lam: float = 10.0, band_lams: tuple[float, ...] = (3.0, 30.0), n_basis: int = 40,
                  free_bottom: bool = True, order: int = 2):
         self.lam, self.band_lams, self.free_bottom, self.order = lam, band_lams, free_bottom, order
         self.n_basis = n_basis
