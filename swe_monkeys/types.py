@@ -110,6 +110,7 @@ class Verdict:
     seconds: float = 0.0
     runs: int = 1  # >1 when a flaky instance was decided by majority
     log: str = ""  # the (capped) test log; stored beside the run, not in the verdict table
+    log_ref: str = ""  # where the log this verdict was reached with lies (a cached verdict has no log of its own)
 
     @property
     def resolved(self) -> bool:
@@ -118,13 +119,14 @@ class Verdict:
     def summary(self) -> dict[str, Any]:
         """The verdict without its log, as stored in the verdict table."""
         return {"status": self.status.value, "reason": self.reason, "tests": self.tests,
-                "apply_method": self.apply_method, "seconds": round(self.seconds, 3), "runs": self.runs}
+                "apply_method": self.apply_method, "seconds": round(self.seconds, 3), "runs": self.runs,
+                **({"log_ref": self.log_ref} if self.log_ref else {})}
 
     @classmethod
     def from_summary(cls, data: dict[str, Any]) -> "Verdict":
         return cls(status=Status(data["status"]), reason=data.get("reason", ""), tests=data.get("tests", {}),
                    apply_method=data.get("apply_method", ""), seconds=data.get("seconds", 0.0),
-                   runs=data.get("runs", 1))
+                   runs=data.get("runs", 1), log_ref=data.get("log_ref", ""))
 
 
 @runtime_checkable

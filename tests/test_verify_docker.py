@@ -112,9 +112,58 @@ def test_cli_verify_and_validate(tmp_path, repo_cache, examples, images, no_left
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert f"{ex.instance.instance_id}" in result.output and "resolved" in result.output
-    result = runner.invoke(app, ["validate", str(instances), "--repeats", "2", "--repo-cache", str(repo_cache)])
+    result = runner.invoke(app, ["validate", str(instances), "--repeats", "2", "--repo-cache", str(repo_cache),
+                                 "--run", str(tmp_path / "validate")])
     assert result.exit_code == 0, result.output
     assert "gold 2/2" in result.output and "empty 0/2" in result.output
+    logs = sorted(p.name for p in (tmp_path / "validate" / "logs" / ex.instance.instance_id).iterdir())
+    assert logs == ["empty-1.log", "empty-2.log", "gold-1.log", "gold-2.log"]
+
+
+def test_verify_judges_a_changed_patch_at_the_same_line(tmp_path, repo_cache, examples, images):
+    """Candidates are identified by content: re-running verify on a predictions file whose line now
+    holds another patch judges that patch (and drops the old one from the run)."""
+    ex = examples["calc"]
+    instances = tmp_path / "instances.jsonl"
+    instances.write_text(json.dumps(ex.instance.to_row()) + "\n")
+    predictions = tmp_path / "preds.jsonl"
+    runner = CliRunner()
+    args = ["verify", str(predictions), "--instances", str(instances), "--run", str(tmp_path / "run"),
+            "--repo-cache", str(repo_cache), "--workers", "1", "-q"]
+
+    def verify_with(patch):
+        row = {"instance_id": ex.instance.instance_id, "model_name_or_path": "m", "model_patch": patch}
+        predictions.write_text(json.dumps(row) + "\n")
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        with RunStore(tmp_path / "run") as store:
+            (cid, cand), = store.candidates()
+            return cand.patch, store.verdicts()[cid].status
+
+    assert verify_with(ex.candidates["wrong"]) == (ex.candidates["wrong"], Status.UNRESOLVED)
+    assert verify_with(ex.candidates["gold"]) == (ex.candidates["gold"], Status.RESOLVED)
+    assert verify_with(ex.candidates["wrong"])[1] is Status.UNRESOLVED  # served by the cache, still its own verdict
+    with RunStore(tmp_path / "run") as store:
+        (cid, _), = store.candidates()
+        assert store.verdicts()[cid].log_ref.endswith(".log")  # the log it was judged with
+
+
+def test_verify_id_filter_and_infra_errors_exit_non_zero(tmp_path, repo_cache, examples, images):
+    calc, slug = examples["calc"], examples["slugkit"]
+    instances = tmp_path / "instances.jsonl"
+    broken = dict(calc.instance.to_row(), instance_id="swe-monkeys__calc-2", version="9.9")  # no spec: infra_error
+    instances.write_text("".join(json.dumps(r) + "\n" for r in (calc.instance.to_row(), slug.instance.to_row(), broken)))
+    predictions = tmp_path / "preds.jsonl"
+    rows = [{"instance_id": i, "model_patch": calc.candidates["wrong"]} for i in
+            (calc.instance.instance_id, slug.instance.instance_id, "swe-monkeys__calc-2")]
+    predictions.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    base = ["verify", str(predictions), "--instances", str(instances), "--repo-cache", str(repo_cache), "-q"]
+    result = CliRunner().invoke(app, base + ["--run", str(tmp_path / "a"), "--id", "swe-monkeys__calc-1"])
+    assert result.exit_code == 0, result.output
+    with RunStore(tmp_path / "a") as store:
+        assert {c.instance_id for _, c in store.candidates()} == {calc.instance.instance_id}
+    result = CliRunner().invoke(app, base + ["--run", str(tmp_path / "b"), "--id", "*calc*"])
+    assert result.exit_code == 1 and "infra_error" in result.output
 
 
 def test_cli_bad_input_is_one_clear_line(tmp_path, repo_cache, examples):

@@ -20,6 +20,7 @@ def verify(
         help="SWE-bench predictions JSONL (any number of lines per instance); omit to verify a math/code --run.")] = None,
     instances: Annotated[Optional[Path], typer.Option("--instances", help="Instances: JSON/JSONL/parquet (gz ok) or a folder.")] = None,
     run: Annotated[Optional[Path], typer.Option(help="Run directory (default runs/<predictions name>).")] = None,
+    ids: Annotated[Optional[list[str]], typer.Option("--id", help="Only these instance ids or globs (repeatable).")] = None,
     workers: Workers = None,
     repo_cache: RepoCache = None,
     clone: Clone = False,
@@ -55,18 +56,26 @@ def verify(
 
     with fail():
         store = api.verify_predictions(predictions, instances, run_dir, config, on_verdict=show,
-                                       log=lambda line: typer.echo(f"[image] {line}", err=True))
+                                       log=lambda line: typer.echo(f"[image] {line}", err=True), ids=ids)
     typer.echo(f"\nrun: {run_dir}")
     typer.echo(f"{'instance':<40} {'cand':>5} {'uniq':>5} {'resolved':>8}  statuses")
+    infra = 0
     for row in api.summarize(store):
         statuses = ", ".join(f"{k} {v}" for k, v in sorted(row["statuses"].items()))
         typer.echo(f"{row['instance_id']:<40} {row['candidates']:>5} {row['unique']:>5} {row['resolved']:>8}  {statuses}")
+        infra += row["statuses"].get("infra_error", 0)
+    if infra:  # not a judgement: the same command retries them
+        typer.echo(f"{infra} candidates could not be judged (infra_error); run the same command again to retry them",
+                   err=True)
+        raise typer.Exit(1)
 
 
 def validate(
     instances: Annotated[Path, typer.Argument(help="Instances: JSON/JSONL/parquet (gz ok) or a folder.")],
     ids: Annotated[Optional[list[str]], typer.Option("--id", help="Instance ids or globs (repeatable).")] = None,
     repeats: Annotated[int, typer.Option("--repeats", "-r", help="Runs of gold and of empty per instance.")] = 3,
+    run: Annotated[Path, typer.Option(help="Where the logs of every gold and empty run are kept.")] = Path(
+        "runs/validate"),
     repo_cache: RepoCache = None,
     clone: Clone = False,
 ) -> None:
@@ -79,12 +88,13 @@ def validate(
     config = verify_config(None, repo_cache, clone, 11)
     with fail():
         rows = api.validate(load_instances(instances, ids), repeats, config,
-                            log=lambda line: typer.echo(f"[image] {line}", err=True))
+                            log=lambda line: typer.echo(f"[image] {line}", err=True), log_dir=run / "logs")
     bad = 0
     for row in rows:
         state = "ok" if row["valid"] else ("FLAKY" if row["flaky"] else "INVALID")
         bad += state != "ok"
         typer.echo(f"{row['instance_id']:<40} gold {row['gold_resolved']}/{row['runs']}  "
                    f"empty {row['empty_resolved']}/{row['runs']}  {state} {row['gold_reason'][:100]}")
+    typer.echo(f"logs: {run / 'logs'}")
     if bad:
         raise typer.Exit(1)

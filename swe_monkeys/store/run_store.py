@@ -148,6 +148,15 @@ class RunStore:
             out.update((r[0], json.loads(r[1])) for r in rows)
         return out
 
+    def remove_candidates(self, ids: list[int]) -> None:
+        """Forget candidates (and their verdicts): a predictions file whose line changed no longer has them."""
+        with self._tx() as db:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                db.execute(f"DELETE FROM verdicts WHERE candidate_id IN ({marks})", tuple(chunk))
+                db.execute(f"DELETE FROM candidates WHERE id IN ({marks})", tuple(chunk))
+
     def next_index(self, instance_id: str) -> int:
         rows = self._query("SELECT COALESCE(MAX(idx) + 1, 0) FROM candidates WHERE instance_id = ?", (instance_id,))
         return int(rows[0][0])
@@ -159,17 +168,21 @@ class RunStore:
         return [(r[0], Candidate(instance_id=r[1], index=r[2], model=r[3], patch=r[4])) for r in self._query(sql)]
 
     # -- verdicts -----------------------------------------------------------------------------
-    def add_verdict(self, candidate_id: int, verdict: Verdict, *, dedup_key: str = "") -> None:
-        """Record a verdict (and its log beside the store); infra errors are kept but retried later."""
-        log_path = ""
+    def add_verdict(self, candidate_id: int, verdict: Verdict, *, dedup_key: str = "") -> str:
+        """Record a verdict (and its log beside the store); infra errors are kept but retried later.
+
+        Returns the log's absolute path ("" without a log); a verdict served from the cross-run
+        cache carries the path of the log it was judged with (`log_ref`) instead of a log."""
+        log_path = verdict.log_ref
         if verdict.log:
             path = self.dir / "logs" / f"{candidate_id}.log"
             path.write_text(verdict.log, errors="replace")
-            log_path = str(path.relative_to(self.dir))
+            log_path = str(path.resolve())
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO verdicts VALUES (?,?,?,?,?,?,?,?)",
                        (candidate_id, verdict.status.value, int(verdict.resolved), json.dumps(verdict.summary()),
                         dedup_key, log_path, verdict.seconds, time.time()))
+        return log_path
 
     def drop_infra_errors(self) -> int:
         """Forget infra-error verdicts so that the next verify retries those candidates."""
@@ -177,8 +190,11 @@ class RunStore:
             return db.execute("DELETE FROM verdicts WHERE status = 'infra_error'").rowcount
 
     def verdicts(self) -> dict[int, Verdict]:
-        return {r[0]: Verdict.from_summary(json.loads(r[1]))
-                for r in self._query("SELECT candidate_id, summary FROM verdicts")}
+        out = {}
+        for cid, summary, log_path in self._query("SELECT candidate_id, summary, log_path FROM verdicts"):
+            out[cid] = Verdict.from_summary(json.loads(summary))
+            out[cid].log_ref = log_path if not log_path or log_path.startswith("/") else str(self.dir / log_path)
+        return out
 
     def verdicts_by_key(self) -> dict[tuple[str, str], Verdict]:
         """(instance, dedup key) -> a verdict already reached for it (infra errors and keyless ones excepted)."""

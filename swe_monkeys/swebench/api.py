@@ -5,6 +5,7 @@ They take paths and a config, return data, and never print: the CLI layer does t
 
 from __future__ import annotations
 
+import fnmatch
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Callable
@@ -19,9 +20,14 @@ from swe_monkeys.types import Candidate, SWEInstance, Verdict
 
 def verify_predictions(predictions: Path, instances: Path, run_dir: Path, config: VerifyConfig,
                        on_verdict: Callable[[Candidate, Verdict], None] = lambda c, v: None,
-                       log: Callable[[str], None] = lambda line: None) -> RunStore:
-    """Record predictions in the run store at run_dir and verify whatever is not verified yet."""
+                       log: Callable[[str], None] = lambda line: None, ids: list[str] | None = None) -> RunStore:
+    """Record predictions in the run store at run_dir and verify whatever is not verified yet
+    (only the instances matching `ids`, ids or globs, when given)."""
     candidates = load_predictions(predictions)
+    if ids:
+        candidates = [c for c in candidates if any(fnmatch.fnmatchcase(c.instance_id, p) for p in ids)]
+        if not candidates:
+            raise DatasetError(f"{predictions}: no prediction for an instance matching {', '.join(ids)}")
     wanted = sorted({c.instance_id for c in candidates})
     known = {i.instance_id: i for i in load_instances(instances)}
     unknown = [i for i in wanted if i not in known]
@@ -30,10 +36,26 @@ def verify_predictions(predictions: Path, instances: Path, run_dir: Path, config
                            f"{', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}")
     store = RunStore(run_dir)
     store.add_instances([known[i] for i in wanted])
-    for cand in candidates:
-        store.add_candidate(cand)
+    sync_candidates(store, candidates)
     SWEVerifier(store, config, on_verdict=on_verdict, log=log).run()
     return store
+
+
+def sync_candidates(store: RunStore, candidates: list[Candidate]) -> None:
+    """Make the run's candidates of these instances exactly the file's, identified by content
+    (instance, model name, patch), not by line position: a line whose patch changed is a new
+    candidate and its old patch leaves the run (its verdict stays in the cross-run cache)."""
+    wanted: dict[tuple[str, str, str], int] = Counter((c.instance_id, c.model, c.patch) for c in candidates)
+    have: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    for cid, cand in store.candidates():
+        have[(cand.instance_id, cand.model, cand.patch)].append(cid)
+    stale = []
+    for key, ids in have.items():
+        stale += ids[wanted.get(key, 0):]
+    store.remove_candidates(stale)
+    for key, count in wanted.items():
+        for _ in range(count - len(have.get(key, []))):
+            store.add_candidate(Candidate(key[0], key[2], key[1], store.next_index(key[0])))
 
 
 def summarize(store: RunStore) -> list[dict[str, Any]]:
@@ -56,7 +78,7 @@ def summarize(store: RunStore) -> list[dict[str, Any]]:
 
 
 def validate(instances: list[SWEInstance], repeats: int, config: VerifyConfig,
-             log: Callable[[str], None] = lambda line: None) -> list[dict[str, Any]]:
+             log: Callable[[str], None] = lambda line: None, log_dir: Path | None = None) -> list[dict[str, Any]]:
     """Run gold and empty patches `repeats` times per instance, each in a fresh container; record
     gold's per-test statuses (what candidates are graded against) and which instances are flaky."""
     from swe_monkeys.swebench.runner import CandidateRunner
@@ -77,6 +99,8 @@ def validate(instances: list[SWEInstance], repeats: int, config: VerifyConfig,
         finally:
             runner.close()
         gold = [v for v, _ in golds]
+        if log_dir is not None:
+            keep_logs(log_dir / inst.instance_id, {"gold": gold, "empty": empty})
         gold_ok, empty_ok = sum(v.resolved for v in gold), sum(v.resolved for v in empty)
         if record is not None and gold_ok * 2 > repeats:
             cache.put_gold(gold_key(inst, image_id), {"resolved": True, "reason": gold[0].reason,
@@ -88,3 +112,12 @@ def validate(instances: list[SWEInstance], repeats: int, config: VerifyConfig,
                     "valid": gold_ok == repeats and empty_ok == 0,
                     "gold_reason": next((v.reason for v in gold if not v.resolved), "")})
     return out
+
+
+def keep_logs(folder: Path, runs: dict[str, list[Verdict]]) -> None:
+    """<folder>/<kind>-<n>.log for each run's log (gold-1.log, empty-1.log, ...)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for kind, verdicts in runs.items():
+        for n, verdict in enumerate(verdicts, 1):
+            (folder / f"{kind}-{n}.log").write_text(f"# {verdict.status.value}: {verdict.reason}\n{verdict.log}",
+                                                    errors="replace")

@@ -108,10 +108,11 @@ class SWEVerifier:
             counts[verdict.status.value] += 1
         return dict(counts)
 
-    def _record(self, cid: int, cand: Candidate, verdict: Verdict, key: str = "") -> None:
-        self.store.add_verdict(cid, verdict, dedup_key=key)
+    def _record(self, cid: int, cand: Candidate, verdict: Verdict, key: str = "") -> str:
+        log_path = self.store.add_verdict(cid, verdict, dedup_key=key)
         with self._lock:
             self.on_verdict(cand, verdict)
+        return log_path
 
     def _plan(self, inst: SWEInstance, cands: list[tuple[int, Candidate]]) -> list[_Job]:
         """Intake and dedup one instance's candidates; returns the jobs left to run."""
@@ -195,10 +196,12 @@ class SWEVerifier:
                     verdicts = [runner.judge(job.inst, job.spec, job.patch, gold, self.config.fail_fast)
                                 for _ in range(job.runs)]
                     verdict = verdicts[0] if job.runs == 1 else majority(verdicts)
+                for n, (cid, cand, key) in enumerate(job.members):
+                    log_path = self._record(cid, cand, verdict, key)
+                    if n == 0:  # one copy of the log; the other members and the cache point to it
+                        verdict.log, verdict.log_ref = "", log_path
                 if self.cache is not None:
                     self.cache.put(job.cache_key, verdict)
-                for cid, cand, key in job.members:
-                    self._record(cid, cand, verdict, key)
         finally:
             if runner is not None:
                 runner.close()
