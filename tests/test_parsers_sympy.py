@@ -117,3 +117,20 @@ def test_real_logs(name):
     assert parsed.suite_ran and not parsed.problem
     for status in (PASSED, FAILED):
         assert parsed.lines.get(status, 0) == parsed.totals.get(status, 0), status
+
+
+def test_real_long_run_with_wrapped_summary_and_wrapped_outcomes():
+    """sympy 1.7's bin/test over sympy/core and sympy/sets: the summary is too long to centre and
+    wraps; names that reach column 80 get their outcome on the next line."""
+    text = (LOGS / "sympy_1.7_core_sets_long.log").read_text()
+    assert "\n1 expected to fail but passed, in 842.82 seconds" in text
+    parsed = parse_sympy(text)
+    assert parsed.totals == {PASSED: 1990, SKIPPED: 71, XFAIL: 45, XPASS: 1} == parsed.lines
+    assert parsed.statuses["test_sympy__physics__quantum__shor__CMod"] == SKIPPED
+
+
+def test_wrapped_outcome_letters():
+    log = "\n".join(["test_a abstract class ", "s", "test_b", "ok", "test_c Timeout", "T", "test_d", "T",
+                     "test_e", "unrelated", "ok", centred("tests finished: 1 passed, |2 skipped, |1 exceptions, |in 1.0 seconds")])
+    parsed = parse_sympy(log)
+    assert parsed.statuses == {"test_a": SKIPPED, "test_b": PASSED, "test_c": SKIPPED, "test_d": ERROR}

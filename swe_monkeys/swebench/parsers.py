@@ -148,11 +148,29 @@ def _unframe(line: str) -> str:
     return line.strip().strip("=").strip()
 
 
+_SYMPY_NAME = re.compile(r"^(test_\w+)( .*)?$")
+# bin/test wraps at 80 columns: a name (and a skip's reason) that reaches the edge gets its outcome
+# on the next line ("test_sympy__..._Function abstract class" then "s").
+_SYMPY_WRAPPED = re.compile(r"^(?:(.*?) )?(ok|F|E|f|X|T|s|w|K)" + _SYMPY_FILE_END)
+
+
+def _sympy_wrapped(line: str, reason: bool) -> str | None:
+    match = _SYMPY_WRAPPED.match(line)
+    if not match:
+        return None
+    letter, reason = match.group(2), reason or bool(match.group(1))
+    if letter in "swK" or (letter == "T" and reason):
+        return SKIPPED
+    return None if reason else _SYMPY_STATUS[letter]
+
+
 def parse_sympy(log: str) -> ParsedLog:
     """sympy's bin/test --verbose: 'test_name ok|F|E|f|X|s' lines and 'tests finished: ...' at the end."""
     parsed = ParsedLog()
     lines = [_clean(raw).strip() for raw in log.splitlines()]
+    pending: tuple[str, bool] | None = None  # a name whose outcome was wrapped onto the next line
     for i, line in enumerate(lines):
+        waiting, pending = pending, None
         match = _SYMPY_RESULT.match(line)
         if match:
             parsed.record(match.group(1), _SYMPY_STATUS[match.group(2)])
@@ -160,6 +178,14 @@ def parse_sympy(log: str) -> ParsedLog:
         match = _SYMPY_SKIP.match(line)
         if match:
             parsed.record(match.group(1), SKIPPED)
+            continue
+        status = _sympy_wrapped(line, waiting[1]) if waiting else None
+        if status:
+            parsed.record(waiting[0], status)
+            continue
+        name = _SYMPY_NAME.match(line)
+        if name:
+            pending = (name.group(1), bool(name.group(2)))
             continue
         text = _unframe(line)
         if not text.startswith("tests finished:"):
