@@ -110,7 +110,8 @@ def test_unexpected_success_fails_the_run():
 
 
 def test_ok_summary_with_counts():
-    parsed = parse_django("test_a (m.T) ... ok\ntest_b (m.T) ... skipped 'no'\n\nRan 2 tests in 0.1s\n\nOK (skipped=1)\n")
+    parsed = parse_django("test_a (m.T) ... ok\ntest_b (m.T) ... skipped 'no'\n\n"
+                          "Ran 2 tests in 0.1s\n\nOK (skipped=1)\n")
     assert parsed.totals == {PASSED: 1, FAILED: 0, ERROR: 0, SKIPPED: 1, XFAIL: 0}
 
 
@@ -139,7 +140,8 @@ def test_total_on_hostile_text(text):
 
 def test_labels_from_test_files():
     assert django_labels(["tests/admin_views/tests.py", "tests/migrations/test_operations.py",
-                          "tests/i18n/sampleproject/__init__.py", "tests/templates/x.html", "tests/admin_views/tests.py"]) == \
+                          "tests/i18n/sampleproject/__init__.py", "tests/templates/x.html",
+                          "tests/admin_views/tests.py"]) == \
         ["admin_views.tests", "migrations.test_operations", "i18n.sampleproject"]
 
 
@@ -171,5 +173,6 @@ def test_real_failures_with_subtests():
 def test_real_docstring_names_are_recorded_as_swe_bench_names_them():
     parsed = parse_django((LOGS / "django_3.0_sdist_ok.log").read_text())
     # a name from SWE-bench Lite's PASS_TO_PASS lists (django 3.0)
-    assert parsed.statuses["Admin inline should invoke local callable when its name is listed in readonly_fields"] == PASSED
+    name = "Admin inline should invoke local callable when its name is listed in readonly_fields"
+    assert parsed.statuses[name] == PASSED
     assert parsed.totals == {PASSED: 313, FAILED: 0, ERROR: 0, SKIPPED: 30, XFAIL: 0}

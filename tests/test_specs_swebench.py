@@ -81,7 +81,7 @@ def test_debian_packages_make_their_own_base_variant():
     assert f"FROM {plain}" in builder.env_dockerfile(sympy)
 
 
-@pytest.mark.skipif(not LITE.exists(), reason="needs ../shared/data/swe-bench-lite (a checkout of the project with shared/)")
+@pytest.mark.skipif(not LITE.exists(), reason="needs ../shared/data/swe-bench-lite (a checkout with shared/ beside it)")
 def test_every_lite_instance_has_a_spec():
     rows = [json.loads(line) for line in gzip.open(LITE)]
     missing = sorted({(r["repo"], r["version"]) for r in rows} - set(supported()))

@@ -63,7 +63,8 @@ _RESULT = re.compile(r"^(PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS) (.+?)\s*$")
 # `pytest -v` result lines ("path::test PASSED [ 10%]"): the only per-test report of pytest 3.x,
 # whose -rA does not exist (astropy 1.3 pins pytest 3.3.1).
 # pytest 7+ adds the reason of a skip or xfail: "path::test SKIPPED (needs sparse) [ 10%]".
-_VERBOSE = re.compile(r"^(\S+?::.+?) (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS|xfail)(?: \(.*\))?(?:\s+\[\s*\d+%\])?\s*$")
+_VERBOSE = re.compile(r"^(\S+?::.+?) (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS|xfail)"
+                      r"(?: \(.*\))?(?:\s+\[\s*\d+%\])?\s*$")
 _SUMMARY = re.compile(r"^=+ (.*?) in [\d.]+ ?s(?:econds)?\b.*=+\s*$")
 _SUMMARY_LIKE = re.compile(r"^=+ .*\b(passed|failed|errors?|no tests ran)\b.*=+\s*$")
 _COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|deselected|warnings?)")
@@ -269,7 +270,8 @@ class _DjangoState:
         totals = {status: int(counts.get(word, 0)) for word, status in _DJANGO_KEYS.items()}
         totals[FAILED] += totals.pop(XPASS)
         broken = len(self.headers[FAILED] | self.headers[ERROR])
-        totals[PASSED] = (self.ran or 0) - broken - totals[SKIPPED] - totals[XFAIL] - int(counts.get("unexpected successes", 0))
+        unexpected = int(counts.get("unexpected successes", 0))
+        totals[PASSED] = (self.ran or 0) - broken - totals[SKIPPED] - totals[XFAIL] - unexpected
         self.parsed.totals, self.parsed.suite_ran, self.parsed.problem = totals, True, ""
         self.ran = None
 
