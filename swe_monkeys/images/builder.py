@@ -22,6 +22,7 @@ from swe_monkeys.images import sources
 from swe_monkeys.paths import IMAGES, cache_dir
 from swe_monkeys.swebench.spec import EnvSpec, load_spec
 from swe_monkeys.types import SWEInstance
+from swe_monkeys.errors import SweMonkeysError
 
 PREFIX = "swe-monkeys"
 LABEL = "swe-monkeys.kind"
@@ -29,7 +30,7 @@ SUITE = os.environ.get("SWE_MONKEYS_DEBIAN_SUITE", "bookworm")
 MIRROR = os.environ.get("SWE_MONKEYS_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 
 
-class ImageBuildError(RuntimeError):
+class ImageBuildError(SweMonkeysError, RuntimeError):
     """A layer failed to build; the message carries the tail of the build log."""
 
 
@@ -62,8 +63,11 @@ class ImageBuilder:
         copy_python, python = "", "/usr/bin/python3"
         if spec.python != "system":
             target = f"/opt/python/{sources.find_python(spec.python).name}"
-            # pyenv builds are shared-library builds whose rpath names the host prefix.
-            copy_python = f"COPY python {target}\nRUN echo {target}/lib > /etc/ld.so.conf.d/python.conf && ldconfig"
+            # pyenv builds are shared-library builds whose rpath names the host prefix: the loader
+            # finds libpython through ld.so.conf, and the linker (extensions built with -lpython,
+            # as numpy.distutils does) through LIBRARY_PATH.
+            copy_python = (f"COPY python {target}\nRUN echo {target}/lib > /etc/ld.so.conf.d/python.conf && ldconfig\n"
+                           f"ENV LIBRARY_PATH={target}/lib")
             python = f"{target}/bin/python{spec.python}"
         packages = " ".join(f"'{p}'" for p in spec.pip_packages) or "pip"
         return (IMAGES / "env" / "Dockerfile").read_text().format(
