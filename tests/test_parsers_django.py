@@ -176,3 +176,13 @@ def test_real_docstring_names_are_recorded_as_swe_bench_names_them():
     name = "Admin inline should invoke local callable when its name is listed in readonly_fields"
     assert parsed.statuses[name] == PASSED
     assert parsed.totals == {PASSED: 313, FAILED: 0, ERROR: 0, SKIPPED: 30, XFAIL: 0}
+
+
+def test_real_python_311_log():
+    """Django 5.0.9's own tests in the django 5.0 env (Python 3.11: "(module.Class.method)" names,
+    a failing subtest printed on its own indented line; its long value trimmed in the fixture)."""
+    parsed = parse_django((LOGS / "django_5.0_sdist_subtest_failure.log").read_text())
+    assert parsed.statuses["test_strip_tags (utils_tests.test_html.TestUtilsHtml.test_strip_tags)"] == FAILED
+    assert parsed.totals == {PASSED: 147, FAILED: 1, ERROR: 0, SKIPPED: 14, XFAIL: 0}
+    assert select_args("django", ["test_strip_tags (utils_tests.test_html.TestUtilsHtml.test_strip_tags)"]) == \
+        ["utils_tests.test_html.TestUtilsHtml.test_strip_tags"]
