@@ -95,3 +95,10 @@ def test_verbose_skip_reasons_name_the_skipped_test():
     parsed = parse_pytest(log)
     assert parsed.statuses["x/t.py::T::test_sparse"] == SKIPPED
     assert parsed.lines == {PASSED: 1, SKIPPED: 1} == parsed.totals
+
+
+def test_real_rA_and_v_log_names_skipped_tests():
+    parsed = parse_pytest((LOGS / "pytest_matplotlib_3.6.3_sdist_v.log").read_text())
+    assert parsed.totals == {FAILED: 19, PASSED: 338, SKIPPED: 24} == parsed.lines
+    assert sum(status == SKIPPED for status in parsed.statuses.values()) == 24
+    assert parsed.statuses["lib/matplotlib/tests/test_legend.py::test_legend_auto1[png]"] == FAILED
