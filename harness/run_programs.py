@@ -161,10 +161,8 @@ class _Channel:
             os.close(self.result_r)
 
 
-def unsafe_run_program(req, uid):
-    """UNSAFE: runs one model-written program as `uid` (see the module docstring)."""
-    timeout = float(req.get("timeout", 10))
-    cap = int(req.get("output_cap", 1 << 20))
+def _stage(req, uid):
+    """A root-owned folder with the program (root-owned, read-only) and the uid's own working directory."""
     base = tempfile.mkdtemp(prefix="p-", dir="/tmp")
     os.chmod(base, 0o755)
     program, work = os.path.join(base, "program.py"), os.path.join(base, "w")
@@ -172,6 +170,35 @@ def unsafe_run_program(req, uid):
         f.write(req["program"])
     os.mkdir(work, 0o700)
     os.chown(work, uid, uid)
+    return base, program, work
+
+
+def _wait(proc, stdin, timeout):
+    """Feed stdin, wait; past the timeout kill the program's process group. Returns timed_out."""
+    try:
+        proc.stdin.write(stdin.encode())
+    except OSError:
+        pass
+    try:
+        proc.stdin.close()
+    except OSError:
+        pass
+    try:
+        proc.wait(timeout=timeout)
+        return False
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        proc.wait()
+        return True
+
+
+def unsafe_run_program(req, uid):
+    """UNSAFE: runs one model-written program as `uid` (see the module docstring)."""
+    timeout, cap = float(req.get("timeout", 10)), int(req.get("output_cap", 1 << 20))
+    base, program, work = _stage(req, uid)
     out_path, err_path = os.path.join(base, ".stdout"), os.path.join(base, ".stderr")
     channel = _Channel() if req.get("checked") else None
     cmd = [sys.executable, "-I", "-B", program]
@@ -179,28 +206,12 @@ def unsafe_run_program(req, uid):
         cmd = [sys.executable, "-I", "-B", WRAPPER_PATH, program] + [str(fd) for fd in channel.child_fds]
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": work, "TMPDIR": work, "LANG": "C.UTF-8",
            "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
-    start, timed_out = time.monotonic(), False
+    start = time.monotonic()
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=out, stderr=err, cwd=work, env=env,
                                 pass_fds=channel.child_fds if channel else (),
                                 preexec_fn=_limits(uid, timeout, int(req.get("memory_mb", 1024)), max(1, cap >> 20) + 1))
-        try:
-            proc.stdin.write(req.get("stdin", "").encode())
-        except OSError:
-            pass
-        try:
-            proc.stdin.close()
-        except OSError:
-            pass
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            proc.wait()
+        timed_out = _wait(proc, req.get("stdin", ""), timeout)
     seconds = time.monotonic() - start
     clean = kill_uid(uid)
     completed = channel.completed() if channel else False

@@ -20,6 +20,9 @@ pipes' numbers in any Python object while tests run: the nonce waits in the kern
 and is read only at the end, and the pipes' numbers are read again from /proc/self/environ.
 Code written against this file can still forge a run from inside the process; that is a limit of
 test-based verification (see README, "Isolation"). Standard library only; pytest 4 to 8.
+
+PYTEST_DONT_REWRITE: imported before pytest, it cannot be assertion-rewritten, and pytest's warning
+about that would be an error under a repository's `filterwarnings = error` (flask sets it).
 """
 
 import os

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import importlib
 from typing import Any
+from swe_monkeys.errors import SweMonkeysError
 
 
-class UnknownName(KeyError):
+class UnknownName(SweMonkeysError, KeyError):
     """Raised for a name that is not registered; the message lists the valid names."""
 
     def __str__(self) -> str:  # KeyError quotes its argument; we want a readable sentence.

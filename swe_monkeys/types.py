@@ -1,7 +1,7 @@
 """The nouns every phase shares: instances, candidates, execution results and verdicts.
 
 Protocols are small on purpose (STYLE.md): a Sandbox runs a command and moves files, a Verifier
-turns candidates into Verdicts. Failures of a *candidate* are values; failures of the
+turns a problem's candidates into Verdicts. Failures of a *candidate* are values; failures of the
 *infrastructure* are the separate `infra_error` status and never count as right or wrong.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from enum import Enum
-from typing import Any, Iterable, Protocol, runtime_checkable
+from typing import Any, Protocol, Sequence, runtime_checkable
 
 
 class Status(str, Enum):
@@ -91,12 +91,13 @@ class SWEInstance:
 
 @dataclass(frozen=True)
 class Candidate:
-    """One candidate patch for one instance (a line of a predictions file, or a sample)."""
+    """One candidate for one problem: a sample (a patch, a program, an answer's completion) or a
+    line of a predictions file."""
 
-    instance_id: str
-    patch: str
+    problem_id: str
+    content: str
     model: str = ""
-    index: int = 0  # position among the instance's candidates
+    index: int = 0  # position among the problem's candidates (sample i was drawn with seed + i)
 
 
 @dataclass
@@ -145,6 +146,8 @@ class Sandbox(Protocol):
 
 
 class Verifier(Protocol):
-    """Turns candidates into verdicts."""
+    """Judges candidates of one problem: one Verdict per candidate, in order. A failure of the
+    infrastructure is a Verdict with status infra_error, never an exception per candidate.
+    `problem` is the task's TaskProblem; a candidate is (content, meta)."""
 
-    def verify(self, candidates: Iterable[Candidate]) -> Iterable[tuple[Candidate, Verdict]]: ...
+    def judge(self, problem: Any, candidates: Sequence[tuple[str, dict[str, Any]]]) -> list[Verdict]: ...

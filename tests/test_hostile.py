@@ -15,7 +15,8 @@ import yaml
 
 from swe_monkeys.sandbox.docker_sandbox import OWNER_LABEL
 from swe_monkeys.store.run_store import RunStore
-from swe_monkeys.swebench.verifier import SWEVerifier, VerifyConfig
+from swe_monkeys.swebench.api import verify_instances
+from swe_monkeys.swebench.checker import VerifyConfig
 from swe_monkeys.types import Candidate, Status
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -44,11 +45,10 @@ def test_corpus_is_big_enough(examples):
 def test_no_hostile_candidate_is_resolved(tmp_path, repo_cache, examples, images, docker_client):
     corpus = load_corpus(examples)
     store = RunStore(tmp_path / "run")
-    store.add_instances([ex.instance for ex in examples.values()])
     for i, (entry, example, patch) in enumerate(corpus):
         store.add_candidate(Candidate(example.instance.instance_id, patch, entry["name"], i))
     config = VerifyConfig(repo_cache=repo_cache, workers=2, use_cache=False)
-    counts = SWEVerifier(store, config).run()
+    counts = verify_instances(store, [ex.instance for ex in examples.values()], config)
 
     verdicts = store.verdicts()
     report = {c.model: verdicts[cid] for cid, c in store.candidates()}
@@ -80,7 +80,6 @@ def test_each_attack_class_then_wrong_candidates_in_sequence(tmp_path, repo_cach
     corpus = [c for c in load_corpus(examples) if c[0].get("class") == attack_class]
     assert len(corpus) >= 3
     store = RunStore(tmp_path / "run")
-    store.add_instances([ex.instance for ex in examples.values()])
     index = 0
     for entry, example, patch in corpus:
         store.add_candidate(Candidate(example.instance.instance_id, patch, entry["name"], index))
@@ -89,7 +88,8 @@ def test_each_attack_class_then_wrong_candidates_in_sequence(tmp_path, repo_cach
             store.add_candidate(Candidate(example.instance.instance_id, example.candidates[follower],
                                           f"{entry['name']}+{follower}", index))
         index += 1
-    SWEVerifier(store, VerifyConfig(repo_cache=repo_cache, workers=1, use_cache=False)).run()
+    verify_instances(store, [ex.instance for ex in examples.values()],
+                     VerifyConfig(repo_cache=repo_cache, workers=1, use_cache=False))
     verdicts = store.verdicts()
     report = {c.model: verdicts[cid] for cid, c in store.candidates()}
     assert not {n: v.reason for n, v in report.items() if v.status is Status.RESOLVED}

@@ -9,7 +9,7 @@ import pytest
 from swe_monkeys.metrics.cost import (LinearCost, Table1Row, api_cost, cost_optimal_k, decode_flops, flops_cost,
                                       format_relative, gpu_cost, k_to_reach, per_resolved, prefill_flops,
                                       relative_costs)
-from swe_monkeys.metrics.pricing import (ModelPrice, PricingError, find_baselines, load_baselines, load_pricing)
+from swe_monkeys.pricing import (ModelPrice, PricingError, find_baselines, load_baselines, load_pricing)
 
 
 @pytest.fixture(scope="module")

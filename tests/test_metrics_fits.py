@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from swe_monkeys.metrics.bench import synthetic_counts
-from swe_monkeys.metrics.fits import (beta_coverage, extrapolation_check, fit_beta, fit_power_law,
-                                      power_law_coverage)
+from swe_monkeys.metrics.backtest import extrapolation_check
+from swe_monkeys.metrics.fits import beta_coverage, fit_beta, fit_power_law, power_law_coverage
 from swe_monkeys.metrics.passk import coverage_curve, log_spaced_ks
 
 

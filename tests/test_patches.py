@@ -17,10 +17,8 @@ import tempfile
 import pytest
 
 from swe_monkeys.swebench.normalise import clean_patch, normalise_content
-from swe_monkeys.swebench.patches import (
-    TEST_PATH_PATTERNS, PatchApplyError, apply_in_memory, dedup, exact_key, intake, is_test_path,
-    normalised_key,
-)
+from swe_monkeys.swebench.patches import PatchApplyError, apply_in_memory, dedup, exact_key, intake, normalised_key
+from swe_monkeys.swebench.rules import TEST_PATH_PATTERNS, is_test_path
 from swe_monkeys.types import Status
 from tests.conftest import LITE
 

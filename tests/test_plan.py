@@ -13,7 +13,7 @@ from swe_monkeys.metrics.cost import LinearCost
 from swe_monkeys.metrics.extrapolate import forecast_coverage
 from swe_monkeys.metrics.hardware import find_hardware, load_hardware, run_dollars, self_hosted_cost
 from swe_monkeys.metrics.plan import beat_baselines, budget_plan, k_for_target, smallest_k
-from swe_monkeys.metrics.pricing import Baseline, PricingError, find_baselines, load_baselines, load_pricing
+from swe_monkeys.pricing import Baseline, PricingError, find_baselines, load_baselines, load_pricing
 
 
 class FakeForecast:

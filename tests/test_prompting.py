@@ -7,7 +7,7 @@ import pytest
 from swe_monkeys.images.sources import SourceError, find_repo
 from swe_monkeys.swebench import prompting
 from swe_monkeys.swebench.prompting import (
-    PromptConfig, PromptError, approx_tokens, build_prompt, load_preset, localise, rank_files, repo_files,
+    PromptConfig, PromptError, approx_tokens, build_prompt, localise, rank_files, repo_files,
 )
 
 
@@ -62,11 +62,20 @@ def test_prompt_is_built_from_the_template_and_cached(examples, repo_cache, monk
     assert build_prompt(inst, repo_cache, PromptConfig(context_tokens=8000)) == prompt
 
 
-def test_presets_and_templates():
-    assert load_preset("swebench")["temperature"] == 1.6
-    assert load_preset("math")["temperature"] == 0.6 and load_preset("code")["temperature"] == 0.6
-    with pytest.raises(PromptError, match="valid: code, demo, math, swebench"):
+def test_presets_and_templates(tmp_path):
+    from swe_monkeys.presets import PresetError, load_preset
+
+    assert load_preset("swebench").temperature == 1.6
+    assert load_preset("math").temperature == 0.6 and load_preset("code").temperature == 0.6
+    with pytest.raises(PresetError, match="valid: code, demo, math, swebench"):
         load_preset("nope")
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("temprature: 0.2\n")
+    with pytest.raises(PresetError, match="unknown keys temprature"):  # a misspelt key is not ignored silently
+        load_preset(str(typo))
+    typo.write_text("samples: many\n")
+    with pytest.raises(PresetError, match="samples must be int"):
+        load_preset(str(typo))
     with pytest.raises(PromptError, match="unknown prompt template"):
         prompting.load_template("nope")
 
@@ -79,22 +88,24 @@ def test_missing_repository_is_a_source_error(examples, tmp_path):
 def test_model_picked_files_come_first_and_are_asked_once_per_run(tmp_path, examples, repo_cache):
     from swe_monkeys.sampling.protocol import SamplingParams
     from swe_monkeys.store.run_store import RunStore
-    from swe_monkeys.swebench.fake import FakeEditSampler
+    from swe_monkeys.sampling.fake import FakeSampler as FakeEditSampler
     from swe_monkeys.swebench.file_picking import parse_picked
-    from swe_monkeys.swebench.solve import RepairConfig, run_repair
+    from swe_monkeys.tasks.pipeline import TaskRunConfig, run_task
+    from swe_monkeys.tasks.swebench import SWEBench
 
     assert parse_picked("- `./calc/nodes.py`\n* calc/nope.py\ncalc/nodes.py, calc/parser.py", ["calc/parser.py",
                         "calc/nodes.py"], 3) == ["calc/nodes.py", "calc/parser.py"]
     calc = examples["calc"].instance
     sampler = FakeEditSampler(["calc/nodes.py\nREADME.txt"])  # the FAKE model's answer to every request
-    config = RepairConfig(samples=1, repo_cache=repo_cache, params=SamplingParams(seed=0),
-                          prompt=PromptConfig(context_tokens=2500, pick_files=2))
+    task = SWEBench(repo_cache, PromptConfig(context_tokens=2500, pick_files=2))
+    config = TaskRunConfig(samples=1, params=SamplingParams(seed=0), verify=False)
     with RunStore(tmp_path / "run") as store:
-        run_repair(store, [calc], sampler, config)
+        run_task(store, task, [task.problem(calc)], sampler, config)
         assert store.get_meta("picked_files") == {calc.instance_id: ["calc/nodes.py"]}
         requests = sampler.requests
-        run_repair(store, [calc], sampler, RepairConfig(**{**config.__dict__, "samples": 2}))
+        config.samples = 2
+        run_task(store, task, [task.problem(calc)], sampler, config)
         assert sampler.requests == requests + 1  # the grown run reused the pick: one sampling request only
-    prompt = build_prompt(calc, repo_cache, config.prompt, ("calc/nodes.py",))
+    prompt = build_prompt(calc, repo_cache, task.prompt, ("calc/nodes.py",))
     assert prompt.files[0] == "calc/nodes.py" and prompt.text.index("[start of calc/nodes.py]") < prompt.text.index(
         "[start of calc/parser.py]")

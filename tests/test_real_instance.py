@@ -37,16 +37,16 @@ def real_repo_cache(tmp_path) -> Path:
 def test_gold_resolves_and_empty_does_not(tmp_path, real_repo_cache, docker_client, no_leftover_containers):
     from swe_monkeys.store.run_store import RunStore
     from swe_monkeys.swebench.dataset import load_instances
-    from swe_monkeys.swebench.verifier import SWEVerifier, VerifyConfig
+    from swe_monkeys.swebench.api import verify_instances
+    from swe_monkeys.swebench.checker import VerifyConfig
     from swe_monkeys.types import Candidate, Status
 
     inst = load_instances(LITE, [INSTANCE])[0]
     store = RunStore(tmp_path / "run")
-    store.add_instances([inst])
     gold = store.add_candidate(Candidate(INSTANCE, inst.patch, "gold", 0))
     store.add_candidate(Candidate(INSTANCE, "", "empty", 1))
     config = VerifyConfig(repo_cache=real_repo_cache, workers=1, use_cache=False)
-    SWEVerifier(store, config).run()
+    verify_instances(store, [inst], config)
     verdicts = store.verdicts()
     assert verdicts[gold].status is Status.RESOLVED, verdicts[gold].reason
     assert not any(v.resolved for cid, v in verdicts.items() if cid != gold)

@@ -75,7 +75,7 @@ def test_more_samples_draws_only_the_missing_ones_and_matches_a_fresh_run(tmp_pa
 
     def texts(run_dir):
         with RunStore(run_dir) as store:
-            return [(c.instance_id, c.index, c.patch) for _, c in store.candidates()]
+            return [(c.problem_id, c.index, c.content) for _, c in store.candidates()]
 
     assert texts(tmp_path / "a" / "run") == texts(tmp_path / "b" / "run")
     assert len(texts(tmp_path / "a" / "run")) == 14

@@ -12,8 +12,16 @@ from swe_monkeys.cli.solve import app
 from swe_monkeys.examples import EXAMPLES_DIR
 from swe_monkeys.sampling.protocol import EndpointUnreachable
 from swe_monkeys.store.run_store import RunStore
-from swe_monkeys.swebench.fake import FakeEditSampler, overlay_completion
-from swe_monkeys.swebench.solve import RepairConfig, run_repair
+from swe_monkeys.sampling.fake import FakeSampler as FakeEditSampler
+from swe_monkeys.swebench.fake import overlay_completion
+from swe_monkeys.tasks.pipeline import TaskRunConfig, run_task
+from swe_monkeys.tasks.swebench import SWEBench
+
+
+def run_repair(store, instances, sampler, repo_cache, **config):
+    """SWE-bench through the one task pipeline (what `solve` and `sweep` call)."""
+    task = SWEBench(repo_cache)
+    return run_task(store, task, [task.problem(i) for i in instances], sampler, TaskRunConfig(**config))
 
 
 def calc_script() -> list[str]:
@@ -51,14 +59,14 @@ def script_file(tmp_path) -> Path:
 def test_sampling_only_keeps_every_sample_with_its_reason(tmp_path, examples, repo_cache):
     inst = examples["calc"].instance
     with RunStore(tmp_path / "run") as store:
-        result = run_repair(store, [inst], FakeEditSampler(calc_script(), max_n=4),
-                            RepairConfig(samples=6, repo_cache=repo_cache))
+        result = run_repair(store, [inst], FakeEditSampler(calc_script(), max_n=4), repo_cache, samples=6,
+                            verify=False)
         rows = store.sample_table()
-        patches = [c.patch for _, c in store.candidates()]
-    assert [r["meta"]["edit_status"] for r in rows] == ["ok", "parse_error", "ok", "ok", "ok", "apply_failed"]
-    assert rows[1]["meta"]["completion"] == calc_script()[1] and "divider" in rows[1]["meta"]["edit_reason"]
+        patches = [c.content for _, c in store.candidates()]
+    assert [r["meta"]["extract_status"] for r in rows] == ["ok", "parse_error", "ok", "ok", "ok", "apply_failed"]
+    assert rows[1]["meta"]["completion"] == calc_script()[1] and "divider" in rows[1]["meta"]["extract_reason"]
     assert patches[1] == patches[5] == ""  # kept in the denominator with an empty patch
-    assert rows[2]["meta"]["patch_key"] == rows[3]["meta"]["patch_key"]  # the duplicate is one unique patch
+    assert rows[2]["meta"]["content_key"] == rows[3]["meta"]["content_key"]  # the duplicate is one unique patch
     p = result.progress
     assert (p.samples, p.valid, p.unique, p.verified, p.resolved) == (6, 4, 3, 0, 0)
     assert p.tokens > 0 and result.winners == {}
@@ -67,7 +75,7 @@ def test_sampling_only_keeps_every_sample_with_its_reason(tmp_path, examples, re
 def test_unreachable_endpoint_fails_before_sampling(tmp_path, examples, repo_cache):
     sampler = FakeEditSampler(["x"], fail_with=EndpointUnreachable("nothing answers at http://127.0.0.1:9/v1"))
     with RunStore(tmp_path / "run") as store, pytest.raises(EndpointUnreachable):
-        run_repair(store, [examples["calc"].instance], sampler, RepairConfig(samples=2, repo_cache=repo_cache))
+        run_repair(store, [examples["calc"].instance], sampler, repo_cache, samples=2, verify=False)
 
 
 def test_solve_verifies_while_sampling_and_prints_the_winner(tmp_path, calc_file, script_file, repo_cache, images):
@@ -86,14 +94,12 @@ def test_solve_verifies_while_sampling_and_prints_the_winner(tmp_path, calc_file
 
 def test_stop_on_success_stops_sampling(tmp_path, examples, repo_cache, images):
     from swe_monkeys.sampling.protocol import SamplingParams
-    from swe_monkeys.swebench.verifier import VerifyConfig
 
-    config = RepairConfig(samples=40, repo_cache=repo_cache, stop_on_success=True, concurrency=1,
-                          params=SamplingParams(temperature=1.6, seed=2),  # sample 0 is gold
-                          verify=VerifyConfig(repo_cache=repo_cache, workers=1), poll_seconds=0.1)
     with RunStore(tmp_path / "run") as store:
         result = run_repair(store, [examples["calc"].instance], FakeEditSampler(calc_script(), max_n=1, latency=0.2),
-                            config)
+                            repo_cache, samples=40, stop_on_success=True, concurrency=1,
+                            params=SamplingParams(temperature=1.6, seed=2),  # sample 0 is gold
+                            checker_options={"workers": 1}, poll_seconds=0.1)
         assert result.stopped_early and len(store.candidates()) < 40
     assert result.winners["swe-monkeys__calc-1"].index == 0
 

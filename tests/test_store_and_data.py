@@ -13,7 +13,7 @@ from swe_monkeys.registry import Registry, UnknownName
 from swe_monkeys.store.run_store import RunStore
 from swe_monkeys.swebench.dataset import DatasetError, load_instances, load_predictions
 from swe_monkeys.swebench.spec import SpecError, load_spec, supported
-from swe_monkeys.swebench.verifier import majority
+from swe_monkeys.swebench.checker import majority
 from swe_monkeys.types import Candidate, Status, SWEInstance, Verdict
 from tests.conftest import LITE
 
@@ -23,14 +23,14 @@ ROW = {"instance_id": "o__r-1", "repo": "o/r", "base_commit": "a" * 40, "patch":
 
 def test_store_survives_reopen_and_keeps_first_candidate(tmp_path):
     store = RunStore(tmp_path)
-    store.add_instances([SWEInstance.from_row(ROW)])
+    store.add_problems([{"id": "o__r-1", "prompt": {"text": ""}, "data": {"instance": ROW}}])
     cid = store.add_candidate(Candidate("o__r-1", "p1", "m", 0))
     assert store.add_candidate(Candidate("o__r-1", "other", "m", 0)) == cid
     store.add_verdict(cid, Verdict(Status.RESOLVED, reason="ok", log="the log"))
     store.add_candidate(Candidate("o__r-1", "p2", "m", 1))
     store.close()
     again = RunStore(tmp_path)
-    assert [c.patch for _, c in again.candidates()] == ["p1", "p2"]
+    assert [c.content for _, c in again.candidates()] == ["p1", "p2"]
     assert [c.index for _, c in again.candidates(unverified_only=True)] == [1]
     assert again.verdicts()[cid].resolved
     assert (tmp_path / "logs" / f"{cid}.log").read_text() == "the log"
@@ -76,7 +76,7 @@ def test_predictions_number_candidates_per_instance(tmp_path):
              {"instance_id": "a", "model_patch": "2", "model_name_or_path": "m"}]
     (tmp_path / "p.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     preds = load_predictions(tmp_path / "p.jsonl")
-    assert [(p.instance_id, p.index, p.patch) for p in preds] == [("a", 0, "1"), ("b", 0, ""), ("a", 1, "2")]
+    assert [(p.problem_id, p.index, p.content) for p in preds] == [("a", 0, "1"), ("b", 0, ""), ("a", 1, "2")]
     (tmp_path / "q.jsonl").write_text('{"model_patch": "x"}\n')
     with pytest.raises(DatasetError, match="line 1: missing instance_id"):
         load_predictions(tmp_path / "q.jsonl")

@@ -19,7 +19,7 @@ from swe_monkeys.cli.solve import app
 from swe_monkeys.examples import EXAMPLES_DIR
 from swe_monkeys.store.run_store import RunStore
 from swe_monkeys.swebench.fake import overlay_completion
-from swe_monkeys.swebench.sweep import resolve_instances
+from swe_monkeys.tasks.swebench import SWEBench
 
 
 def sweep_script() -> list[str]:
@@ -49,9 +49,9 @@ def write_script(path: Path, **options) -> Path:
 
 
 def test_instances_by_id_glob_and_slice(dataset):
-    assert [i.instance_id for i in resolve_instances(str(dataset), ["1:"])] == [
+    assert [p.id for p in SWEBench().load(str(dataset), ["1:"])] == [
         "swe-monkeys__daterange-1", "swe-monkeys__slugkit-1"]
-    assert [i.instance_id for i in resolve_instances(str(dataset), ["*calc*", "2:3"])] == [
+    assert [p.id for p in SWEBench().load(str(dataset), ["*calc*", "2:3"])] == [
         "swe-monkeys__calc-1", "swe-monkeys__slugkit-1"]
 
 
@@ -74,7 +74,7 @@ def test_sweep_grows_exports_and_reports_the_verification_gap(tmp_path, dataset,
         rows = store.sample_table()
         assert len(rows) == 21 and all(r["status"] is not None for r in rows)
         assert [r["sample_idx"] for r in rows if r["problem_id"] == "swe-monkeys__calc-1"] == list(range(7))
-    assert "coverage 1.000" in grown.output and "selected accuracy 1.000" in grown.output
+    assert "coverage 100.0%" in grown.output and "selected 100.0%" in grown.output
     preds = [json.loads(line) for line in export.read_text().splitlines()]
     assert [p["instance_id"] for p in preds] == ["swe-monkeys__calc-1", "swe-monkeys__daterange-1",
                                                  "swe-monkeys__slugkit-1"]
@@ -82,40 +82,38 @@ def test_sweep_grows_exports_and_reports_the_verification_gap(tmp_path, dataset,
 
 
 def test_pass_to_pass_filter_and_majority_vote(tmp_path, examples, repo_cache, images):
+    from swe_monkeys.sampling.fake import FakeSampler
     from swe_monkeys.sampling.protocol import SamplingParams
-    from swe_monkeys.swebench.fake import FakeEditSampler
-    from swe_monkeys.swebench.selection import select, verification_gap
-    from swe_monkeys.swebench.solve import RepairConfig, run_repair
-    from swe_monkeys.swebench.verifier import VerifyConfig
+    from swe_monkeys.tasks.pipeline import TaskRunConfig, run_task
+    from swe_monkeys.tasks.summary import coverage_rows
 
     calc = EXAMPLES_DIR / "calc"
     breaks = overlay_completion(calc / "base", calc / "candidates" / "breaks_p2p")
     partial = overlay_completion(calc / "base", calc / "candidates" / "partial")
     script = [breaks, breaks, breaks, partial, partial]  # the biggest cluster breaks PASS_TO_PASS
-    config = RepairConfig(samples=5, repo_cache=repo_cache, params=SamplingParams(seed=0),
-                          verify=VerifyConfig(repo_cache=repo_cache, workers=2))
+    task = SWEBench(repo_cache)
+    config = TaskRunConfig(samples=5, params=SamplingParams(seed=0), checker_options={"workers": 2})
     with RunStore(tmp_path / "run") as store:
-        run_repair(store, [examples["calc"].instance], FakeEditSampler(script), config)
-        pick = select(store)["swe-monkeys__calc-1"]
-        gap = verification_gap(store)
+        run_task(store, task, [task.problem(examples["calc"].instance)], FakeSampler(script), config)
+        (pick,), totals = coverage_rows(store, task)
     # breaks_p2p fixes the bug (the oracle resolves nothing: it breaks an old test) and is the biggest
     # cluster, but the PASS_TO_PASS filter drops it: the pick is never one of its samples.
-    assert pick.filtered >= 3 and (pick.candidate is None or pick.candidate.index >= 3)
-    assert gap["coverage"] == 0.0 and gap["selected_accuracy"] == 0.0
+    assert pick["filtered"] >= 3 and (pick["pick"] is None or pick["pick"] >= 3)
+    assert totals["coverage"] == 0.0 and totals["selected"] == 0.0
 
 
 def _rows(run: Path) -> list[tuple]:
     db = sqlite3.connect(run / "run.sqlite")
-    rows = db.execute("SELECT instance_id, idx, content, meta FROM candidates ORDER BY instance_id, idx").fetchall()
+    rows = db.execute("SELECT problem_id, idx, content, meta FROM candidates ORDER BY problem_id, idx").fetchall()
     db.close()
-    keep = ("completion", "edit_status", "patch_key", "seed")
+    keep = ("completion", "extract_status", "content_key", "seed")
     return [(i, x, c, {k: v for k, v in json.loads(m).items() if k in keep}) for i, x, c, m in rows]
 
 
 def _verdicts(run: Path) -> list[tuple]:
     db = sqlite3.connect(run / "run.sqlite")
-    rows = db.execute("SELECT c.instance_id, c.idx, v.status FROM candidates c LEFT JOIN verdicts v"
-                      " ON v.candidate_id = c.id ORDER BY c.instance_id, c.idx").fetchall()
+    rows = db.execute("SELECT c.problem_id, c.idx, v.status FROM candidates c LEFT JOIN verdicts v"
+                      " ON v.candidate_id = c.id ORDER BY c.problem_id, c.idx").fetchall()
     db.close()
     return rows
 

@@ -173,7 +173,7 @@ def test_import_verify_and_report_on_human_eval_samples(tmp_path, docker_client)
     assert "imported 0 samples" in again.output and "12 already there" in again.output
     verified = CliRunner().invoke(app, ["verify", "--run", str(run), "-q"])
     assert verified.exit_code == 0 and "12 verdicts written" in verified.output, verified.output
-    assert "coverage 1.000" in verified.output and "pass@1 0.750" in verified.output
+    assert "coverage 100.0%" in verified.output and "pass@1 75.0%" in verified.output
     report = CliRunner().invoke(app, ["report", str(run), "--bootstrap", "20", "--no-plots"])
     assert report.exit_code == 0, report.output
     bad = tmp_path / "bad.jsonl"

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from swe_monkeys.cli import app
 from swe_monkeys.sampling.protocol import Prompt, SamplingParams
 from swe_monkeys.store.run_store import RunStore
-from swe_monkeys.swebench.fake import FakeEditSampler
+from swe_monkeys.sampling.fake import FakeSampler as FakeEditSampler
 from swe_monkeys.tasks import Extracted, TaskError, TaskProblem
 from swe_monkeys.tasks.importer import import_file
 from swe_monkeys.tasks.pipeline import TaskRunConfig, run_task, verify_run
@@ -65,7 +65,7 @@ SCRIPT = ["The answer is 0.", "I think 2", "no idea", "The answer is 2.", "4", "
 def _run(tmp_path, task, samples):
     config = TaskRunConfig(samples=samples, params=SamplingParams(seed=0), poll_seconds=0.05)
     with RunStore(tmp_path / "run") as store:
-        progress = run_task(store, task, task.load(None), FakeEditSampler(SCRIPT, max_n=2), config)
+        progress = run_task(store, task, task.load(None), FakeEditSampler(SCRIPT, max_n=2), config).progress
         return progress, store.sample_table(), coverage_rows(store)
 
 
@@ -140,7 +140,7 @@ def test_yes_probability_reads_the_first_token_alternatives():
 
 def test_unknown_task_lists_the_valid_ones(tmp_path):
     result = CliRunner().invoke(app, ["sweep", "--task", "nope", "--run", str(tmp_path / "r"), "--fake", "x.json"])
-    assert result.exit_code == 1 and "unknown task 'nope'; valid: swebench, codecontests, gsm8k, humaneval" in result.output
+    assert result.exit_code == 1 and "unknown task 'nope'; valid: codecontests, gsm8k, humaneval, math, mbpp, swebench" in result.output
 
 
 def test_verify_without_predictions_needs_a_run(tmp_path):
@@ -167,7 +167,7 @@ def test_cli_sweep_task_with_a_fake_model_resumes_and_prints_the_table(tmp_path)
     assert first.exit_code == 0, first.output
     grown = CliRunner().invoke(app, [*args, "-k", "4"])
     assert grown.exit_code == 0, grown.output
-    assert "gsm8k/0" in grown.output and "coverage 1.000" in grown.output and "majority vote" in grown.output
+    assert "gsm8k/0" in grown.output and "coverage 100.0%" in grown.output and "majority vote" in grown.output
     with RunStore(tmp_path / "run") as store:
         rows = store.sample_table()
         assert store.get_meta("task") == "gsm8k" and len(store.problems()) == 3

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from swe_monkeys.cli import app
 from swe_monkeys.store.run_store import RunStore
-from swe_monkeys.swebench.verifier import SWEVerifier, VerifyConfig
+from swe_monkeys.swebench.api import verify_instances
+from swe_monkeys.swebench.checker import VerifyConfig
 from swe_monkeys.types import Candidate, Status
 
 pytestmark = pytest.mark.docker
@@ -22,12 +23,11 @@ EXPECTED = {"gold": Status.RESOLVED, "gold_with_noise": Status.RESOLVED, "empty"
 
 def verify(tmp_path, repo_cache, examples, names, *, cache=False, workers=2, run="run"):
     store = RunStore(tmp_path / run)
-    store.add_instances([ex.instance for ex in examples.values()])
     for ex in examples.values():
         for i, name in enumerate(names):
             store.add_candidate(Candidate(ex.instance.instance_id, ex.candidates[name], name, i))
     config = VerifyConfig(repo_cache=repo_cache, workers=workers, use_cache=cache)
-    counts = SWEVerifier(store, config).run()
+    counts = verify_instances(store, [ex.instance for ex in examples.values()], config)
     return store, counts
 
 
@@ -37,7 +37,7 @@ def test_every_kind_of_candidate_on_every_example(tmp_path, repo_cache, examples
     verdicts = store.verdicts()
     got = {}
     for cid, cand in store.candidates():
-        got[(cand.instance_id, cand.model)] = verdicts[cid]
+        got[(cand.problem_id, cand.model)] = verdicts[cid]
     for ex in examples.values():
         for name, expected in EXPECTED.items():
             verdict = got[(ex.instance.instance_id, name)]
@@ -45,7 +45,7 @@ def test_every_kind_of_candidate_on_every_example(tmp_path, repo_cache, examples
     # gold_with_noise also rewrites docstrings, which are behaviour (__doc__, doctests, click's
     # help): it is judged on its own, and resolves on its own.
     keys = store.dedup_keys()
-    by_name = {(c.instance_id, c.model): keys[cid] for cid, c in store.candidates()}
+    by_name = {(c.problem_id, c.model): keys[cid] for cid, c in store.candidates()}
     for ex in examples.values():
         iid = ex.instance.instance_id
         assert by_name[(iid, "gold")] != by_name[(iid, "gold_with_noise")] != ""
@@ -71,14 +71,13 @@ def test_verdict_cache_makes_a_rerun_free(tmp_path, repo_cache, examples, images
 def test_resume_verifies_only_what_is_pending(tmp_path, repo_cache, examples, images):
     ex = next(iter(examples.values()))
     store = RunStore(tmp_path / "run")
-    store.add_instances([ex.instance])
     first = store.add_candidate(Candidate(ex.instance.instance_id, ex.candidates["gold"], "gold", 0))
     config = VerifyConfig(repo_cache=repo_cache, workers=1, use_cache=False)
-    SWEVerifier(store, config).run()
+    verify_instances(store, [ex.instance], config)
     done = store.verdicts()[first]
     second = store.add_candidate(Candidate(ex.instance.instance_id, ex.candidates["wrong"], "wrong", 1))
     seen = []
-    SWEVerifier(store, config, on_verdict=lambda c, v: seen.append(c.index)).run()
+    verify_instances(store, [ex.instance], config, on_verdict=lambda c, v: seen.append(c.index))
     assert seen == [1]
     assert store.verdicts()[first].summary() == done.summary()
     assert store.verdicts()[second].status is Status.UNRESOLVED
@@ -138,7 +137,7 @@ def test_verify_judges_a_changed_patch_at_the_same_line(tmp_path, repo_cache, ex
         assert result.exit_code == 0, result.output
         with RunStore(tmp_path / "run") as store:
             (cid, cand), = store.candidates()
-            return cand.patch, store.verdicts()[cid].status
+            return cand.content, store.verdicts()[cid].status
 
     assert verify_with(ex.candidates["wrong"]) == (ex.candidates["wrong"], Status.UNRESOLVED)
     assert verify_with(ex.candidates["gold"]) == (ex.candidates["gold"], Status.RESOLVED)
@@ -161,7 +160,7 @@ def test_verify_id_filter_and_infra_errors_exit_non_zero(tmp_path, repo_cache, e
     result = CliRunner().invoke(app, base + ["--run", str(tmp_path / "a"), "--id", "swe-monkeys__calc-1"])
     assert result.exit_code == 0, result.output
     with RunStore(tmp_path / "a") as store:
-        assert {c.instance_id for _, c in store.candidates()} == {calc.instance.instance_id}
+        assert {c.problem_id for _, c in store.candidates()} == {calc.instance.instance_id}
     result = CliRunner().invoke(app, base + ["--run", str(tmp_path / "b"), "--id", "*calc*"])
     assert result.exit_code == 1 and "infra_error" in result.output
 

@@ -1,7 +1,8 @@
 """The `swe-monkeys` command line: one typer module per command group, assembled here.
 
 The command modules only parse options and call one library function; they import heavy
-libraries inside the command bodies so that `swe-monkeys --help` answers at once.
+libraries inside the command bodies so that `swe-monkeys --help` answers at once. The root
+callback installs the one lifecycle handler (cli/lifecycle.py) for every command.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ def _version(value: bool) -> None:
 def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                        help="Print the version and exit.")) -> None:
     """Repeated sampling with automatic verification (Large Language Monkeys)."""
+    from swe_monkeys.cli.lifecycle import install
+
+    install()  # one lifecycle for every command: Ctrl-C / SIGTERM stop it and remove its containers
 
 
 def main() -> None:

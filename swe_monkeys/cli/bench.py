@@ -35,7 +35,7 @@ def verify(
     """Per-candidate cost against the bare test run, and a batch with and without fail-fast."""
     import tempfile
 
-    from swe_monkeys.cli.common import fail
+    from swe_monkeys.cli.lifecycle import fail
     from swe_monkeys.swebench.bench import BenchTarget, example_target, run_verify_bench
 
     with fail(), tempfile.TemporaryDirectory(prefix="bench-") as tmp:
@@ -65,7 +65,7 @@ def code(
 ) -> None:
     """Programs/s: many programs per warm container against one container per program."""
 
-    from swe_monkeys.cli.common import fail
+    from swe_monkeys.cli.lifecycle import fail
     from swe_monkeys.tasks.code_bench import run_code_bench
 
     with fail():

@@ -1,42 +1,14 @@
-"""Shared bits of the command modules: turning library errors into one-line messages."""
+"""Shared bits of the command modules: printing a benchmark's figures, the verifier's configuration.
+
+Failing and the lifecycle of a command live in cli/lifecycle.py."""
 
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 import typer
-
-
-@contextmanager
-def fail() -> Iterator[None]:
-    """Known errors become `error: ...` on stderr and exit code 1 (what is done stays recorded)."""
-    from swe_monkeys.images.builder import ImageBuildError
-    from swe_monkeys.images.sources import SourceError
-    from swe_monkeys.metrics.pricing import PricingError
-    from swe_monkeys.registry import UnknownName
-    from swe_monkeys.sampling.accounting import BudgetError
-    from swe_monkeys.sampling.models import ModelInstallError
-    from swe_monkeys.sampling.phase import SamplingMismatch
-    from swe_monkeys.sampling.protocol import SamplerError
-    from swe_monkeys.sampling.server import ServerError
-    from swe_monkeys.sandbox.docker_sandbox import SandboxError
-
-    known = (SourceError, SandboxError, ImageBuildError, UnknownName, SamplerError, ServerError, ModelInstallError,
-             SamplingMismatch, BudgetError, PricingError, ValueError, OSError)  # dataset/spec errors are ValueErrors
-    try:
-        yield
-    except known as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-
-
-def fail_now(message: str) -> None:
-    """Bad usage: `error: ...` on stderr, exit code 1."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
 
 
 def emit(result: dict, as_json: bool) -> None:
@@ -51,7 +23,7 @@ def emit(result: dict, as_json: bool) -> None:
 
 def verify_config(workers: Optional[int], repo_cache: Optional[Path], clone: bool, flaky_runs: int,
                   use_cache: bool = True):
-    from swe_monkeys.swebench.verifier import VerifyConfig
+    from swe_monkeys.swebench.checker import VerifyConfig
 
     config = VerifyConfig(allow_clone=clone, flaky_runs=flaky_runs, use_cache=use_cache)
     if workers:

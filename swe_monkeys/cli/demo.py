@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from swe_monkeys.cli.common import fail
+from swe_monkeys.cli.lifecycle import fail
 
 
 def demo(

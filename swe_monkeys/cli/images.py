@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from swe_monkeys.cli.common import fail
+from swe_monkeys.cli.lifecycle import fail
 
 app = typer.Typer(no_args_is_help=True)
 

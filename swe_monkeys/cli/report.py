@@ -31,15 +31,13 @@ def report(
 ) -> None:
     """Print coverage (pass@k), scaling fits and cost; write plots and a self-contained HTML report."""
     from swe_monkeys.metrics.render import render_text, write_report_files
-    from swe_monkeys.metrics.report import ReportError, ReportOptions, build_report
+    from swe_monkeys.cli.lifecycle import fail
+    from swe_monkeys.metrics.report import ReportOptions, build_report
 
     options = ReportOptions(model=model, gpu=gpu, benchmark=benchmark, attempts=attempts, prompt_cache=prompt_cache,
                             pricing_path=pricing, baselines_path=baselines, n_boot=bootstrap, seed=seed)
-    try:
+    with fail():
         data = build_report(run, options)
-    except ReportError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
     typer.echo(render_text(data))
     for path in write_report_files(data, out or run / "report", plots=not no_plots):
         typer.echo(f"wrote {path}")

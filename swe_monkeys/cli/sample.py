@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import signal
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from swe_monkeys.cli.common import emit, fail as _fail
+from swe_monkeys.cli.common import emit
+from swe_monkeys.cli.lifecycle import fail as _fail
 
 model_app = typer.Typer(no_args_is_help=True, help="Bundled CPU-sized models and the CPU vLLM engine.")
 
@@ -19,17 +19,6 @@ Python = Annotated[str, typer.Option("--python", envvar="SWE_MONKEYS_VLLM_PYTHON
 
 def _log(line: str) -> None:
     typer.echo(line, err=True)
-
-
-def _interrupt(*_: object) -> None:
-    raise KeyboardInterrupt
-
-
-def _stop_on_signals() -> None:
-    """SIGINT and SIGTERM both stop us like Ctrl-C, so a server we started is stopped too (SIGINT
-    included: a shell starts background jobs with it ignored, and Python then never raises)."""
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGINT, _interrupt)
 
 
 def serve(
@@ -54,7 +43,6 @@ def serve(
                          max_model_len=max_model_len, tensor_parallel_size=tensor_parallel_size,
                          gpu_memory_utilization=gpu_memory_utilization, prefix_caching=not no_prefix_caching,
                          cpu_kv_cache_gb=kv_cache_gb)
-    _stop_on_signals()
     with _fail():
         try:
             with served_model(config, _log) as served:
@@ -162,7 +150,6 @@ def sample(
             typer.echo(f"{pid} #{first}..{first + len(completion.samples) - 1}: {completion.completion_tokens} tokens "
                        f"in {completion.seconds:.1f} s", err=True)
 
-    _stop_on_signals()
     with _fail():
         params = SamplingParams(temperature=temperature, top_p=top_p, max_tokens=max_new_tokens,
                                 stop=tuple(stop or ()), seed=seed)
@@ -207,7 +194,6 @@ def bench_sample(
     """Tokens/s of one n=32 request (prompt prefilled once) against 32 separate uncacheable requests."""
     from swe_monkeys.sampling.bench import run_sample_bench
 
-    _stop_on_signals()
     with _fail():
         result = run_sample_bench(base_url=base_url, model=model, samples=samples, max_tokens=max_tokens,
                                   prompt_chars=prompt_chars, python=python, on_log=_log)

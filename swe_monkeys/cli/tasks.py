@@ -1,4 +1,4 @@
-"""Math and code tasks on the command line: `sweep --task X` (via cli/solve.py), `import`, `score`.
+"""Runs of any task on the command line: `import`, `score`, and `verify --run` (via cli/verify.py).
 
 Thin: each command parses options and calls one library function in swe_monkeys.tasks.
 """
@@ -11,52 +11,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from swe_monkeys.cli.common import fail
-
-
-def _params(task: Any, preset: Optional[str], temperature: Optional[float], seed: int):
-    from swe_monkeys.sampling.protocol import SamplingParams
-    from swe_monkeys.swebench.prompting import load_preset
-
-    p = load_preset(preset or task.preset)
-    return SamplingParams(temperature=p.get("temperature", 0.6) if temperature is None else temperature,
-                          top_p=p.get("top_p", 0.95), max_tokens=p.get("max_tokens", 512), seed=seed)
-
-
-def task_sweep(a: Any) -> None:
-    """`sweep --task gsm8k|math|humaneval|mbpp|codecontests` (a: cli.solve.SweepArgs): sample, judge, print
-    the coverage table. The problems are loaded before any model server is started."""
-    from swe_monkeys.cli.solve import _Live
-    from swe_monkeys.sampling.accounting import Budget
-    from swe_monkeys.store.run_store import RunStore
-    from swe_monkeys.tasks import get_task
-    from swe_monkeys.tasks.pipeline import TaskRunConfig, run_task
-    from swe_monkeys.tasks.summary import coverage_rows
-
-    with fail():
-        task = get_task(a.task)
-        problems = task.load(a.dataset or None, a.instances or ())
-        config = TaskRunConfig(samples=a.samples, params=_params(task, a.preset or None, a.temperature, a.seed),
-                               verify=a.verify, concurrency=a.concurrency, budget=Budget(a.max_tokens, a.max_dollars),
-                               price_as=a.price_as, checker_options={"workers": a.workers} if a.workers else {})
-        with a.sampler() as sampler, RunStore(a.run) as store:
-            progress = run_task(store, task, problems, sampler, config, source=a.dataset or None,
-                                on_progress=_Live(a.quiet, every=5.0))
-            rows, totals = coverage_rows(store)
-    _print_table(rows, totals)
-    typer.echo(f"{progress.tokens} tokens, ${progress.dollars:.4f}, {progress.seconds:.0f} s; "
-               f"`swe-monkeys report {a.run}` for curves and fits")
-
-
-def _print_table(rows: list[dict], totals: dict) -> None:
-    typer.echo(f"{'problem':<36} {'samples':>7} {'judged':>6} {'correct':>7} {'distinct':>8}  majority")
-    for r in rows:
-        vote = "-" if r["majority_correct"] is None else ("ok" if r["majority_correct"] else "wrong")
-        typer.echo(f"{r['problem_id'][:36]:<36} {r['samples']:>7} {r['judged']:>6} {r['correct']:>7} "
-                   f"{r['distinct']:>8}  {vote}")
-    typer.echo(f"coverage {totals['coverage']:.3f}  pass@1 {totals['pass_at_1']:.3f}"
-               + (f"  majority vote {totals['majority']:.3f}" if totals["majority"] is not None else "")
-               + f"  ({totals['problems']} problems)")
+from swe_monkeys.cli.lifecycle import fail
 
 
 def import_samples(
@@ -80,24 +35,31 @@ def import_samples(
                + (f" ({result['skipped']} already there)" if result["skipped"] else ""))
 
 
-def verify_task_run(run: Path, workers: Optional[int], quiet: bool) -> None:
-    """`verify --run DIR` on a math/code run: judge what is unverified (infra errors again)."""
+def verify_task_run(run: Path, workers: Optional[int], quiet: bool, options: Optional[dict] = None) -> None:
+    """`verify --run DIR` on a run of any task: judge what is unverified (infra errors again), with a
+    live progress line, then the run's coverage table."""
+    from swe_monkeys.cli.solve import print_table
+    from swe_monkeys.sampling.progress import VerifyLines
     from swe_monkeys.store.run_store import RunStore
-    from swe_monkeys.tasks import get_task
-    from swe_monkeys.tasks.pipeline import verify_run
+    from swe_monkeys.tasks.pipeline import task_of, verify_run
     from swe_monkeys.tasks.summary import coverage_rows
 
-    def show(cand, verdict) -> None:
-        if not quiet:
-            typer.echo(f"{cand.instance_id} #{cand.index}: {verdict.status.value} - {verdict.reason[:120]}")
-
     with fail(), RunStore(run) as store:
-        task = get_task(store.get_meta("task"))
+        swebench = store.get_meta("task") == "swebench"
+        task = task_of(store, **({"repo_cache": (options or {}).get("repo_cache")} if swebench else {}))
         store.drop_infra_errors()
-        written = verify_run(store, task, on_verdict=show, options={"workers": workers} if workers else {})
-        rows, totals = coverage_rows(store)
+        pending = len(store.candidates(unverified_only=True))
+        lines = VerifyLines(pending, str(store.get_meta("model") or ""), quiet)
+        echo = lambda line: typer.echo(f"[image] {line}", err=True)  # noqa: E731 (first builds take a minute)
+        written = verify_run(store, task, on_verdict=lines, options={"workers": workers, "log": echo, **_checker(options)})
+        lines.done()
+        rows, totals = coverage_rows(store, task)
     typer.echo(f"{written} verdicts written")
-    _print_table(rows, totals)
+    print_table(rows, totals)
+
+
+def _checker(options: Optional[dict]) -> dict:
+    return {k: v for k, v in (options or {}).items() if k != "repo_cache" and v is not None}
 
 
 def score(

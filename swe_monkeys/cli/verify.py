@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from swe_monkeys.cli.common import fail, fail_now, verify_config
+from swe_monkeys.cli.common import verify_config
+from swe_monkeys.cli.lifecycle import fail, fail_now
 
 Workers = Annotated[Optional[int], typer.Option(help="Parallel containers (default: one per core, ~4 GiB each).")]
 RepoCache = Annotated[Optional[Path], typer.Option("--repo-cache", envvar="SWE_MONKEYS_REPO_CACHE",
@@ -33,37 +34,39 @@ def verify(
 ) -> None:
     """Verify candidate patches in hardened Docker containers; resumes an interrupted run.
 
-    Without PREDICTIONS, verify what is unverified in a math or code --run (sampled or imported)."""
-    from swe_monkeys.sandbox.docker_sandbox import install_cleanup_handlers
-    from swe_monkeys.swebench import api
+    Without PREDICTIONS, verify what is unverified in a --run of any task (sampled or imported)."""
+    from swe_monkeys.cli.solve import print_table
+    from swe_monkeys.sampling.progress import VerifyLines
 
-    install_cleanup_handlers()
     if predictions is None:
         from swe_monkeys.cli.tasks import verify_task_run
 
         if run is None:
-            fail_now("give SWE-bench PREDICTIONS with --instances, or --run DIR of a math/code run")
-        return verify_task_run(run, workers, quiet)
+            fail_now("give SWE-bench PREDICTIONS with --instances, or --run DIR of a sampled or imported run")
+        return verify_task_run(run, workers, quiet, {"repo_cache": repo_cache, "flaky_runs": flaky_runs,
+                                                     "use_cache": not no_cache, "fail_fast": not no_fail_fast})
     if instances is None:
         fail_now("SWE-bench predictions need --instances FILE|DIR")
     run_dir = run or Path("runs") / predictions.name.split(".")[0]
     config = verify_config(workers, repo_cache, clone, flaky_runs, use_cache=not no_cache)
     config.fail_fast = not no_fail_fast
 
-    def show(cand, verdict) -> None:
-        if not quiet:
-            typer.echo(f"{cand.instance_id} #{cand.index}: {verdict.status.value} - {verdict.reason}")
-
+    lines = VerifyLines(0, "", quiet)
     with fail():
-        store = api.verify_predictions(predictions, instances, run_dir, config, on_verdict=show,
-                                       log=lambda line: typer.echo(f"[image] {line}", err=True), ids=ids)
+        from collections import Counter
+
+        from swe_monkeys.swebench import api
+        from swe_monkeys.tasks.summary import coverage_rows
+
+        store = api.verify_predictions(predictions, instances, run_dir, config, on_verdict=lines, ids=ids,
+                                       log=lambda line: typer.echo(f"[image] {line}", err=True), on_start=lines.start_at)
+        lines.done()
+        rows, totals = coverage_rows(store, api.SWEBench(repo_cache=config.repo_cache))
+        statuses = Counter(v.status.value for v in store.verdicts().values())
     typer.echo(f"\nrun: {run_dir}")
-    typer.echo(f"{'instance':<40} {'cand':>5} {'uniq':>5} {'resolved':>8}  statuses")
-    infra = 0
-    for row in api.summarize(store):
-        statuses = ", ".join(f"{k} {v}" for k, v in sorted(row["statuses"].items()))
-        typer.echo(f"{row['instance_id']:<40} {row['candidates']:>5} {row['unique']:>5} {row['resolved']:>8}  {statuses}")
-        infra += row["statuses"].get("infra_error", 0)
+    print_table(rows, totals)
+    typer.echo("verdicts: " + ", ".join(f"{k} {v}" for k, v in statuses.most_common()))
+    infra = statuses.get("infra_error", 0)
     if infra:  # not a judgement: the same command retries them
         typer.echo(f"{infra} candidates could not be judged (infra_error); run the same command again to retry them",
                    err=True)
@@ -80,11 +83,9 @@ def validate(
     clone: Clone = False,
 ) -> None:
     """Run gold and empty patches R times per instance and record flaky instances."""
-    from swe_monkeys.sandbox.docker_sandbox import install_cleanup_handlers
     from swe_monkeys.swebench import api
     from swe_monkeys.swebench.dataset import load_instances
 
-    install_cleanup_handlers()
     config = verify_config(None, repo_cache, clone, 11)
     with fail():
         rows = api.validate(load_instances(instances, ids), repeats, config,

@@ -37,7 +37,7 @@ class CorpusEntry:
         """The entry as a Candidate for its example's instance."""
         from swe_monkeys.types import Candidate
 
-        return Candidate(instance_id=examples[self.example].instance.instance_id, patch=self.patch,
+        return Candidate(problem_id=examples[self.example].instance.instance_id, content=self.patch,
                          model=f"hostile/{self.name}", index=index)
 
 

@@ -21,6 +21,7 @@ import os
 import subprocess
 import tempfile
 from pathlib import Path, PurePosixPath
+from swe_monkeys.errors import SweMonkeysError
 
 META_FILES = ("DELETE", "SYMLINKS")
 SKIPPED_DIRS = {"__pycache__", ".pytest_cache", ".git"}
@@ -36,7 +37,7 @@ FIXED_IDENTITY = {
 }
 
 
-class TreeError(RuntimeError):
+class TreeError(SweMonkeysError, RuntimeError):
     """A git command failed, or an overlay names a path no repository may hold."""
 
 

@@ -18,9 +18,10 @@ import tarfile
 from pathlib import Path
 
 from swe_monkeys.paths import cache_dir
+from swe_monkeys.errors import SweMonkeysError
 
 
-class SourceError(RuntimeError):
+class SourceError(SweMonkeysError, RuntimeError):
     """An image input that cannot be had (no repository, no interpreter, a failed download)."""
 
 

@@ -30,7 +30,8 @@ def synthetic_counts(n_problems: int, n_samples: int, alpha: float = 0.3, beta: 
 
 def _workload(n: np.ndarray, c: np.ndarray, n_ks: int) -> dict[str, Any]:
     from swe_monkeys.metrics.extrapolate import forecast_coverage
-    from swe_monkeys.metrics.fits import extrapolation_check, fit_beta, fit_power_law
+    from swe_monkeys.metrics.backtest import extrapolation_check
+    from swe_monkeys.metrics.fits import fit_beta, fit_power_law
     from swe_monkeys.metrics.passk import coverage_curve, log_spaced_ks
 
     ks = log_spaced_ks(int(n.max()), n_ks, distinct=True)

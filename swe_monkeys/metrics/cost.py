@@ -15,7 +15,7 @@ from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 
-from swe_monkeys.metrics.pricing import Baseline, GpuPrice, ModelPrice
+from swe_monkeys.pricing import Baseline, GpuPrice, ModelPrice
 
 __all__ = ["LinearCost", "api_cost", "gpu_cost", "flops_cost", "prefill_flops", "decode_flops", "per_resolved",
            "cost_optimal_k", "k_to_reach", "Table1Row", "relative_costs", "format_relative"]

@@ -55,13 +55,14 @@ import numpy as np
 from swe_monkeys.metrics import prior_grid as grid
 from swe_monkeys.metrics.fits import _beta_neg_loglik, beta_coverage, fit_power_law, power_law_coverage
 from swe_monkeys.metrics.passk import log_spaced_ks, pass_at_k_matrix
+from swe_monkeys.errors import SweMonkeysError
 
 __all__ = ["CoverageForecast", "forecast_coverage", "METHODS", "DEFAULT_METHOD", "ForecastError"]
 
 DEFAULT_METHOD = "smooth-prior"
 
 
-class ForecastError(ValueError):
+class ForecastError(SweMonkeysError, ValueError):
     """Counts that no method can extrapolate from (e.g. an unknown method name)."""
 
 

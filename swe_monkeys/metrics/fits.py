@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from swe_monkeys.metrics.passk import coverage_curve, log_spaced_ks
 
 __all__ = ["PowerLawFit", "BetaFit", "Extrapolation", "power_law_coverage", "fit_power_law",
            "beta_coverage", "fit_beta", "extrapolation_check"]
@@ -60,39 +59,6 @@ class BetaFit:
 
     def predict(self, k) -> np.ndarray:
         return beta_coverage(k, self.alpha, self.beta)
-
-
-@dataclass(frozen=True)
-class Extrapolation:
-    """Models fitted on a subsample of `fit_samples` per problem, asked for coverage at `target_k`:
-    the paper's power law, the Beta model, and the default forecast of
-    swe_monkeys.metrics.extrapolate (`forecast_method`) with its interval."""
-
-    fit_samples: int
-    target_k: int
-    observed: float
-    power_law: float
-    beta: float
-    forecast: float = float("nan")
-    forecast_low: float = float("nan")
-    forecast_high: float = float("nan")
-    forecast_method: str = ""
-
-    @property
-    def forecast_error(self) -> float:
-        return self.forecast - self.observed
-
-    @property
-    def forecast_covers(self) -> bool:
-        return bool(self.forecast_low <= self.observed <= self.forecast_high)
-
-    @property
-    def power_law_error(self) -> float:
-        return self.power_law - self.observed
-
-    @property
-    def beta_error(self) -> float:
-        return self.beta - self.observed
 
 
 def power_law_coverage(k, a: float, b: float, base: float = 10.0) -> np.ndarray:
@@ -183,33 +149,3 @@ def fit_beta(n, c) -> BetaFit:
     alpha, beta = np.exp(res.x)
     log_binom = weight * (gammaln(pn + 1) - gammaln(pc + 1) - gammaln(pn - pc + 1))
     return BetaFit(float(alpha), float(beta), float(-res.fun + log_binom.sum()), int(n.size))
-
-
-def extrapolation_check(n, c, fraction: float = 0.1, base: float = 10.0, seed: int = 0,
-                        n_boot: int = 100) -> Extrapolation:
-    """Fit the models on k <= n/10 and compare their coverage at k = n with the observed one.
-
-    "Fit on k <= n/10" is taken literally: each problem keeps a random subsample of n_i * fraction of
-    its samples (a hypergeometric draw of its counts: the same as having stopped sampling early),
-    and the models see only that. The power law is fitted to the subsample's coverage curve, the
-    Beta model and the default forecast (with `n_boot` bootstrap draws) to its counts; the truth is
-    the full data's coverage at n.
-    """
-    from swe_monkeys.metrics.extrapolate import DEFAULT_METHOD, forecast_coverage
-
-    n = np.asarray(n, dtype=np.int64)
-    c = np.asarray(c, dtype=np.int64)
-    m = np.maximum(1, (n * fraction).astype(np.int64))
-    rng = np.random.default_rng(seed)
-    c_sub = rng.hypergeometric(c, n - c, m)
-    target = int(n.max())
-    ks = log_spaced_ks(int(m.max()))
-    power = fit_power_law(ks, coverage_curve(m, c_sub, ks), base) if ks.size >= 2 else None
-    beta = fit_beta(m, c_sub)
-    observed = float(coverage_curve(n, c, [target])[0])
-    forecast = forecast_coverage(m, c_sub, DEFAULT_METHOD, n_boot=n_boot, seed=seed)
-    low, high = forecast.interval(target)
-    return Extrapolation(fit_samples=int(m.max()), target_k=target, observed=observed,
-                         power_law=float(power.predict(target)) if power else float("nan"),
-                         beta=float(beta.predict(target)), forecast=float(forecast.predict(target)),
-                         forecast_low=float(low), forecast_high=float(high), forecast_method=DEFAULT_METHOD)

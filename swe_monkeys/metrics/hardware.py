@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from swe_monkeys.metrics.cost import LinearCost
-from swe_monkeys.metrics.pricing import PricingError, _read_yaml, _require
+from swe_monkeys.pricing import PricingError, _read_yaml, _require
 from swe_monkeys.paths import CONFIGS
 
 __all__ = ["HardwarePrice", "load_hardware", "find_hardware", "run_dollars", "self_hosted_cost"]

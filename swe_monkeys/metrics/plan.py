@@ -17,12 +17,17 @@ from typing import Any, Callable, Iterable, Optional
 import numpy as np
 
 from swe_monkeys.metrics.cost import LinearCost
-from swe_monkeys.metrics.pricing import Baseline
+from swe_monkeys.pricing import Baseline
+from swe_monkeys.errors import SweMonkeysError
 
 __all__ = ["K_MAX", "TargetPlan", "BudgetPlan", "BaselineMatch", "smallest_k", "k_for_target", "budget_plan",
            "beat_baselines"]
 
 K_MAX = 10_000_000  # beyond this many samples per problem a plan is not a plan
+
+
+class PlanError(SweMonkeysError, ValueError):
+    """A plan that cannot be made from these inputs (a target outside (0, 1), a free sample)."""
 
 
 def smallest_k(value_at: Callable[[np.ndarray], np.ndarray], target: float, k_max: int = K_MAX) -> Optional[int]:
@@ -73,7 +78,7 @@ def k_for_target(forecast, target: float, cost: Optional[LinearCost] = None, n_p
                  per_sample_range: Optional[tuple[float, float]] = None, k_max: int = K_MAX) -> TargetPlan:
     """The k that reaches `target` coverage (a fraction), with its interval and total cost."""
     if not 0.0 < target < 1.0:
-        raise ValueError("target coverage must be a fraction strictly between 0 and 1")
+        raise PlanError("target coverage must be a fraction strictly between 0 and 1")
     point, lower, upper = _bounds(forecast)
     k, k_low, k_high = (smallest_k(f, target, k_max) for f in (point, upper, lower))
     cheap, dear = per_sample_range or (None, None)
@@ -101,7 +106,7 @@ class BudgetPlan:
 
 def _affordable(budget: float, n_problems: int, fixed: float, per_sample: float) -> int:
     if per_sample <= 0:
-        raise ValueError("the cost per sample must be positive to plan a budget")
+        raise PlanError("the cost per sample must be positive to plan a budget")
     return max(0, int(np.floor((budget / n_problems - fixed) / per_sample * (1 + 1e-12))))
 
 
@@ -113,7 +118,7 @@ def budget_plan(forecast, cost: LinearCost, budget: float, n_problems: int,
     the dear end (fewest samples, low end of coverage) and at the cheap end (most, high end).
     """
     if n_problems < 1 or budget < 0:
-        raise ValueError("need n_problems >= 1 and a budget >= 0")
+        raise PlanError("need n_problems >= 1 and a budget >= 0")
     k = _affordable(budget, n_problems, cost.fixed_per_problem, cost.per_sample)
     cheap, dear = per_sample_range or (cost.per_sample, cost.per_sample)
     k_few, k_many = (_affordable(budget, n_problems, cost.fixed_per_problem, rate) for rate in (dear, cheap))
@@ -162,7 +167,7 @@ def beat_baselines(forecast, cost: LinearCost, baselines: Iterable[Baseline], k_
     """For each baseline: the smallest k whose coverage exceeds its solve rate while k samples per
     problem still cost less than its attempts do, or why no k does."""
     if cost.per_sample <= 0:
-        raise ValueError("the cost per sample must be positive")
+        raise PlanError("the cost per sample must be positive")
     point, lower, upper = _bounds(forecast)
     out = []
     for base in baselines:

@@ -16,14 +16,17 @@ import numpy as np
 
 from swe_monkeys.metrics import passk
 from swe_monkeys.metrics.cost import LinearCost, Table1Row
-from swe_monkeys.metrics.fits import BetaFit, Extrapolation, PowerLawFit
+from swe_monkeys.metrics.backtest import Extrapolation
+from swe_monkeys.metrics.fits import BetaFit, PowerLawFit
+from swe_monkeys.metrics.report_cost import CostSummary, add_cost
+from swe_monkeys.errors import SweMonkeysError
 
 __all__ = ["ReportError", "ReportOptions", "Curve", "CostSummary", "Report", "build_report", "judged_counts"]
 
 DISPLAY_KS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000)
 
 
-class ReportError(ValueError):
+class ReportError(SweMonkeysError, ValueError):
     """The run cannot be reported on (no store, no samples, nothing judged); the message says why."""
 
 
@@ -49,17 +52,6 @@ class Curve:
     values: list[float]
     lo: list[float]
     hi: list[float]
-
-
-@dataclass
-class CostSummary:
-    primary: LinearCost
-    secondary: list[LinearCost]
-    per_problem: list[float]  # primary cost of k samples of one problem, at the report's ks
-    per_resolved: list[float]
-    optimal_k: int
-    optimal_per_resolved: float
-    matches: list[dict[str, Any]]  # per baseline: the k that reaches its solve rate and its cost
 
 
 @dataclass
@@ -130,7 +122,7 @@ def _read_run(run_dir: Path) -> tuple[list[dict], dict[str, Any]]:
     if not (run_dir / RunStore.FILENAME).is_file():  # RunStore() would create an empty store
         raise ReportError(f"{run_dir} is not a run directory (no {RunStore.FILENAME})")
     with RunStore(run_dir) as store:
-        meta = {k: store.get_meta(k) for k in ("model", "task", "benchmark", "dataset", "gpu")}
+        meta = {k: store.get_meta(k) for k in ("model", "task", "benchmark", "dataset", "gpu", "imported")}
         return store.sample_table(), meta
 
 
@@ -178,8 +170,12 @@ def _selection_curves(rows: list[dict], ids: list[str], ks: np.ndarray, options:
 
 
 def _fits(report: Report, n: np.ndarray, c: np.ndarray, options: ReportOptions) -> None:
-    from swe_monkeys.metrics.fits import extrapolation_check, fit_beta, fit_power_law
+    from swe_monkeys.metrics.backtest import extrapolation_check
+    from swe_monkeys.metrics.fits import fit_beta, fit_power_law
 
+    if not c.any():  # all-zero data: any curve fits it, so none says anything
+        report.notes.append("no resolved sample: fits undefined")
+        return
     fit_ks = np.array(report.fit_ks)
     index = np.searchsorted(report.ks, fit_ks)
     if fit_ks.size >= 2:
@@ -215,7 +211,5 @@ def build_report(run_dir: Path, options: ReportOptions = ReportOptions()) -> Rep
                             "own n a problem counts as solved only if it was (a lower bound)")
     report.curves += _selection_curves(rows, ids, ks, options)
     _fits(report, n, c, options)
-    from swe_monkeys.metrics.report_cost import add_cost
-
     add_cost(report, rows, meta, passk.coverage_every_k(n, c), options)
     return report

@@ -6,15 +6,27 @@ Kept apart from report.py so that each stays small; it fills in fields of an exi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import numpy as np
 
 from swe_monkeys.metrics.cost import (LinearCost, Table1Row, api_cost, cost_optimal_k, flops_cost, gpu_cost,
                                       k_to_reach, per_resolved, relative_costs)
-from swe_monkeys.metrics.pricing import BaselineSet, PricingError, find_baselines, load_baselines, load_pricing
+from swe_monkeys.pricing import BaselineSet, find_baselines, load_baselines, load_pricing
 
-__all__ = ["add_cost"]
+__all__ = ["CostSummary", "add_cost"]
+
+
+@dataclass
+class CostSummary:
+    primary: LinearCost
+    secondary: list[LinearCost]
+    per_problem: list[float]  # primary cost of k samples of one problem, at the report's ks
+    per_resolved: list[float]
+    optimal_k: int
+    optimal_per_resolved: float
+    matches: list[dict[str, Any]]  # per baseline: the k that reaches its solve rate and its cost
 
 
 def _costs(rows: list[dict], meta: dict, model: Optional[str], options) -> tuple[list[LinearCost], list[str]]:
@@ -76,14 +88,12 @@ def _table1(report, cost: LinearCost, coverage_all: np.ndarray, baselines: Basel
 
 
 def add_cost(report, rows: list[dict], meta: dict, coverage_all: np.ndarray, options) -> None:
-    """Fill in report.cost, report.table1 and report.baseline_points (whatever the data allows)."""
-    from swe_monkeys.metrics.report import CostSummary, ReportError
-
-    try:
-        costs, notes = _costs(rows, meta, report.model, options)
-        baselines = find_baselines(load_baselines(options.baselines_path), report.benchmark)
-    except PricingError as exc:
-        raise ReportError(str(exc)) from None
+    """Fill in report.cost, report.table1 and report.baseline_points (whatever the data allows).
+    A broken pricing file raises PricingError (one clear line on the command line)."""
+    imported = meta.get("imported") and not any(r["prompt_tokens"] or r["completion_tokens"] for r in rows)
+    # Samples made elsewhere carry no token counts: pricing them has nothing to say.
+    costs, notes = ([], []) if imported else _costs(rows, meta, report.model, options)
+    baselines = find_baselines(load_baselines(options.baselines_path), report.benchmark)
     report.notes += notes
     if baselines:
         report.baseline_points = [{"model": b.model, "solved_pct": b.solved_pct, "attempts": b.attempts,

@@ -1,4 +1,7 @@
-"""Success rates of selection methods at k samples: majority vote and best-of-k by any scorer.
+"""Selection without the oracle: one pick from a problem's samples, and its success rate at k samples.
+
+- `plurality_pick` is the pick a run reports and exports: the largest cluster of equal answers
+  (or equal programs / normalised patches), a tie going to the cluster sampled first.
 
 Coverage assumes an oracle that recognises a correct sample; without one, a method must pick a
 single sample from the k drawn. These functions give, for one problem, the expected success of a
@@ -17,7 +20,21 @@ from typing import Hashable, Optional, Sequence
 
 import numpy as np
 
-__all__ = ["best_of_k_by_score", "majority_vote_at_k"]
+__all__ = ["best_of_k_by_score", "majority_vote_at_k", "plurality_pick"]
+
+
+def plurality_pick(votes: Sequence[tuple[Hashable, int, bool]]) -> Optional[tuple[int, bool]]:
+    """(sample index, correct?) of the pick among (vote key, sample index, correct?) votes, or None.
+
+    The largest cluster of one key wins; a tie goes to the cluster whose first sample came first;
+    within the cluster the earliest sample is the pick (clusters are judged alike, mostly)."""
+    clusters: dict = {}
+    for key, index, correct in votes:
+        clusters.setdefault(key, []).append((index, correct))
+    if not clusters:
+        return None
+    best = min(clusters.values(), key=lambda c: (-len(c), min(i for i, _ in c)))
+    return min(best)
 
 
 def _answer_ids(answers: Sequence[Optional[Hashable]]) -> tuple[np.ndarray, int]:

@@ -13,11 +13,12 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Optional
+from swe_monkeys.errors import SweMonkeysError
 
 MILLION = 1e6
 
 
-class BudgetError(ValueError):
+class BudgetError(SweMonkeysError, ValueError):
     """A budget that cannot be enforced as given (e.g. dollars for a model without a price)."""
 
 

@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from swe_monkeys.paths import CONFIGS, cache_dir
+from swe_monkeys.errors import SweMonkeysError
 
 Log = Optional[Callable[[str], None]]
 CONVERTER = Path(__file__).with_name("convert_gguf.py")
 
 
-class ModelInstallError(RuntimeError):
+class ModelInstallError(SweMonkeysError, RuntimeError):
     """A bundled model or the engine could not be installed; the message says which step failed."""
 
 
@@ -164,11 +165,9 @@ def install_model(name: str, python: str = "", log: Log = None) -> Path:
     done = installed_dir(name)
     if done is not None:
         return done
-    from swe_monkeys.sampling.server import vllm_python
-
     entry = model_entry(name)
     gguf = fetch_gguf(name, log)
-    engine = vllm_python(python)
+    engine = python or str(engine_python())  # the caller resolves it (server.vllm_python) when it can vary
     if log:
         log(f"converting {gguf.name} to a {entry.get('dtype', 'bfloat16')} model directory with {engine}")
     out = model_root(name) / "hf"

@@ -43,9 +43,9 @@ class OpenAIConfig:
 
     def __post_init__(self) -> None:
         if self.n_mode not in N_MODES:
-            raise ValueError(f"n_mode must be one of {', '.join(N_MODES)}, not {self.n_mode!r}")
+            raise SamplerError(f"n_mode must be one of {', '.join(N_MODES)}, not {self.n_mode!r}")
         if self.max_n < 1 or self.concurrency < 1:
-            raise ValueError("max_n and concurrency must be at least 1")
+            raise SamplerError("max_n and concurrency must be at least 1")
 
 
 class OpenAISampler:

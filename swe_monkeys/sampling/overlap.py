@@ -5,8 +5,8 @@ reached), so this module only schedules them: `overlap` starts the sampling phas
 `verify_pass` again and again on whatever is unverified while it lives (and once more after it ends),
 calls `snapshot` after every pass for live progress, and re-raises a sampling error in the caller's
 thread. Setting `stop` ends sampling at its next sample (the phase raises `StopSampling` from its
-callback); without a verifier the loop just waits. SWE-bench repair (swebench/solve.py) and the math
-and code tasks (tasks/pipeline.py) both run through here.
+callback); without a verifier the loop just waits. The task pipeline (tasks/pipeline.py) runs every
+task, SWE-bench included, through here.
 """
 
 from __future__ import annotations

@@ -36,12 +36,13 @@ from swe_monkeys.sampling.protocol import (
 )
 from swe_monkeys.store.run_store import RunStore
 from swe_monkeys.types import Candidate
+from swe_monkeys.errors import SweMonkeysError
 
 FATAL = (EndpointUnreachable, ModelNotServed)
 OnSample = Optional[Callable[[str, int, Completion], None]]
 
 
-class SamplingMismatch(ValueError):
+class SamplingMismatch(SweMonkeysError, ValueError):
     """The run was sampled with other parameters, model or prompts: mixing them would corrupt it."""
 
 
@@ -152,7 +153,7 @@ def sample_problems(store: RunStore, problems: list[Problem], sampler: Sampler, 
 
 
 def _ledger(config: SampleConfig, identity: dict, rows: list[dict]) -> Ledger:
-    from swe_monkeys.metrics.pricing import PricingError, load_pricing
+    from swe_monkeys.pricing import PricingError, load_pricing
 
     try:  # priced models get a dollar figure in the report even without a dollar cap
         price = load_pricing().model(config.price_as or identity.get("model", ""))

@@ -11,6 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from swe_monkeys.sampling.protocol import Prompt
+from swe_monkeys.errors import SweMonkeysError
+
+
+class ProblemsFileError(SweMonkeysError, ValueError):
+    """A prompts file that cannot be read as problems."""
 
 
 @dataclass(frozen=True)
@@ -29,8 +34,8 @@ def load_problems(path: Path) -> list[Problem]:
     problems = []
     for i, row in enumerate(rows):
         if not isinstance(row, dict) or "id" not in row or not ({"prompt", "messages"} & set(row)):
-            raise ValueError(f"{path}: entry {i + 1} needs an id and a prompt (or messages)")
+            raise ProblemsFileError(f"{path}: entry {i + 1} needs an id and a prompt (or messages)")
         problems.append(Problem(str(row["id"]), Prompt.from_json(row.get("prompt", row.get("messages")))))
     if len({p.id for p in problems}) != len(problems):
-        raise ValueError(f"{path}: problem ids are not unique")
+        raise ProblemsFileError(f"{path}: problem ids are not unique")
     return problems

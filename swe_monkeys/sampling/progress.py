@@ -1,7 +1,8 @@
-"""Live progress of a sampling run (`solve`, `sweep`, any task), counted from the run store.
+"""Live progress of a run (`solve`, `sweep`, `verify`, any task), counted from the run store.
 
 The store is the only truth: counts include what earlier processes of a resumed run did; the ETA
-uses only the samples this process drew, over the time it has run.
+uses only the samples this process drew, over the time it has run. `LiveLines` prints a line on
+stderr whenever the counts changed (at most every few seconds).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ class Progress:
     instances: int
     target: int
     samples: int = 0
-    valid: int = 0  # samples whose edits applied
-    unique: int = 0  # distinct normalised patches among them
+    valid: int = 0  # samples whose answer, program or patch could be extracted
+    unique: int = 0  # distinct answers / programs / normalised patches among them
     verified: int = 0
     resolved: int = 0  # resolved candidates
     covered: int = 0  # instances with at least one resolved candidate
@@ -49,8 +50,27 @@ class Progress:
                 + (f"  eta {eta:.0f} s" if eta else ""))
 
 
+class LiveLines:
+    """`on_progress` for the command line: a progress line on stderr whenever the counts changed,
+    at most every `every` seconds (never, when quiet)."""
+
+    def __init__(self, quiet: bool = False, every: float = 1.0, echo: Any = None):
+        import sys
+        import time
+
+        self.quiet, self.every, self.last, self.at, self._clock = quiet, every, "", 0.0, time.monotonic
+        self.echo = echo or (lambda line: print(line, file=sys.stderr, flush=True))
+
+    def __call__(self, progress: Any) -> None:
+        line = progress.line()
+        key = line.split("  tokens")[0]
+        if not self.quiet and key != self.last and self._clock() - self.at >= self.every:
+            self.echo(line)
+            self.last, self.at = key, self._clock()
+
+
 def price_of(model: str):
-    from swe_monkeys.metrics.pricing import PricingError, load_pricing
+    from swe_monkeys.pricing import PricingError, load_pricing
 
     try:
         return load_pricing().model(model)
@@ -66,8 +86,8 @@ def progress_of(store: RunStore, instances: int, target: int, price: Any = None)
     for row in store.sample_table():
         meta = row["meta"] or {}
         p.samples += 1
-        p.valid += (meta.get("edit_status") or meta.get("extract_status")) == "ok"
-        key = meta.get("patch_key") or meta.get("answer") or meta.get("content_key")  # repair / math / code
+        p.valid += meta.get("extract_status", "ok") == "ok"
+        key = meta.get("answer") if meta.get("answer") is not None else meta.get("content_key")
         if key:
             keys.add((row["problem_id"], key))
         p.verified += row["status"] is not None
@@ -78,8 +98,6 @@ def progress_of(store: RunStore, instances: int, target: int, price: Any = None)
         p.dollars += ledger.cost(row["prompt_tokens"] or 0, row["completion_tokens"] or 0).dollars
     p.unique, p.covered = len(keys), len(covered)
     return p
-
-
 
 
 class Snapshots:
@@ -107,3 +125,53 @@ class Snapshots:
         self._last, self._at = p, self._clock()
         self.on_progress(p)
         return p
+
+
+class VerifyLines:
+    """`on_verdict` for `verify`: a bar with done/total, resolved and an ETA on stderr (at most once a
+    second), and a line every `heartbeat` seconds while a long test run gives no verdict."""
+
+    def __init__(self, total: int, model: str = "", quiet: bool = False, heartbeat: float = 30.0, echo: Any = None):
+        import sys
+        import threading
+        import time
+
+        self.total, self.model, self.quiet, self._clock = 0, model, quiet, time.monotonic
+        self.echo = echo or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.done_n, self.resolved, self.start, self.at, self.changed = 0, 0, self._clock(), 0.0, self._clock()
+        self._stop, self._heartbeat = threading.Event(), heartbeat
+        if total:
+            self.start_at(total)
+
+    def start_at(self, total: int) -> None:
+        """Set the total (when it is known only later) and start the heartbeat."""
+        import threading
+
+        self.total, self.start = total, self._clock()
+        if not self.quiet and total:
+            threading.Thread(target=self._beat, args=(self._heartbeat,), daemon=True).start()
+
+    def __call__(self, candidate: Any, verdict: Any) -> None:
+        self.done_n += 1
+        self.resolved += bool(verdict.resolved)
+        self.changed = self._clock()
+        if not self.quiet and (self._clock() - self.at >= 1.0 or self.done_n == self.total):
+            self.echo(self.line())
+            self.at = self._clock()
+
+    def line(self) -> str:
+        elapsed = self._clock() - self.start
+        eta = elapsed / self.done_n * (self.total - self.done_n) if self.done_n else None
+        width, done = 20, min(self.done_n, self.total) * 20 // max(self.total, 1)
+        return (f"[{'#' * done}{'.' * (width - done)}] {self.model + ' ' if self.model else ''}verified "
+                f"{self.done_n}/{self.total}  resolved {self.resolved}  {elapsed:.0f} s"
+                + (f"  eta {eta:.0f} s" if eta is not None and self.done_n < self.total else ""))
+
+    def _beat(self, every: float) -> None:
+        while not self._stop.wait(every):
+            quiet_for = self._clock() - self.changed
+            if quiet_for >= every and self.done_n < self.total:
+                self.echo(f"... still judging ({self.done_n}/{self.total} done; no verdict for {quiet_for:.0f} s)")
+
+    def done(self) -> None:
+        self._stop.set()

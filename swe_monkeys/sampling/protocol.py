@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional, Protocol, Union, runtime_checkable
+from swe_monkeys.errors import SweMonkeysError
 
 Message = dict[str, str]  # {"role": "user", "content": "..."}
 
@@ -54,6 +55,10 @@ class Prompt:
         return sum(len(p.encode()) for p in parts)
 
 
+class SamplingParamsError(SweMonkeysError, ValueError):
+    """Sampling parameters out of range (temperature < 0, top_p outside (0, 1], max_tokens < 1)."""
+
+
 @dataclass(frozen=True)
 class SamplingParams:
     """What every sample of a run shares. Sample i of a problem is drawn with seed `seed + i`."""
@@ -66,11 +71,11 @@ class SamplingParams:
 
     def __post_init__(self) -> None:
         if self.max_tokens < 1:
-            raise ValueError("max_tokens must be at least 1")
+            raise SamplingParamsError("max_tokens must be at least 1")
         if not 0 < self.top_p <= 1:
-            raise ValueError("top_p must be in (0, 1]")
+            raise SamplingParamsError("top_p must be in (0, 1]")
         if self.temperature < 0:
-            raise ValueError("temperature must be >= 0")
+            raise SamplingParamsError("temperature must be >= 0")
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -119,7 +124,7 @@ class Completion:
         return sum(s.completion_tokens for s in self.samples)
 
 
-class SamplerError(RuntimeError):
+class SamplerError(SweMonkeysError, RuntimeError):
     """A request could not be answered (after retries). The message says what to do about it."""
 
     retryable = False

@@ -23,11 +23,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 from swe_monkeys.sampling.models import ResolvedModel
+from swe_monkeys.errors import SweMonkeysError
 
 ENV_PYTHON = "SWE_MONKEYS_VLLM_PYTHON"
 
 
-class ServerError(RuntimeError):
+class ServerError(SweMonkeysError, RuntimeError):
     """The model server could not be started or died; the message holds the end of its log."""
 
 

@@ -2,6 +2,7 @@
 
 Either it connects to an endpoint that is already up (`base_url`), or it starts `vllm serve` for
 `serve_model` and stops it when the block ends, or it loads vLLM in-process (`backend="vllm"`).
+`run_sampler` is what the run commands take (an endpoint, a model to serve, or a FAKE script);
 `sample_into_run` is the whole `swe-monkeys sample` command as one library call.
 """
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 from swe_monkeys.sampling import make_sampler
+from swe_monkeys.sampling.protocol import SamplerError
 from swe_monkeys.sampling.server import ServeConfig, served_model
 
 
@@ -48,10 +50,30 @@ def open_sampler(spec: SamplerSpec, on_log: Optional[Callable[[str], None]] = No
             served = stack.enter_context(served_model(spec.serve, on_log))
             base_url, model, gpus = served.base_url, served.model, served.gpus  # the name it serves under
         if not base_url:
-            raise ValueError("give an endpoint (--base-url) or a model to serve (--serve)")
+            raise SamplerError("give an endpoint (--base-url) or a model to serve (--serve)")
         sampler = make_sampler(spec.backend, base_url=base_url, model=model, **spec.options)
         stack.callback(sampler.close)
         yield SamplerSession(sampler, gpus, served)
+
+
+@contextmanager
+def run_sampler(base_url: str = "", serve: str = "", model: str = "", fake: Optional[Path] = None,
+                concurrency: int = 8, max_n: int = 32, on_log: Optional[Callable[[str], None]] = None) -> Iterator[Any]:
+    """The Sampler of a run: a FAKE scripted one, an endpoint, or a server started for the run.
+
+    `solve` asks for one sample per request (max_n=1): the server batches the requests in flight
+    just the same, and samples arrive one by one, so verification starts on the first."""
+    if fake is not None:
+        from swe_monkeys.sampling.fake import load_script
+
+        yield load_script(fake)
+        return
+    if not base_url and not serve:
+        raise SamplerError("give a model: --base-url URL, --serve MODEL or --fake SCRIPT")
+    spec = SamplerSpec(base_url=base_url, model=model, options={"concurrency": concurrency, "max_n": max_n},
+                       serve=ServeConfig(model=serve, served_name=model) if serve else None)
+    with open_sampler(spec, on_log) as session:
+        yield session.sampler
 
 
 def sample_into_run(spec: SamplerSpec, run_dir: Path, problems: list, config: Any, on_sample: Any = None,

@@ -18,7 +18,9 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from swe_monkeys.sandbox.exec_session import ExecSession
 from swe_monkeys.types import ExecResult
+from swe_monkeys.errors import SweMonkeysError
 
 OWNER_LABEL = "swe-monkeys.owner-pid"
 _LIVE: dict[str, "DockerSandbox"] = {}
@@ -28,7 +30,7 @@ _STARTED = [0]  # containers this process asked Docker for, in all
 _CLOSING = threading.Event()  # set on Ctrl-C / SIGTERM / exit: no new containers from then on
 
 
-class SandboxError(RuntimeError):
+class SandboxError(SweMonkeysError, RuntimeError):
     """Docker could not do what was asked (start, exec, copy): an infrastructure fault."""
 
 
@@ -144,7 +146,7 @@ class DockerSandbox:
         return ExecResult(exit_code=exit_code, output=b"".join(chunks).decode("utf-8", "replace"),
                           seconds=time.monotonic() - start, timed_out=timed_out, truncated=state["truncated"])
 
-    def open_session(self, cmd: list[str]) -> "ExecSession":
+    def open_session(self, cmd: list[str]) -> ExecSession:
         """Start a long-lived command whose stdin/stdout carry line-framed requests and replies."""
         try:
             exec_id = self.client.api.exec_create(self.container.id, cmd, stdin=True, stdout=True, stderr=True)["Id"]
@@ -179,70 +181,6 @@ class DockerSandbox:
                 return tar.extractfile(member).read() if member else b""
         except Exception as exc:
             raise SandboxError(f"copy out of the container failed: {exc}") from exc
-
-
-class ExecSession:
-    """Request/reply over an exec's attached stdin and (multiplexed) stdout."""
-
-    def __init__(self, sock, cap: int):
-        self.sock, self.cap, self.buffer = sock, cap, bytearray()
-
-    def request(self, line: bytes, marker: bytes, timeout: float) -> tuple[bytes | None, bool]:
-        """Send one line; read until a line starting with marker. Returns (that line, timed_out).
-
-        (None, False) means the session ended (the process died) before replying.
-        """
-        try:
-            self.sock.sendall(line if line.endswith(b"\n") else line + b"\n")
-        except OSError:
-            return None, False
-        deadline = time.monotonic() + timeout
-        while True:
-            at = self.buffer.find(marker)
-            end = self.buffer.find(b"\n", at) if at >= 0 else -1
-            if end >= 0:
-                reply = bytes(self.buffer[at:end])
-                del self.buffer[: end + 1]
-                return reply, False
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None, True
-            try:
-                payload = self._frame(left)
-            except TimeoutError:
-                return None, True
-            if payload is None:
-                return None, False
-            self.buffer += payload
-            if len(self.buffer) > self.cap and self.buffer.find(marker) < 0:
-                del self.buffer[: len(self.buffer) - len(marker)]  # output cap: nothing before a reply matters
-
-    def _frame(self, timeout: float) -> bytes | None:
-        header = self._read(8, timeout)
-        if header is None or len(header) < 8:
-            return None
-        return self._read(int.from_bytes(header[4:8], "big"), timeout) or b""
-
-    def _read(self, n: int, timeout: float) -> bytes | None:
-        data = bytearray()
-        self.sock.settimeout(max(timeout, 0.01))
-        while len(data) < n:
-            try:
-                chunk = self.sock.recv(n - len(data))
-            except TimeoutError:
-                raise
-            except OSError:
-                return None
-            if not chunk:
-                return None
-            data += chunk
-        return bytes(data)
-
-    def close(self) -> None:
-        try:
-            self.sock.close()
-        except OSError:
-            pass
 
 
 def _remove_by_name(client, name: str) -> None:

@@ -1,8 +1,12 @@
-"""The run store: one SQLite file per run directory holding instances, candidates and verdicts.
+"""The run store: one SQLite file per run directory holding problems, candidates and verdicts.
 
 Every write is its own transaction (WAL journal), so a process killed at any point loses at most
 the candidate it was working on, and the next run continues from what is recorded. Phases talk
 only through this file: sampling appends candidates, verifying appends verdicts, reporting reads.
+One vocabulary for every task: a problem (`problem_id`, its TaskProblem as JSON), a candidate's
+`content`, and the meta keys `extract_status` / `extract_reason` / `content_key`. Stores written
+before that (SWE-bench runs had an `instances` table and `edit_status` / `patch_key` metas) are
+migrated when opened.
 """
 
 from __future__ import annotations
@@ -15,17 +19,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from swe_monkeys.types import Candidate, SWEInstance, Verdict
+from swe_monkeys.types import Candidate, Verdict
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS instances (
-  instance_id TEXT PRIMARY KEY, row TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS problems (
   problem_id TEXT PRIMARY KEY, row TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS candidates (
   id INTEGER PRIMARY KEY,
-  instance_id TEXT NOT NULL,
+  problem_id TEXT NOT NULL,
   idx INTEGER NOT NULL,
   model TEXT NOT NULL DEFAULT '',
   content TEXT NOT NULL,
@@ -34,7 +36,7 @@ CREATE TABLE IF NOT EXISTS candidates (
   seconds REAL NOT NULL DEFAULT 0,
   meta TEXT NOT NULL DEFAULT '{}',
   created_at REAL NOT NULL,
-  UNIQUE (instance_id, idx));
+  UNIQUE (problem_id, idx));
 CREATE TABLE IF NOT EXISTS verdicts (
   candidate_id INTEGER PRIMARY KEY REFERENCES candidates(id),
   status TEXT NOT NULL,
@@ -60,6 +62,7 @@ class RunStore:
         self._db = sqlite3.connect(self.dir / self.FILENAME, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        _migrate(self._db)
         self._db.executescript(SCHEMA)
 
     def close(self) -> None:
@@ -96,16 +99,7 @@ class RunStore:
         rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
         return json.loads(rows[0][0]) if rows else default
 
-    # -- instances ----------------------------------------------------------------------------
-    def add_instances(self, instances: list[SWEInstance]) -> None:
-        with self._tx() as db:
-            db.executemany("INSERT OR REPLACE INTO instances VALUES (?, ?)",
-                           [(i.instance_id, json.dumps(i.to_row())) for i in instances])
-
-    def instances(self) -> list[SWEInstance]:
-        return [SWEInstance.from_row(json.loads(r[0])) for r in self._query("SELECT row FROM instances ORDER BY 1")]
-
-    # -- problems of the other tasks (math, code): TaskProblem.to_json() rows -------------------
+    # -- problems: TaskProblem.to_json() rows (a SWE-bench problem's data is its instance row) -------
     def add_problems(self, rows: list[dict[str, Any]]) -> None:
         with self._tx() as db:
             db.executemany("INSERT OR REPLACE INTO problems VALUES (?, ?)", [(r["id"], json.dumps(r)) for r in rows])
@@ -116,15 +110,15 @@ class RunStore:
     # -- candidates ---------------------------------------------------------------------------
     def add_candidate(self, candidate: Candidate, *, prompt_tokens: int = 0, completion_tokens: int = 0,
                       seconds: float = 0.0, meta: dict | None = None) -> int:
-        """Record a candidate at (instance, index); re-adding the same index keeps the first."""
+        """Record a candidate at (problem, index); re-adding the same index keeps the first."""
         with self._tx() as db:
             db.execute(
-                "INSERT OR IGNORE INTO candidates (instance_id, idx, model, content, prompt_tokens,"
+                "INSERT OR IGNORE INTO candidates (problem_id, idx, model, content, prompt_tokens,"
                 " completion_tokens, seconds, meta, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                (candidate.instance_id, candidate.index, candidate.model, candidate.patch, prompt_tokens,
+                (candidate.problem_id, candidate.index, candidate.model, candidate.content, prompt_tokens,
                  completion_tokens, seconds, json.dumps(meta or {}), time.time()))
-            row = db.execute("SELECT id FROM candidates WHERE instance_id = ? AND idx = ?",
-                             (candidate.instance_id, candidate.index)).fetchone()
+            row = db.execute("SELECT id FROM candidates WHERE problem_id = ? AND idx = ?",
+                             (candidate.problem_id, candidate.index)).fetchone()
         return int(row[0])
 
     def update_candidate_meta(self, candidate_id: int, extra: dict[str, Any]) -> None:
@@ -157,15 +151,15 @@ class RunStore:
                 db.execute(f"DELETE FROM verdicts WHERE candidate_id IN ({marks})", tuple(chunk))
                 db.execute(f"DELETE FROM candidates WHERE id IN ({marks})", tuple(chunk))
 
-    def next_index(self, instance_id: str) -> int:
-        rows = self._query("SELECT COALESCE(MAX(idx) + 1, 0) FROM candidates WHERE instance_id = ?", (instance_id,))
+    def next_index(self, problem_id: str) -> int:
+        rows = self._query("SELECT COALESCE(MAX(idx) + 1, 0) FROM candidates WHERE problem_id = ?", (problem_id,))
         return int(rows[0][0])
 
     def candidates(self, *, unverified_only: bool = False) -> list[tuple[int, Candidate]]:
-        sql = ("SELECT c.id, c.instance_id, c.idx, c.model, c.content FROM candidates c"
+        sql = ("SELECT c.id, c.problem_id, c.idx, c.model, c.content FROM candidates c"
                + (" LEFT JOIN verdicts v ON v.candidate_id = c.id WHERE v.candidate_id IS NULL" if unverified_only
-                  else "") + " ORDER BY c.instance_id, c.idx")
-        return [(r[0], Candidate(instance_id=r[1], index=r[2], model=r[3], patch=r[4])) for r in self._query(sql)]
+                  else "") + " ORDER BY c.problem_id, c.idx")
+        return [(r[0], Candidate(problem_id=r[1], index=r[2], model=r[3], content=r[4])) for r in self._query(sql)]
 
     # -- verdicts -----------------------------------------------------------------------------
     def add_verdict(self, candidate_id: int, verdict: Verdict, *, dedup_key: str = "") -> str:
@@ -197,10 +191,10 @@ class RunStore:
         return out
 
     def verdicts_by_key(self) -> dict[tuple[str, str], Verdict]:
-        """(instance, dedup key) -> a verdict already reached for it (infra errors and keyless ones excepted)."""
-        rows = self._query("SELECT c.instance_id, v.dedup_key, v.summary FROM verdicts v JOIN candidates c"
+        """(problem, dedup key) -> a verdict already reached for it (infra errors and keyless ones excepted)."""
+        rows = self._query("SELECT c.problem_id, v.dedup_key, v.summary FROM verdicts v JOIN candidates c"
                            " ON c.id = v.candidate_id WHERE v.status != 'infra_error' AND v.dedup_key != ''"
-                           " GROUP BY c.instance_id, v.dedup_key")
+                           " GROUP BY c.problem_id, v.dedup_key")
         return {(r[0], r[1]): Verdict.from_summary(json.loads(r[2])) for r in rows}
 
     def dedup_keys(self) -> dict[int, str]:
@@ -210,9 +204,9 @@ class RunStore:
     def sample_table(self) -> list[dict[str, Any]]:
         """One row per candidate: the table the pure metrics work on (status None = not verified)."""
         rows = self._query(
-            "SELECT c.instance_id, c.idx, c.model, v.status, v.resolved, c.prompt_tokens, c.completion_tokens,"
+            "SELECT c.problem_id, c.idx, c.model, v.status, v.resolved, c.prompt_tokens, c.completion_tokens,"
             " c.seconds, COALESCE(v.seconds, 0), c.meta FROM candidates c"
-            " LEFT JOIN verdicts v ON v.candidate_id = c.id ORDER BY c.instance_id, c.idx")
+            " LEFT JOIN verdicts v ON v.candidate_id = c.id ORDER BY c.problem_id, c.idx")
         keys = ("problem_id", "sample_idx", "model", "status", "resolved", "prompt_tokens", "completion_tokens",
                 "sample_seconds", "verify_seconds")
         out = []
@@ -222,3 +216,30 @@ class RunStore:
             row["meta"] = json.loads(r[9])
             out.append(row)
         return out
+
+
+_OLD_META_KEYS = {"edit_status": "extract_status", "edit_reason": "extract_reason", "patch_key": "content_key"}
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a store written before the one vocabulary up to date (idempotent, one transaction)."""
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    columns = {r[1] for r in db.execute("PRAGMA table_info(candidates)")} if "candidates" in tables else set()
+    if "instance_id" not in columns and "instances" not in tables:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    if "instance_id" in columns:
+        db.execute("ALTER TABLE candidates RENAME COLUMN instance_id TO problem_id")
+        for cid, meta in db.execute("SELECT id, meta FROM candidates").fetchall():
+            old = json.loads(meta)
+            new = {_OLD_META_KEYS.get(k, k): v for k, v in old.items()}
+            if new != old:
+                db.execute("UPDATE candidates SET meta = ? WHERE id = ?", (json.dumps(new), cid))
+    if "instances" in tables:
+        db.execute("CREATE TABLE IF NOT EXISTS problems (problem_id TEXT PRIMARY KEY, row TEXT NOT NULL)")
+        for instance_id, row in db.execute("SELECT instance_id, row FROM instances").fetchall():
+            problem = {"id": instance_id, "prompt": {"text": ""}, "data": {"instance": json.loads(row)}}
+            db.execute("INSERT OR IGNORE INTO problems VALUES (?, ?)", (instance_id, json.dumps(problem)))
+        db.execute("INSERT OR IGNORE INTO meta VALUES ('task', ?)", (json.dumps("swebench"),))
+        db.execute("DROP TABLE instances")
+    db.execute("COMMIT")

@@ -30,10 +30,11 @@ from swe_monkeys.sandbox.docker_sandbox import DockerSandbox, Limits
 from swe_monkeys.sandbox.session import HarnessSession
 from swe_monkeys.store.run_store import RunStore
 from swe_monkeys.swebench.edits import unified_diff
-from swe_monkeys.swebench.patches import REVERT_RULES, apply_in_memory
+from swe_monkeys.swebench.patches import apply_in_memory
+from swe_monkeys.swebench.rules import REVERT_RULES
 from swe_monkeys.swebench.runner import CANDIDATE_HARNESS, CandidateRunner, test_args, test_patch_files
 from swe_monkeys.swebench.spec import load_spec
-from swe_monkeys.swebench.verifier import SWEVerifier, VerifyConfig, open_engine
+from swe_monkeys.swebench.checker import VerifyConfig, open_engine
 from swe_monkeys.types import Candidate, SWEInstance
 
 
@@ -105,16 +106,23 @@ def _per_candidate(client, image: str, inst: SWEInstance, spec, patches: list[st
 
 
 def _batch(target: BenchTarget, batch: list[str], config: VerifyConfig, tmp: Path, name: str):
+    from collections import Counter
+
+    from swe_monkeys.swebench.api import checker_options
+    from swe_monkeys.tasks.pipeline import record_task, verify_run
+    from swe_monkeys.tasks.swebench import SWEBench
+
+    task = SWEBench(repo_cache=target.repo_cache)
     store = RunStore(tmp / name)
-    store.add_instances([target.inst])
+    record_task(store, task, [task.problem(target.inst)], None)
     for i, patch in enumerate(batch):
         store.add_candidate(Candidate(target.inst.instance_id, patch, "bench", i))
     start = time.monotonic()
-    counts = SWEVerifier(store, config).run()
+    verify_run(store, task, options=checker_options(config))
     seconds = time.monotonic() - start
     verdicts = store.verdicts()
     statuses = [verdicts[cid].status.value for cid, _ in store.candidates()]
-    return seconds, counts, statuses, len(set(store.dedup_keys().values()) - {""})
+    return seconds, dict(Counter(statuses)), statuses, len(set(store.dedup_keys().values()) - {""})
 
 
 def _harness_style(client, image: str, inst, spec, patches: list[str]) -> float:

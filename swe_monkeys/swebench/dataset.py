@@ -1,9 +1,10 @@
-"""Reading SWE-bench instances and predictions from local files.
+"""Reading SWE-bench instances and predictions.
 
 Instances: JSON (a list of rows), JSONL or parquet, optionally gzipped, or a directory holding
-`test.*` (the layout of shared/data/swe-bench-lite). Predictions: SWE-bench's JSONL
-(`instance_id`, `model_name_or_path`, `model_patch`), any number of lines per instance.
-Bad input raises DatasetError naming the file and line; nothing is half-loaded.
+`test.*` (the layout of shared/data/swe-bench-lite); or `lite` / `verified` / `full` from the
+Hugging Face hub through `datasets` (imported only then; offline it says so). Predictions:
+SWE-bench's JSONL (`instance_id`, `model_name_or_path`, `model_patch`), any number of lines per
+instance. Bad input raises DatasetError naming the file and line; nothing is half-loaded.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from typing import Any, Iterable
 
 from swe_monkeys.jsonl import parse_jsonl
 from swe_monkeys.types import Candidate, SWEInstance
+from swe_monkeys.errors import SweMonkeysError
 
 SUFFIXES = (".jsonl", ".json", ".parquet")
+HF_DATASETS = {"lite": "princeton-nlp/SWE-bench_Lite", "verified": "princeton-nlp/SWE-bench_Verified",
+               "full": "princeton-nlp/SWE-bench"}
 
 
-class DatasetError(ValueError):
+class DatasetError(SweMonkeysError, ValueError):
     """A file that cannot be read as instances or predictions."""
 
 
@@ -83,6 +87,33 @@ def load_instances(path: str | Path, select: Iterable[str] | None = None) -> lis
     return instances
 
 
+def _hub_rows(name: str) -> list[dict[str, Any]]:
+    try:
+        import datasets
+    except ImportError:
+        raise DatasetError(f"--dataset {name} needs the `datasets` package (pip install datasets), "
+                           "or pass a local instances file") from None
+    try:
+        return list(datasets.load_dataset(HF_DATASETS[name], split="test"))
+    except Exception as exc:  # offline, hub down, no cache: one line, not a traceback
+        raise DatasetError(f"cannot load {HF_DATASETS[name]} from Hugging Face ({type(exc).__name__}: "
+                           f"{str(exc).splitlines()[0][:200] if str(exc) else 'no detail'}); offline? "
+                           "pass a local instances file instead") from None
+
+
+def dataset_instances(dataset: str) -> list[SWEInstance]:
+    """Every instance of a hub name (lite / verified / full) or of a local file or folder."""
+    if dataset not in HF_DATASETS:
+        return load_instances(Path(dataset))
+    instances = []
+    for number, row in enumerate(_hub_rows(dataset), 1):
+        try:
+            instances.append(SWEInstance.from_row(row))
+        except (ValueError, TypeError) as exc:
+            raise DatasetError(f"{HF_DATASETS[dataset]}: row {number}: {exc}") from exc
+    return instances
+
+
 def load_predictions(path: str | Path) -> list[Candidate]:
     """Predictions, numbered per instance in file order (index 0, 1, ... for each instance)."""
     seen: dict[str, int] = {}
@@ -96,6 +127,6 @@ def load_predictions(path: str | Path) -> list[Candidate]:
             raise DatasetError(f"{path}: line {number}: model_patch must be a string")
         index = seen.get(instance_id, 0)
         seen[instance_id] = index + 1
-        out.append(Candidate(instance_id=instance_id, patch=patch or "", index=index,
+        out.append(Candidate(problem_id=instance_id, content=patch or "", index=index,
                              model=str(row.get("model_name_or_path") or "")))
     return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable, Iterable
+from swe_monkeys.errors import SweMonkeysError
 
 ReadFile = Callable[[str], "str | None"]
 
@@ -43,7 +44,7 @@ def active_rules(disabled: Iterable[str] = frozenset()) -> frozenset[str]:
     disabled = frozenset([disabled] if isinstance(disabled, str) else disabled)  # "elision" is one name
     unknown = sorted(disabled - RULES.keys())
     if unknown:
-        raise ValueError(f"unknown edit rule(s) {', '.join(unknown)}; valid: {', '.join(RULES)}")
+        raise UnknownRule(f"unknown edit rule(s) {', '.join(unknown)}; valid: {', '.join(RULES)}")
     return frozenset(RULES) - disabled
 
 
@@ -51,6 +52,10 @@ def ordered(rules: Iterable[str]) -> tuple[str, ...]:
     """Rule names in the order of `RULES` (stable in stored metas and reports)."""
     fired = set(rules)
     return tuple(name for name in RULES if name in fired)
+
+
+class UnknownRule(SweMonkeysError, ValueError):
+    """A recovery rule name that does not exist (the message lists the valid ones)."""
 
 
 class EditParseError(ValueError):

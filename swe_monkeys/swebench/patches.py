@@ -1,8 +1,6 @@
 """Host-side patch intake: what a candidate diff is, before any container sees it.
 
-Provides
-- `TEST_PATH_PATTERNS` / `is_test_path`: the files a candidate may not change (the in-container
-  harness gets the patterns in its JSON job and reverts matching paths after applying);
+Provides (the rules of what a candidate may change are in rules.py)
 - `intake(patch) -> PatchIntake`: empty / malformed / tests-only verdicts, and the cleaned diff;
 - `apply_in_memory(patch, read_file)`: a diff applied to file contents, exact like `git apply`;
 - `exact_key`, `normalised_key`, `dedup`: keys under which duplicate candidates are judged once.
@@ -23,44 +21,10 @@ from unidiff.errors import UnidiffParseError
 from swe_monkeys.swebench.normalise import (
     FileChange, clean_patch, content_digest, created_symlinks, file_change, refusal, split_lines,
 )
+from swe_monkeys.swebench.rules import MAX_PATCH_BYTES, MAX_PATCH_FILES, is_test_path
 from swe_monkeys.types import Status
 
 ReadFile = Callable[[str], "str | None"]
-
-# What the harness puts back after applying a candidate, and the reason it reports: paths the
-# tests are judged by, and files that tools read by name rather than through an import -- pytest
-# (conftest.py, pytest.ini), the interpreter at start-up (sitecustomize.py, *.pth), git
-# (.gitattributes make root-run git re-encode files), distribution metadata (a *.dist-info with a
-# pytest11 entry point is a plugin) and bytecode (a .pyc runs instead of the source beside it).
-# Applied with re.search to repo-relative POSIX paths, here and by the harness (any Python 3).
-# The harness also owns pytest's configuration outright (-c with the pristine file) and puts back
-# the test patch's paths, their directories, and symlinks leaving the tree.
-REVERT_RULES: tuple[tuple[str, str], ...] = (
-    (r"(^|/)(test|tests|testing)(/|$)", "test file"),  # a test directory anywhere (tests/, pkg/testing/...)
-    (r"(^|/)test_[^/]*\.py$", "test file"),
-    (r"(^|/)[^/]*_test\.py$", "test file"),
-    (r"(^|/)tests\.py$", "test file"),
-    (r"(^|/)conftest\.py$", "pytest configuration"),
-    (r"(^|/)\.?(pytest|tox)\.ini$", "pytest configuration"),
-    (r"(^|/)(sitecustomize|usercustomize)\.py$", "interpreter start-up hook"),
-    (r"\.pth$", "interpreter start-up hook"),
-    (r"(^|/)\.git(attributes|ignore|modules)$", "git configuration"),
-    (r"(^|/)[^/]+\.(dist|egg)-info(/|$)|\.egg-link$", "distribution metadata"),
-    (r"(^|/)__pycache__(/|$)|\.py[co]$", "bytecode"),
-)
-TEST_PATH_PATTERNS: tuple[str, ...] = tuple(pattern for pattern, _ in REVERT_RULES)
-_TEST_PATHS = tuple(re.compile(p) for p in TEST_PATH_PATTERNS)
-
-# Intake refuses what no fix needs and what would make judging it cost unbounded work (a patch of
-# 50,000 new files once kept the harness busy past its limit, an infra error retried forever).
-MAX_PATCH_BYTES = 1 << 20
-MAX_PATCH_FILES = 200
-
-
-def is_test_path(path: str) -> bool:
-    """True for test files and tool configuration a candidate cannot change (the harness puts them back)."""
-    return any(p.search(path) for p in _TEST_PATHS)
-
 
 def _over_bounds(text: str, files=()) -> str:
     if len(text) > MAX_PATCH_BYTES:

@@ -1,7 +1,6 @@
 """The SWE-bench repair prompt: BM25 file localisation at the base commit, then a template.
 
 Provides
-- `load_preset(name)`: sampling parameters and prompt settings from configs/presets/<name>.yaml;
 - `repo_files(git_dir, commit)`: the text files of a commit, read from the bare mirror in one
   `git cat-file --batch` (never a checkout per sample);
 - `localise(problem, files, budget_tokens)`: files ranked by BM25 (bm25s) against the issue text,
@@ -21,19 +20,19 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from string import Template
-from typing import Any
 
 from swe_monkeys.images import sources
 from swe_monkeys.paths import CONFIGS, cache_dir
-from swe_monkeys.swebench.patches import is_test_path
+from swe_monkeys.swebench.rules import is_test_path
 from swe_monkeys.types import SWEInstance
+from swe_monkeys.errors import SweMonkeysError
 
 TEXT_SUFFIXES = (".py", ".pyi", ".pyx", ".cfg", ".toml", ".ini", ".txt", ".md", ".rst", ".yaml", ".yml", ".json",
                  ".js", ".ts", ".c", ".h", ".cpp", ".go", ".rs", ".java", ".sh")
 MAX_FILE_BYTES = 1_000_000
 
 
-class PromptError(ValueError):
+class PromptError(SweMonkeysError, ValueError):
     """A preset or template that is missing or incomplete."""
 
 
@@ -54,20 +53,6 @@ class RepairPrompt:
 
 def approx_tokens(text: str) -> int:
     return (len(text) + 3) // 4
-
-
-def load_preset(name: str) -> dict[str, Any]:
-    """A preset from configs/presets/<name>.yaml (or a path to a YAML file)."""
-    import yaml
-
-    path = Path(name) if name.endswith((".yaml", ".yml")) else CONFIGS / "presets" / f"{name}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in (CONFIGS / "presets").glob("*.yaml"))
-        raise PromptError(f"unknown preset {name!r}; valid: {', '.join(known)}")
-    data = yaml.safe_load(path.read_text()) or {}
-    if not isinstance(data, dict):
-        raise PromptError(f"{path}: a preset is a mapping")
-    return data
 
 
 def load_template(name: str) -> Template:

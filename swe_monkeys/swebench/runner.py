@@ -26,7 +26,7 @@ from swe_monkeys.sandbox.docker_sandbox import Limits, SandboxError
 from swe_monkeys.sandbox.session import FreshSessions, HarnessSession, HarnessSpec, SessionBroken
 from swe_monkeys.swebench import grading, parsers
 from swe_monkeys.swebench.grading import GoldStatuses
-from swe_monkeys.swebench.patches import REVERT_RULES
+from swe_monkeys.swebench.rules import REVERT_RULES
 from swe_monkeys.swebench.spec import EnvSpec
 from swe_monkeys.types import Status, SWEInstance, Verdict
 

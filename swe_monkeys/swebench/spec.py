@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from swe_monkeys.paths import CONFIGS
+from swe_monkeys.errors import SweMonkeysError
 
 SPEC_DIR = CONFIGS / "swebench"
 # files: the test_patch's test files as paths; ids: the FAIL_TO_PASS + PASS_TO_PASS ids;
@@ -21,7 +22,7 @@ SPEC_DIR = CONFIGS / "swebench"
 TEST_ARGS_MODES = ("files", "ids", "labels")
 
 
-class SpecError(ValueError):
+class SpecError(SweMonkeysError, ValueError):
     """A repository or version with no spec, or a spec that does not validate."""
 
 

@@ -1,10 +1,14 @@
-"""Tasks: what a dataset adapter provides so that sample / verify / report work alike on every task.
+"""Tasks: what a benchmark provides so that sample / verify / report work alike on every one of them.
 
 A `Task` turns its dataset into `TaskProblem`s (an id, the prompt every sample shares, and the
 reference data its checker needs), turns a raw completion into the candidate that gets judged
-(`extract`), and judges candidates in batches (`judge`, inside `checker()`, a context manager: code
-tasks open sandboxes there, math tasks need nothing). The pipeline (pipeline.py) drives any task
-through the sampling phase and the run store; `report` only reads the store.
+(`extract`), and judges candidates (a `types.Verifier`, opened by `checker()`, a context manager:
+SWE-bench and code tasks open containers there, math tasks need nothing). Optional hooks:
+`prepare(problems, sampler, store, params)` finishes prompts once the model is known (SWE-bench),
+`content_key(problem, content)` says which candidates are alike (default: the text modulo
+trailing whitespace), `vote_ok(problem, verdict)` filters candidates before the oracle-free vote.
+The pipeline (pipeline.py) drives every task, SWE-bench included, through the sampling phase and
+the run store; `report` only reads the store. A new benchmark is one module registered here.
 
 Registered lazily ("module:attr"): `import swe_monkeys.tasks` imports no task module.
 """
@@ -14,14 +18,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ContextManager, Iterable, Optional, Protocol, Sequence
 
+from swe_monkeys.errors import SweMonkeysError
 from swe_monkeys.registry import Registry
 from swe_monkeys.sampling.protocol import Prompt
-from swe_monkeys.types import Verdict
+from swe_monkeys.types import Verifier
 
-__all__ = ["TASKS", "Task", "TaskProblem", "Extracted", "Checker", "TaskError", "get_task"]
+__all__ = ["TASKS", "Task", "TaskProblem", "Extracted", "TaskError", "get_task", "select_problems"]
 
 
-class TaskError(ValueError):
+class TaskError(SweMonkeysError, ValueError):
     """Bad task input (unknown dataset file, broken row, unknown problem id): one clear line."""
 
 
@@ -55,15 +60,8 @@ class Extracted:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-class Checker(Protocol):
-    """Judges candidates of one task. `judge` returns one Verdict per candidate, in order; a failure of
-    the infrastructure is a Verdict with status infra_error, never an exception per candidate."""
-
-    def judge(self, problem: TaskProblem, candidates: Sequence[tuple[str, dict[str, Any]]]) -> list[Verdict]: ...
-
-
 class Task(Protocol):
-    name: str  # the registry name: gsm8k, math, humaneval, mbpp, codecontests
+    name: str  # the registry name: swebench, gsm8k, math, humaneval, mbpp, codecontests
     preset: str  # configs/presets/<preset>.yaml: sampling parameters as data
 
     def load(self, source: Optional[str], select: Sequence[str] = ()) -> list[TaskProblem]:
@@ -73,10 +71,11 @@ class Task(Protocol):
 
     def extract(self, problem: TaskProblem, completion: str) -> Extracted: ...
 
-    def checker(self, options: Optional[dict[str, Any]] = None) -> ContextManager[Checker]: ...
+    def checker(self, options: Optional[dict[str, Any]] = None) -> ContextManager[Verifier]: ...
 
 
 TASKS = Registry("task", {
+    "swebench": "swe_monkeys.tasks.swebench:SWEBench",
     "gsm8k": "swe_monkeys.tasks.math:GSM8K",
     "math": "swe_monkeys.tasks.math:MATH",
     "humaneval": "swe_monkeys.tasks.code:HumanEval",
@@ -85,9 +84,13 @@ TASKS = Registry("task", {
 })
 
 
-def get_task(name: str) -> Task:
-    """An instance of the registered task class (UnknownName lists the valid names)."""
-    return TASKS.get(name)()
+def get_task(name: str, preset: Any = None, **options: Any) -> Task:
+    """An instance of the registered task class (UnknownName lists the valid names), configured by a
+    typed preset (presets.Preset) where the task takes one (`from_preset`)."""
+    cls = TASKS.get(name)
+    if preset is not None and hasattr(cls, "from_preset"):
+        return cls.from_preset(preset, **options)
+    return cls(**options)
 
 
 def select_problems(problems: list[TaskProblem], select: Iterable[str], where: str) -> list[TaskProblem]:

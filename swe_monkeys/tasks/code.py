@@ -113,7 +113,8 @@ class _CodeTask:
     def checker(self, options: Optional[dict[str, Any]] = None) -> Iterator["CodeChecker"]:
         from swe_monkeys.tasks.code_exec import ProgramPool
 
-        with ProgramPool(workers=int((options or {}).get("workers") or 2)) as pool:
+        options = options or {}
+        with ProgramPool(workers=int(options.get("workers") or 2), log=options.get("log", lambda line: None)) as pool:
             yield CodeChecker(self, pool)
 
     def jobs(self, problem: TaskProblem, program: str) -> list[Any]:

@@ -18,7 +18,7 @@ import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from swe_monkeys.sandbox.docker_sandbox import Limits, SandboxError
 from swe_monkeys.sandbox.session import HarnessSession, HarnessSpec, SessionBroken
@@ -40,12 +40,12 @@ class ProgramJob:
     output_cap: int = 1 << 20
 
 
-def base_image(client) -> str:
-    """The base image (built from Debian packages the first time; nothing is pulled)."""
+def base_image(client, log: Callable[[str], None] = lambda line: None) -> str:
+    """The base image (built from Debian packages the first time, ~1 min; nothing is pulled)."""
     from swe_monkeys.images.builder import ImageBuilder
     from swe_monkeys.images.sources import default_repo_cache
 
-    return ImageBuilder(client, default_repo_cache()).build_base()
+    return ImageBuilder(client, default_repo_cache(), log=log).build_base()
 
 
 PROGRAM_HARNESS = HarnessSpec(files=("run_programs.py", "kill_user.py"), script="run_programs.py", marker=MARK)
@@ -82,12 +82,13 @@ class _Runner:
 class ProgramPool:
     """Up to `workers` warm containers; `run` many jobs over them. A context manager."""
 
-    def __init__(self, client=None, workers: int = 2, image: str = "", limits: Limits = LIMITS):
+    def __init__(self, client=None, workers: int = 2, image: str = "", limits: Limits = LIMITS,
+                 log: Callable[[str], None] = lambda line: None):
         from swe_monkeys.sandbox.docker_sandbox import docker_client, reap_orphans
 
         self.client = client or docker_client()
         reap_orphans(self.client)
-        self.image = image or base_image(self.client)
+        self.image = image or base_image(self.client, log)
         self.workers = max(1, workers)
         self._free: "queue.Queue[_Runner]" = queue.Queue()
         for _ in range(self.workers):

@@ -75,12 +75,27 @@ def import_file(store: RunStore, task: Task, problems: list[TaskProblem], path: 
     order = {pid: i for i, pid in enumerate(known)}
     used = sorted({pid for pid, _, _, _ in staged}, key=order.__getitem__)
     record_task(store, task, [known[pid] for pid in used], source)
+    taken: dict[str, set[int]] = {}
+    for _, c in store.candidates():
+        taken.setdefault(c.problem_id, set()).add(c.index)
     for pid, extracted, row, key in staged:
         meta = {**extracted.meta, "imported_from": path.name, "import_key": key}
         if isinstance(row.get("completion"), str) and row["completion"] != extracted.content:
             meta["completion"] = row["completion"]
-        store.add_candidate(Candidate(instance_id=pid, patch=extracted.content, model=model,
-                                      index=store.next_index(pid)), meta=meta)
+        store.add_candidate(Candidate(problem_id=pid, content=extracted.content, model=model,
+                                      index=_index(taken, pid, row)), meta=meta)
     if not store.get_meta("model"):
         store.set_meta("model", model)
+    store.set_meta("imported", True)
     return {"added": len(staged), "skipped": skipped, "problems": len(used)}
+
+
+def _index(taken: dict[str, set[int]], pid: str, row: dict) -> int:
+    """The sample index the file gives (`sample_idx`, `sample_index` or `index`) when it is free, so
+    pass@k on the first n samples means the same here as where they were drawn; else the next one."""
+    mine = taken.setdefault(pid, set())
+    given = next((row[k] for k in ("sample_idx", "sample_index", "index") if isinstance(row.get(k), int)), None)
+    if given is None or given < 0 or given in mine:
+        given = max(mine, default=-1) + 1
+    mine.add(given)
+    return given

@@ -111,6 +111,11 @@ class _MathTask:
         self.template_path = Path(template) if template else CONFIGS / "prompts" / f"{self.name}.txt"
         self.timeout_seconds = timeout_seconds
 
+    @classmethod
+    def from_preset(cls, preset: Any, **options: Any) -> "_MathTask":
+        """Configured by a typed preset: the number of worked examples in front of each problem."""
+        return cls(few_shot=preset.few_shot, **options)
+
     def load(self, source: Optional[str], select: Sequence[str] = ()) -> list[TaskProblem]:
         if source is None:
             where, rows = self.hub_name, self._hub_test_rows()

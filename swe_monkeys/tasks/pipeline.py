@@ -1,15 +1,19 @@
-"""Any task through the run store: sample (resumable, growable), extract, judge, while sampling continues.
+"""Every task through the run store: sample (resumable, growable), extract, judge while sampling goes on.
 
-- `run_task(store, task, problems, sampler, config)`: records the task and its problems in the store,
-  runs the sampling phase (sample i of a problem uses seed + i; see sampling/phase.py) through
+The one pipeline, for SWE-bench as for math and code:
+- `run_task(store, task, problems, sampler, config)`: records the task and its problems in the
+  store, lets the task finish its prompts once the model is known (`prepare`, optional), runs the
+  sampling phase (sample i of a problem uses seed + i; sampling/phase.py) through
   `ExtractingStore`, which turns each completion into the candidate the task judges, and verifies
-  what is unverified while sampling goes on (sampling/overlap.py).
-- `verify_run(store, task)`: judges every unverified candidate of a run (after `sample` or `import`);
-  identical candidates of a problem are judged once, in this pass or any earlier one. Infra errors
-  are kept and retried next time.
+  what is unverified while sampling goes on (sampling/overlap.py); `stop_on_success` ends
+  sampling once every problem has a resolved candidate.
+- `verify_run(store, task)`: judges every unverified candidate of a run (after sampling, `import`
+  or a predictions file); candidates of a problem with one content key are judged once, in this
+  pass or any earlier one, `checker.parallel` at a time. Every verdict is written as it is
+  reached. Infra errors are kept and retried next time.
 
-A completion that yields no answer or no program is still a sample: it is stored with its reason and
-judged wrong (malformed), so it stays in the coverage denominator.
+A completion that yields no answer, program or patch is still a sample: it is stored with its
+reason and judged, so it stays in the coverage denominator.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional
 
@@ -25,7 +30,7 @@ from swe_monkeys.sampling.overlap import overlap
 from swe_monkeys.sampling.problems import Problem
 from swe_monkeys.sampling.protocol import SamplingParams
 from swe_monkeys.store.run_store import RunStore
-from swe_monkeys.tasks import Task, TaskError, TaskProblem
+from swe_monkeys.tasks import Extracted, Task, TaskError, TaskProblem
 from swe_monkeys.types import Candidate, Status, Verdict
 
 OnVerdict = Callable[[Candidate, Verdict], None]
@@ -35,6 +40,12 @@ def content_key(content: str) -> str:
     """Identical candidates (modulo trailing whitespace per line) share a key and a verdict."""
     text = "\n".join(line.rstrip() for line in content.strip().splitlines())
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def key_of(task: Task, problem: TaskProblem, content: str) -> str:
+    """The task's own key (SWE-bench: the normalised patch), else `content_key`."""
+    own = getattr(task, "content_key", None)
+    return own(problem, content) if own is not None else content_key(content)
 
 
 class ExtractingStore:
@@ -47,24 +58,33 @@ class ExtractingStore:
         return getattr(self._store, name)
 
     def add_candidate(self, candidate: Candidate, *, meta: Optional[dict] = None, **usage: Any) -> int:
-        extracted = extract_safely(self._task, self._problems[candidate.instance_id], candidate.patch)
+        problem = self._problems[candidate.problem_id]
+        extracted = extract_safely(self._task, problem, candidate.content)
         meta = {**(meta or {}), **extracted.meta}
-        if extracted.content != candidate.patch:
-            meta["completion"] = candidate.patch
-        if extracted.content and meta.get("extract_status") == "ok":
-            meta["content_key"] = content_key(extracted.content)
-        return self._store.add_candidate(replace(candidate, patch=extracted.content), meta=meta, **usage)
+        if extracted.content != candidate.content:
+            meta["completion"] = candidate.content
+        if extracted.content and meta.get("extract_status") == "ok" and "content_key" not in meta:
+            meta["content_key"] = key_of(self._task, problem, extracted.content)
+        return self._store.add_candidate(replace(candidate, content=extracted.content), meta=meta, **usage)
 
 
-def extract_safely(task: Task, problem: TaskProblem, completion: str):
+def extract_safely(task: Task, problem: TaskProblem, completion: str) -> Extracted:
     """task.extract, with a bug in an extractor recorded on the sample instead of killing the run."""
-    from swe_monkeys.tasks import Extracted
-
     try:
         return task.extract(problem, completion)
     except Exception as exc:  # the sample is kept; the reason says what went wrong
         return Extracted(content=completion, meta={"extract_status": f"extract_error: {type(exc).__name__}: "
-                                                                       f"{str(exc)[:200]}", "answer": None})
+                                                             f"{str(exc)[:200]}", "answer": None})
+
+
+def task_of(store: RunStore, **options: Any) -> Task:
+    """The task a run was made with (registered by name, or by its module path)."""
+    from swe_monkeys.tasks import TASKS, get_task
+
+    name = store.get_meta("task")
+    if not name:
+        raise TaskError(f"{store.dir}: not a run (no task recorded); give predictions to verify SWE-bench patches")
+    return get_task(name if name in TASKS.names() else store.get_meta("task_path") or name, **options)
 
 
 def problems_of(store: RunStore) -> dict[str, TaskProblem]:
@@ -77,6 +97,9 @@ def record_task(store: RunStore, task: Task, problems: list[TaskProblem], source
     if known and known != task.name:
         raise TaskError(f"{store.dir} is a {known} run, not {task.name}")
     store.set_meta("task", task.name)
+    # Where the task class lives: `verify --run` and `report` find a task that is not registered
+    # (a benchmark in its own module, named `--task module:Class`) there.
+    store.set_meta("task_path", f"{type(task).__module__}:{type(task).__qualname__}")
     if not store.get_meta("benchmark"):  # what the report looks up baselines by
         store.set_meta("benchmark", task.name)
     if source and not store.get_meta("dataset"):
@@ -86,8 +109,8 @@ def record_task(store: RunStore, task: Task, problems: list[TaskProblem], source
 
 def verify_run(store: RunStore, task: Task, checker: Any = None, on_verdict: OnVerdict = lambda c, v: None,
                options: Optional[dict] = None) -> int:
-    """Judge the run's unverified candidates (one verdict per unique candidate of a problem); returns
-    how many verdicts were written. `checker`: an open one to reuse, else one is opened here."""
+    """Judge the run's unverified candidates (one verdict per key of a problem); returns how many
+    verdicts were written. `checker`: an open one to reuse, else one is opened here."""
     pending = store.candidates(unverified_only=True)
     if not pending:
         return 0
@@ -95,25 +118,52 @@ def verify_run(store: RunStore, task: Task, checker: Any = None, on_verdict: OnV
         with task.checker(options) as opened:
             return verify_run(store, task, opened, on_verdict)
     problems, metas = problems_of(store), store.candidate_metas(cid for cid, _ in pending)
-    known = store.verdicts_by_key()  # identical candidates judged in earlier passes are not judged again
-    groups: dict[str, dict[str, list[tuple[int, Candidate]]]] = defaultdict(lambda: defaultdict(list))
+    known = store.verdicts_by_key()  # candidates judged in earlier passes are not judged again
+    groups: dict[tuple[str, str], list[tuple[int, Candidate]]] = defaultdict(list)
     for cid, cand in pending:
-        if cand.instance_id not in problems:
-            raise TaskError(f"{store.dir}: candidate for unknown problem {cand.instance_id!r}")
-        groups[cand.instance_id][content_key(cand.patch)].append((cid, cand))
-    written = 0
-    for pid, by_key in groups.items():
-        fresh = [key for key in by_key if (pid, key) not in known]
-        uniques = [by_key[key][0] for key in fresh]
-        verdicts = dict(zip(fresh, checker.judge(problems[pid], [(c.patch, metas.get(cid, {})) for cid, c in uniques])
-                            if uniques else []))
-        for key, members in by_key.items():
-            verdict = verdicts.get(key) or known[(pid, key)]
-            for cid, cand in members:
-                store.add_verdict(cid, verdict, dedup_key=key)
+        if cand.problem_id not in problems:
+            raise TaskError(f"{store.dir}: candidate for unknown problem {cand.problem_id!r}")
+        key = metas.get(cid, {}).get("content_key") or key_of(task, problems[cand.problem_id], cand.content)
+        groups[(cand.problem_id, key)].append((cid, cand))
+    lock, written = threading.Lock(), [0]
+
+    def record(pid_key: tuple[str, str], verdict: Verdict) -> None:
+        with lock:
+            for n, (cid, cand) in enumerate(groups[pid_key]):
+                log_path = store.add_verdict(cid, verdict, dedup_key=pid_key[1])
+                if n == 0 and verdict.log:  # one copy of the log; the other members point to it
+                    verdict = replace(verdict, log="", log_ref=log_path)
                 on_verdict(cand, verdict)
-                written += 1
-    return written
+                written[0] += 1
+
+    fresh = []
+    for pid_key, members in groups.items():
+        if pid_key in known:
+            record(pid_key, known[pid_key])
+        else:
+            fresh.append(pid_key)
+    _judge_all(checker, problems, metas, groups, fresh, record)
+    return written[0]
+
+
+def _judge_all(checker: Any, problems, metas, groups, fresh, record) -> None:
+    """One judge call per problem, or, for a checker that judges `parallel` candidates at once, one
+    per candidate from that many threads (each verdict recorded the moment it is reached)."""
+    parallel = int(getattr(checker, "parallel", 1) or 1)
+    if parallel <= 1:
+        by_problem: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for pid_key in fresh:
+            by_problem[pid_key[0]].append(pid_key)
+        for pid, keys in by_problem.items():
+            batch = [(groups[k][0][1].content, metas.get(groups[k][0][0], {})) for k in keys]
+            for k, verdict in zip(keys, checker.judge(problems[pid], batch)):
+                record(k, verdict)
+        return
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        futures = {pool.submit(checker.judge, problems[k[0]], [(groups[k][0][1].content,
+                                                                metas.get(groups[k][0][0], {}))]): k for k in fresh}
+        for future in as_completed(futures):
+            record(futures[future], future.result()[0])
 
 
 @dataclass
@@ -124,38 +174,76 @@ class TaskRunConfig:
     concurrency: int = 8
     budget: Budget = field(default_factory=Budget)
     price_as: str = ""  # the configs/pricing.yaml model dollars are counted as (default: the sampler's)
+    checker_options: dict = field(default_factory=dict)
+    stop_on_success: bool = False  # stop sampling once every problem has a resolved candidate
+    poll_seconds: float = 0.5
 
     def sample_config(self):
         from swe_monkeys.sampling.phase import SampleConfig
 
         return SampleConfig(samples=self.samples, params=self.params, concurrency=self.concurrency,
                             budget=self.budget, price_as=self.price_as)
-    checker_options: dict = field(default_factory=dict)
-    poll_seconds: float = 0.5
+
+
+@dataclass
+class TaskRunResult:
+    progress: Any  # the final Progress
+    stopped_early: bool
+    winners: dict[str, Candidate]  # problem -> its first resolved candidate
 
 
 def run_task(store: RunStore, task: Task, problems: list[TaskProblem], sampler: Any, config: TaskRunConfig,
-             source: Optional[str] = None, on_progress: Callable[[Any], None] = lambda p: None) -> Any:
-    """Sample up to `config.samples` per problem and judge them as they arrive; returns the final Progress."""
+             source: Optional[str] = None, on_progress: Callable[[Any], None] = lambda p: None) -> TaskRunResult:
+    """Sample up to `config.samples` per problem and judge them as they arrive."""
     from swe_monkeys.sampling.phase import sample_problems
     from swe_monkeys.sampling.progress import Snapshots, price_of
 
     model = sampler.identity().get("model", "")  # an unreachable endpoint fails here, before any thread
+    prepare = getattr(task, "prepare", None)
+    if prepare is not None:
+        problems = prepare(problems, sampler, store, config.params)
     record_task(store, task, problems, source)
     by_id = {p.id: p for p in problems}
     snapshot = Snapshots(store, len(problems), config.samples * len(problems), price_of(config.price_as or model),
                          on_progress)
+    stop, on_verdict = _stopper(store, set(by_id), config.stop_on_success)
 
     def sample(on_sample: Callable[..., None]) -> Any:
         wanted = [Problem(p.id, p.prompt) for p in problems]
         return sample_problems(ExtractingStore(store, task, by_id), wanted, sampler, config.sample_config(), on_sample)
 
     if not config.verify:
-        overlap(sample, None, snapshot, threading.Event(), config.poll_seconds)
-        return snapshot()
-    with task.checker(config.checker_options) as checker:  # a missing Docker fails before any sampling
-        overlap(sample, lambda: verify_run(store, task, checker), snapshot, threading.Event(), config.poll_seconds)
-    return snapshot()
+        done = overlap(sample, None, snapshot, stop, config.poll_seconds)
+    else:
+        with task.checker(config.checker_options) as checker:  # a missing Docker fails before any sampling
+            done = overlap(sample, lambda: verify_run(store, task, checker, on_verdict), snapshot, stop,
+                           config.poll_seconds)
+    return TaskRunResult(progress=snapshot(), stopped_early=done.stopped_early, winners=winners(store))
+
+
+def _stopper(store: RunStore, wanted: set[str], enabled: bool) -> tuple[threading.Event, OnVerdict]:
+    stop = threading.Event()
+    solved: set[str] = set(winners(store)) & wanted if enabled else set()
+    if enabled and wanted <= solved:
+        stop.set()
+
+    def on_verdict(cand: Candidate, verdict: Verdict) -> None:
+        if enabled and verdict.resolved:
+            solved.add(cand.problem_id)
+            if wanted <= solved:
+                stop.set()
+
+    return stop, on_verdict
+
+
+def winners(store: RunStore) -> dict[str, Candidate]:
+    """Per problem, its resolved candidate with the lowest sample index."""
+    verdicts = store.verdicts()
+    out: dict[str, Candidate] = {}
+    for cid, cand in store.candidates():
+        if cand.problem_id not in out and cid in verdicts and verdicts[cid].resolved:
+            out[cand.problem_id] = cand
+    return out
 
 
 def malformed(reason: str) -> Verdict:

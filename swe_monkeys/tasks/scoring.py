@@ -20,7 +20,7 @@ from typing import Any, Optional, Protocol
 from swe_monkeys.paths import CONFIGS
 from swe_monkeys.sampling.protocol import SamplerError
 from swe_monkeys.store.run_store import RunStore
-from swe_monkeys.tasks import TaskProblem
+from swe_monkeys.tasks import TaskError, TaskProblem
 
 
 class Scorer(Protocol):
@@ -97,11 +97,11 @@ def score_run(store: RunStore, scorer: Scorer, concurrency: int = 8) -> dict[str
     todo = [(cid, c) for cid, c in store.candidates() if "score" not in metas.get(cid, {})]
     counts = {"scored": 0, "already": len(metas) - len(todo), "failed": 0}
     if todo and not problems:
-        raise ValueError(f"{store.dir}: no task problems recorded (scoring is for math and code runs)")
+        raise TaskError(f"{store.dir}: no task problems recorded (scoring is for math and code runs)")
 
     def one(cid: int, cand: Any) -> float:
-        text = metas[cid].get("completion", cand.patch)
-        return scorer.score(problems[cand.instance_id], text)
+        text = metas[cid].get("completion", cand.content)
+        return scorer.score(problems[cand.problem_id], text)
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         futures = {pool.submit(one, cid, cand): cid for cid, cand in todo}

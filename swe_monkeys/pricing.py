@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any, Optional
 
 from swe_monkeys.paths import CONFIGS
+from swe_monkeys.errors import SweMonkeysError
 
 __all__ = ["ModelPrice", "GpuPrice", "Pricing", "Baseline", "BaselineSet", "load_pricing", "load_baselines",
            "PricingError", "find_baselines"]
 
 
-class PricingError(ValueError):
+class PricingError(SweMonkeysError, ValueError):
     """A pricing or baselines file that cannot be read or lacks a required field."""
 
 

@@ -1,0 +1,65 @@
+"""What every command shares at its edges: one lifecycle handler and one way to fail.
+
+`install()` runs in the root callback, before any command: SIGINT and SIGTERM both stop a command
+like Ctrl-C (so model servers it started are stopped by their context managers; SIGINT included:
+a shell starts background jobs with it ignored), and the Docker containers this process started
+are removed on exit, on either signal, and -- after a SIGKILL -- by the next run. It imports
+nothing heavy: the sandbox module is only asked when it was loaded.
+
+`fail()` turns the project's own errors (errors.SweMonkeysError) into one line on stderr and exit
+code 1; what is done stays recorded. Any other exception is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import atexit
+import signal
+import sys
+from contextlib import contextmanager
+from typing import Iterator
+
+import typer
+
+from swe_monkeys.errors import SweMonkeysError
+
+_installed = [False]
+
+
+def _remove_containers() -> None:
+    sandbox = sys.modules.get("swe_monkeys.sandbox.docker_sandbox")
+    if sandbox is not None:
+        sandbox.remove_all()
+
+
+def _stop(signum: int, frame: object) -> None:  # noqa: ARG001
+    _remove_containers()
+    raise KeyboardInterrupt
+
+
+def install() -> None:
+    """Install the handlers once per process (the main thread only: signals are delivered there)."""
+    if _installed[0]:
+        return
+    _installed[0] = True
+    atexit.register(_remove_containers)
+    try:
+        signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
+    except ValueError:  # not the main thread (an embedding application): atexit still cleans up
+        pass
+
+
+@contextmanager
+def fail() -> Iterator[None]:
+    """Known errors become `error: ...` on stderr and exit code 1."""
+    try:
+        yield
+    except SweMonkeysError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def fail_now(message: str) -> None:
+    """Bad usage: `error: ...` on stderr, exit code 1."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)

@@ -1,0 +1,228 @@
+"""The SWE-bench verifier: a problem's candidate patches -> verdicts, judged in Docker.
+
+`SWEChecker.judge(problem, candidates)` is what the task pipeline (tasks/pipeline.py) calls for
+SWE-bench, as it calls the math and code checkers. Per candidate: intake (empty / malformed /
+tests-only are verdicts of their own), the cross-run verdict cache (by instance, normalised
+patch, image digest and harness version), and otherwise a fresh container (runner.py). Before an
+instance's first candidate is judged its gold patch is, once per image and harness version
+(cached): a candidate's test counts only with the status it has under gold. On an instance that
+`validate` found flaky each candidate runs `flaky_runs` times and the majority decides. Up to
+`workers` candidates are judged at once (`parallel`): the pipeline calls `judge` from that many
+threads, and this class keeps a few runners (each starting its next container ahead) per image.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from swe_monkeys.images import sources
+from swe_monkeys.images.builder import ImageBuildError, ImageBuilder
+from swe_monkeys.paths import cache_dir
+from swe_monkeys.sandbox.docker_sandbox import Limits, docker_client, reap_orphans
+from swe_monkeys.store.verdict_cache import VerdictCache, verdict_key
+from swe_monkeys.swebench.grading import GoldStatuses
+from swe_monkeys.swebench.patches import intake, normalised_key
+from swe_monkeys.swebench.runner import CandidateRunner, harness_version
+from swe_monkeys.swebench.spec import EnvSpec, SpecError, load_spec
+from swe_monkeys.types import Status, SWEInstance, Verdict
+
+
+def default_workers() -> int:
+    """One container per core, capped by memory at ~4 GiB per container, at least one."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return max(1, min(cores, int(mem_gib // 4)))
+
+
+@dataclass
+class VerifyConfig:
+    repo_cache: Path = field(default_factory=sources.default_repo_cache)
+    workers: int = field(default_factory=default_workers)
+    allow_clone: bool = False
+    flaky_runs: int = 11  # runs per candidate on an instance validate found flaky (the paper used 11)
+    limits: Limits = field(default_factory=Limits)
+    use_cache: bool = True
+    # Run the FAIL_TO_PASS tests first, and the rest only for candidates that pass them (same
+    # verdicts; a selection method that needs PASS_TO_PASS results for every candidate turns it off).
+    fail_fast: bool = True
+
+
+def instance_of(problem: Any) -> SWEInstance:
+    """The SWE-bench instance a TaskProblem carries (its data holds the instance row)."""
+    return SWEInstance.from_row(problem.data["instance"])
+
+
+def open_engine(config: VerifyConfig, log: Callable[[str], None]) -> tuple[object, ImageBuilder]:
+    """A Docker client (after removing containers that dead runs left behind) and an image builder."""
+    client = docker_client()
+    reap_orphans(client)
+    return client, ImageBuilder(client, config.repo_cache, config.allow_clone, log=log)
+
+
+def majority(verdicts: list[Verdict]) -> Verdict:
+    """Resolved iff more than half the runs resolved; otherwise the first non-resolved verdict."""
+    judged = [v for v in verdicts if v.status.is_judgement] or verdicts
+    wins = sum(v.resolved for v in judged)
+    pick = next((v for v in judged if v.resolved == (wins * 2 > len(judged))), judged[0])
+    pick.runs, pick.reason = len(verdicts), f"{wins}/{len(judged)} runs resolved; {pick.reason}"
+    return pick
+
+
+@dataclass
+class _Instance:
+    """What judging one instance needs, looked up once per checker."""
+
+    inst: SWEInstance
+    spec: EnvSpec | None = None
+    image: str = ""
+    image_id: str = ""
+    problem: str = ""  # why the instance cannot be judged ("" when it can)
+    gold: GoldStatuses | Verdict | None = None
+    gold_done: bool = False
+    read_file: Callable[[str], str | None] | None = None
+
+
+class SWEChecker:
+    """Judges SWE-bench candidates; a context manager (closing removes its containers)."""
+
+    def __init__(self, config: VerifyConfig, log: Callable[[str], None] = lambda line: None):
+        self.config, self.parallel = config, max(1, config.workers)
+        self.client, self.builder = open_engine(config, log)
+        self.cache = VerdictCache() if config.use_cache else None
+        self._instances: dict[str, _Instance] = {}
+        self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._idle: "OrderedDict[int, tuple[str, CandidateRunner]]" = OrderedDict()
+        self._runners_lock = threading.Lock()
+        (cache_dir() / "logs").mkdir(parents=True, exist_ok=True)
+
+    def __enter__(self) -> "SWEChecker":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._runners_lock:
+            runners, self._idle = [r for _, r in self._idle.values()], OrderedDict()
+        for runner in runners:
+            runner.close()
+
+    def judge(self, problem: Any, candidates: Sequence[tuple[str, dict[str, Any]]]) -> list[Verdict]:
+        info = self._instance(instance_of(problem))
+        if info.problem:
+            return [Verdict(Status.INFRA_ERROR, reason=f"environment: {info.problem}") for _ in candidates]
+        return [self._judge_one(info, patch) for patch, _ in candidates]
+
+    # -- one instance ---------------------------------------------------------------------------
+    def _instance(self, inst: SWEInstance) -> _Instance:
+        with self._locks[inst.instance_id]:
+            info = self._instances.get(inst.instance_id)
+            if info is None:
+                info = self._instances[inst.instance_id] = self._look_up(inst)
+            return info
+
+    def _look_up(self, inst: SWEInstance) -> _Instance:
+        info = _Instance(inst, read_file=_reader(inst, self.config.repo_cache))
+        try:
+            info.spec = load_spec(inst.repo, inst.version)
+            info.image = self.builder.ensure(inst)
+            info.image_id = self.client.images.get(info.image).id
+        except (SpecError, sources.SourceError, ImageBuildError) as exc:
+            info.problem = str(exc)
+        return info
+
+    def _judge_one(self, info: _Instance, patch: str) -> Verdict:
+        taken = intake(patch)
+        if taken.status is not None:
+            return Verdict(taken.status, reason=taken.reason)
+        cache_key = verdict_key(info.inst.instance_id, normalised_key(taken.patch, info.read_file), info.image_id,
+                                harness_version())
+        cached = self.cache.get(cache_key) if self.cache else None
+        if cached is not None:
+            cached.reason = f"cached: {cached.reason}"
+            return cached
+        runner = self._take_runner(info.image, info.spec)
+        try:
+            gold = self._gold(info, runner)
+            if isinstance(gold, Verdict):
+                return replace(gold)  # the instance cannot be judged in this image
+            flaky = self.cache is not None and self.cache.is_flaky(info.inst.instance_id, info.image_id)
+            runs = self.config.flaky_runs if flaky else 1
+            verdicts = [runner.judge(info.inst, info.spec, taken.patch, gold, self.config.fail_fast)
+                        for _ in range(runs)]
+        finally:
+            self._give_back(info.image, runner)
+        verdict = verdicts[0] if runs == 1 else majority(verdicts)
+        if verdict.log:  # kept beside the cache, so a verdict served from it points to its log
+            path = cache_dir() / "logs" / f"{cache_key}.log"
+            path.write_text(verdict.log, errors="replace")
+            verdict.log_ref = str(path)
+        if self.cache is not None:
+            self.cache.put(cache_key, replace(verdict, log=""))
+        return verdict
+
+    def _gold(self, info: _Instance, runner: CandidateRunner) -> GoldStatuses | Verdict | None:
+        if not info.inst.patch:
+            return None
+        with self._locks["gold:" + info.inst.instance_id]:
+            if not info.gold_done:
+                info.gold = gold_record(runner, info.inst, info.spec, info.image_id, self.cache)
+                info.gold_done = not isinstance(info.gold, Verdict) or info.gold.status.is_judgement
+            return info.gold
+
+    # -- runners: a few per image, each starting its next container ahead -------------------------
+    def _take_runner(self, image: str, spec: EnvSpec) -> CandidateRunner:
+        with self._runners_lock:
+            for key, (img, runner) in list(self._idle.items()):
+                if img == image:
+                    del self._idle[key]
+                    return runner
+        # The spec's memory limit is the container's (a suite that needs more says so in its spec).
+        return CandidateRunner(self.client, image, replace(self.config.limits, memory=spec.mem_limit))
+
+    def _give_back(self, image: str, runner: CandidateRunner) -> None:
+        with self._runners_lock:
+            self._idle[id(runner)] = (image, runner)
+            spare = list(self._idle.values())[:-self.parallel] if len(self._idle) > self.parallel else []
+            for _, old in spare:
+                del self._idle[id(old)]
+        for _, old in spare:  # the least recently used go: each holds a started container
+            old.close()
+
+
+def _reader(inst: SWEInstance, repo_cache: Path):
+    """Base-commit files for AST-normalised keys, or None when the repository is not at hand."""
+    from functools import lru_cache
+
+    try:
+        repo = sources.find_repo(inst.repo, repo_cache)
+    except sources.SourceError:
+        return None
+    return lru_cache(maxsize=256)(lambda path: sources.read_file_at(repo, inst.base_commit, path))
+
+
+def gold_key(inst: SWEInstance, image_id: str) -> str:
+    return verdict_key(inst.instance_id, "gold-statuses", image_id, harness_version())
+
+
+def gold_record(runner: CandidateRunner, inst: SWEInstance, spec: EnvSpec, image_id: str,
+                cache: VerdictCache | None) -> GoldStatuses | Verdict:
+    """Gold's statuses from the cache, or judged now (and cached: `validate` records them too)."""
+    record = cache.get_gold(gold_key(inst, image_id)) if cache is not None else None
+    if record is None:
+        verdict, gold = runner.judge_gold(inst, spec)
+        if not verdict.status.is_judgement:
+            return verdict  # an infrastructure fault: tried again next time
+        record = {"resolved": gold is not None, "reason": verdict.reason,
+                  "statuses": gold.statuses if gold else {}, "first": gold.first if gold else None}
+        if cache is not None:
+            cache.put_gold(gold_key(inst, image_id), record)
+    if not record["resolved"]:
+        return Verdict(Status.INFRA_ERROR, reason="the gold patch does not resolve this instance in its image, "
+                       f"so no candidate can be judged: {record['reason']} (swe-monkeys validate re-checks it)")
+    return GoldStatuses(statuses=record["statuses"], first=record.get("first"))
