@@ -118,3 +118,36 @@ def test_import_is_light():
             "print(sorted(m for m in ('docker', 'scipy', 'vllm', 'matplotlib', 'git') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_store_written_before_the_one_vocabulary_still_opens(tmp_path):
+    """SWE-bench runs used to have an `instances` table, `instance_id` candidates and edit_status /
+    patch_key metas: opening one migrates it, and verify/report see the same samples and verdicts."""
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / RunStore.FILENAME)
+    db.executescript("""
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE instances (instance_id TEXT PRIMARY KEY, row TEXT NOT NULL);
+        CREATE TABLE candidates (id INTEGER PRIMARY KEY, instance_id TEXT NOT NULL, idx INTEGER NOT NULL,
+          model TEXT NOT NULL DEFAULT '', content TEXT NOT NULL, prompt_tokens INTEGER NOT NULL DEFAULT 0,
+          completion_tokens INTEGER NOT NULL DEFAULT 0, seconds REAL NOT NULL DEFAULT 0,
+          meta TEXT NOT NULL DEFAULT '{}', created_at REAL NOT NULL, UNIQUE (instance_id, idx));
+        CREATE TABLE verdicts (candidate_id INTEGER PRIMARY KEY, status TEXT NOT NULL, resolved INTEGER NOT NULL,
+          summary TEXT NOT NULL, dedup_key TEXT NOT NULL DEFAULT '', log_path TEXT NOT NULL DEFAULT '',
+          seconds REAL NOT NULL DEFAULT 0, created_at REAL NOT NULL);""")
+    db.execute("INSERT INTO instances VALUES (?, ?)", ("o__r-1", json.dumps(ROW)))
+    db.execute("INSERT INTO candidates (instance_id, idx, content, meta, created_at) VALUES (?, 0, 'p', ?, 0)",
+               ("o__r-1", json.dumps({"edit_status": "ok", "patch_key": "k1", "completion": "c"})))
+    db.execute("INSERT INTO verdicts VALUES (1, 'resolved', 1, ?, 'k1', '', 0, 0)",
+               (json.dumps({"status": "resolved", "reason": "ok"}),))
+    db.commit()
+    db.close()
+    with RunStore(tmp_path) as store:
+        (cid, cand), = store.candidates()
+        assert (cand.problem_id, cand.content) == ("o__r-1", "p")
+        assert store.sample_table()[0]["meta"] == {"extract_status": "ok", "content_key": "k1", "completion": "c"}
+        assert store.problems()[0]["data"]["instance"]["instance_id"] == "o__r-1"
+        assert store.get_meta("task") == "swebench" and store.verdicts()[cid].resolved
+    with RunStore(tmp_path) as again:  # opening twice changes nothing more
+        assert len(again.candidates()) == 1 and again.get_meta("task") == "swebench"
