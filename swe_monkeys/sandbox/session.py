@@ -155,20 +155,17 @@ class FreshSessions:
         self._closed.set()
         for _ in self._threads:
             self._wanted.release()
-        while True:
-            try:
-                got = self._ready.get_nowait()
-            except queue.Empty:
-                break
-            if isinstance(got, HarnessSession):
-                got.close()
+        self._close_ready()
         self._removals.put(None)
         for thread in self._threads:  # a start under way finishes, and its session is closed
             thread.join(timeout=60)
+        self._close_ready()
+
+    def _close_ready(self) -> None:
         while True:
             try:
                 got = self._ready.get_nowait()
             except queue.Empty:
-                break
+                return
             if isinstance(got, HarnessSession):
                 got.close()

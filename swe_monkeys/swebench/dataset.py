@@ -71,12 +71,7 @@ def read_rows(path: str | Path) -> list[dict[str, Any]]:
 
 def load_instances(path: str | Path, select: Iterable[str] | None = None) -> list[SWEInstance]:
     """Instances of a file, optionally only those whose id matches one of `select` (ids or globs)."""
-    instances = []
-    for number, row in enumerate(read_rows(path), 1):
-        try:
-            instances.append(SWEInstance.from_row(row))
-        except (ValueError, TypeError) as exc:
-            raise DatasetError(f"{path}: row {number}: {exc}") from exc
+    instances = _instances(read_rows(path), str(path))
     if select:
         patterns = list(select)
         chosen = [i for i in instances if any(fnmatch.fnmatchcase(i.instance_id, p) for p in patterns)]
@@ -105,12 +100,16 @@ def dataset_instances(dataset: str) -> list[SWEInstance]:
     """Every instance of a hub name (lite / verified / full) or of a local file or folder."""
     if dataset not in HF_DATASETS:
         return load_instances(Path(dataset))
+    return _instances(_hub_rows(dataset), HF_DATASETS[dataset])
+
+
+def _instances(rows: list[dict[str, Any]], where: str) -> list[SWEInstance]:
     instances = []
-    for number, row in enumerate(_hub_rows(dataset), 1):
+    for number, row in enumerate(rows, 1):
         try:
             instances.append(SWEInstance.from_row(row))
         except (ValueError, TypeError) as exc:
-            raise DatasetError(f"{HF_DATASETS[dataset]}: row {number}: {exc}") from exc
+            raise DatasetError(f"{where}: row {number}: {exc}") from exc
     return instances
 
 
