@@ -55,6 +55,39 @@ def verify(
     _emit(result, as_json)
 
 
+@app.command("edits")
+def edits(
+    model: str = typer.Option("", "--model", help="Bundled model to serve for the bench (see `model ls`)."),
+    base_url: str = typer.Option("", envvar="OPENAI_BASE_URL", help="Or an OpenAI-compatible endpoint."),
+    fake: Path = typer.Option(None, "--fake", help="Or a FAKE sampler: a JSON list of scripted completions."),
+    samples: int = typer.Option(8, "--samples", "-k", help="Samples per example or instance."),
+    preset: str = typer.Option("demo", help="configs/presets/<name>.yaml: prompt template and sampling."),
+    examples: list[str] = typer.Option(["calc", "daterange", "slugkit"], "--example", help="Embedded examples."),
+    instance: list[str] = typer.Option([], "--instance", help="Real instance ids too (with --instances)."),
+    instances: Path = typer.Option(None, help="Instances file or folder holding --instance."),
+    repo_cache: Path = typer.Option(None, help="Bare mirrors named owner__repo.git (for --instance)."),
+    seed: int = typer.Option(0, help="Sample i uses seed + i."),
+    verify: bool = typer.Option(True, "--verify/--no-verify", help="Judge applied patches in Docker."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Shares of a model's samples by edit outcome (and by the recovery rule that saved them), and resolved."""
+    import tempfile
+
+    from swe_monkeys.cli.lifecycle import fail
+    from swe_monkeys.presets import load_preset
+    from swe_monkeys.sampling.session import run_sampler
+    from swe_monkeys.swebench.dataset import load_instances
+    from swe_monkeys.swebench.edit_bench import bench_instances, run_edits_bench
+
+    with fail(), tempfile.TemporaryDirectory(prefix="bench-edits-") as tmp:
+        extra = load_instances(instances, instance) if instance and instances else []
+        chosen = bench_instances(tuple(examples), extra, repo_cache, Path(tmp) / "repos")
+        with run_sampler(base_url, model, "", fake, max_n=samples) as sampler:
+            result = run_edits_bench(sampler, load_preset(preset), chosen, Path(tmp) / "repos", samples, seed,
+                                     verify)
+    _emit(result, as_json)
+
+
 @app.command("code")
 def code(
     programs: int = typer.Option(100, help="Programs run in warm containers."),

@@ -28,6 +28,8 @@ MaxTokens = Annotated[Optional[int], typer.Option(help="Budget: tokens (prompt +
 MaxDollars = Annotated[Optional[float], typer.Option(help="Budget: list-price dollars for the whole run.")]
 PriceAs = Annotated[str, typer.Option(help="Price as this configs/pricing.yaml model (default: the served one).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")]
+NoRule = Annotated[Optional[list[str]], typer.Option("--no-rule", help="Switch an edit recovery rule off "
+                                                     "(repeatable; `bench edits` shows what each saves).")]
 
 
 def _run_config(preset: Any, samples: int, seed: int, temperature: Optional[float], verify: bool,
@@ -54,6 +56,7 @@ def solve(
     temperature: Temperature = None, seed: Seed = 0, repo_cache: RepoCache = None,
     verify: Verify = True, workers: Workers = None, concurrency: Concurrency = 8,
     max_tokens: MaxTokens = None, max_dollars: MaxDollars = None, price_as: PriceAs = "", quiet: Quiet = False,
+    no_rule: NoRule = None,
 ) -> None:
     """Sample k candidate patches for one issue, verify them in Docker while sampling, print the winner.
 
@@ -70,7 +73,7 @@ def solve(
     with fail():
         inst, repo_cache = one_instance(target, dataset, repo_cache)
         p = load_preset(preset)
-        task = get_task("swebench", p, repo_cache=repo_cache)
+        task = get_task("swebench", p, repo_cache=repo_cache, disabled_rules=no_rule or ())
         config = _run_config(p, samples or p.samples, seed, temperature, verify, workers, concurrency,
                              (max_tokens, max_dollars), price_as, stop_on_success)
         run = run or Path("runs") / inst.instance_id
@@ -84,6 +87,7 @@ def solve(
                + ("; stopped at the first success" if result.stopped_early else "") + f"\nrun: {run}", err=True)
     if verify and p.verified:
         typer.echo(_verdict_lines(run), err=True)
+    _fail_on_sampling_failures(result.failures)
     if winner is None:
         typer.echo("no candidate resolved the issue" if verify else "not verified (--no-verify)", err=True)
         raise typer.Exit(2 if verify else 0)
@@ -131,6 +135,7 @@ def sweep(
     temperature: Temperature = None, seed: Seed = 0, repo_cache: RepoCache = None,
     verify: Verify = True, workers: Workers = None, concurrency: Concurrency = 8,
     max_tokens: MaxTokens = None, max_dollars: MaxDollars = None, price_as: PriceAs = "", quiet: Quiet = False,
+    no_rule: NoRule = None,
 ) -> None:
     """Sample and verify many problems into one resumable run; print coverage against selection."""
     from swe_monkeys.presets import load_preset
@@ -147,7 +152,7 @@ def sweep(
     with fail():
         cls = TASKS.get(task)  # an unknown task fails before any model server starts
         p = load_preset(preset or cls.preset)
-        options = {"repo_cache": repo_cache} if task == "swebench" else {}
+        options = {"repo_cache": repo_cache, "disabled_rules": no_rule or ()} if task == "swebench" else {}
         t = get_task(task, p, **options)
         problems = t.load(dataset or None, instances or ())  # so does a bad dataset
         config = _run_config(p, samples or p.samples, seed, temperature, verify, workers, concurrency,
@@ -164,6 +169,15 @@ def sweep(
     progress = result.progress
     typer.echo(f"{progress.tokens} tokens, ${progress.dollars:.4f}, {progress.seconds:.0f} s; "
                f"`swe-monkeys report {run}` for curves and fits" + (f"\npredictions: {export}" if export else ""))
+    _fail_on_sampling_failures(result.failures)
+
+
+def _fail_on_sampling_failures(failures: dict[str, str]) -> None:
+    """Samples that could not be drawn are an error, never "no fix": say why, exit 1 (the run keeps
+    what was drawn; the same command retries the rest)."""
+    if failures:
+        first = next(iter(failures.items()))
+        fail_now(f"samples could not be drawn for {len(failures)} problem(s), e.g. {first[0]}: {first[1]}")
 
 
 def print_table(rows: list[dict], totals: dict) -> None:

@@ -60,6 +60,7 @@ class OpenAISampler:
         self.model = c.model
         self.server = ""  # "vllm", "llamacpp", ... from /models owned_by
         self.server_version = ""
+        self.context_tokens: Optional[int] = None  # the served context length, where /models says
         self._use_n = c.n_mode != "fanout"
         self._probe_lock = threading.Lock()
         self._probed = False
@@ -73,7 +74,7 @@ class OpenAISampler:
         self._probe()
         return {"backend": "openai", "base_url": self.config.base_url, "model": self.model,
                 "server": self.server, "server_version": self.server_version,
-                "n_mode": "n" if self._use_n else "fanout"}
+                "n_mode": "n" if self._use_n else "fanout", "context_tokens": self.context_tokens}
 
     def close(self) -> None:
         self.http.close()
@@ -168,8 +169,11 @@ class OpenAISampler:
             if ids and self.model not in ids:
                 raise ModelNotServed(f"{self.config.base_url} does not serve {self.model!r}; it serves: "
                                      f"{', '.join(ids)}")
-            owner = next((m.get("owned_by") for m in models if m.get("id") == self.model), "")
-            self.server = str(owner or "")
+            mine = next((m for m in models if m.get("id") == self.model), {})
+            self.server = str(mine.get("owned_by") or "")
+            # vLLM (and SGLang) list each model's context length; a prompt budget must fit in it.
+            length = mine.get("max_model_len") or mine.get("context_length")
+            self.context_tokens = int(length) if isinstance(length, (int, float)) and length > 0 else None
             if self.server == "vllm":
                 self.server_version = self._vllm_version()
             self._probed = True

@@ -74,8 +74,10 @@ class VLLMSampler:
     def identity(self) -> dict[str, Any]:
         import vllm
 
-        self._engine()
-        return {"backend": "vllm", "model": self._name, "server": "in-process", "server_version": vllm.__version__}
+        llm = self._engine()
+        length = getattr(getattr(getattr(llm, "llm_engine", None), "model_config", None), "max_model_len", None)
+        return {"backend": "vllm", "model": self._name, "server": "in-process", "server_version": vllm.__version__,
+                "context_tokens": length}
 
     def close(self) -> None:
         if self._thread is not None:

@@ -16,7 +16,7 @@ import hashlib
 import json
 import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from string import Template
@@ -152,6 +152,26 @@ def localised_files(inst: SWEInstance, repo_cache: Path, config: PromptConfig) -
         tmp.write_text(json.dumps(paths))
         tmp.replace(cached)
     return paths, files
+
+
+# Tokens kept free beside the prompt and the completion: the chat template's own tokens, and the
+# error of counting chars / 4 (code often tokenizes at ~3.5 chars a token).
+CONTEXT_MARGIN = 0.15
+
+
+def fitted(config: PromptConfig, inst: SWEInstance, context: int | None, completion_tokens: int) -> PromptConfig:
+    """`config` with a files budget that makes prompt + completion fit a served context of `context`
+    tokens (unchanged when the context is unknown or roomy). Raises PromptError when even the
+    template and the issue leave no room."""
+    if not context:
+        return config
+    fixed = approx_tokens(load_template(config.template).template) + approx_tokens(inst.problem_statement)
+    room = int(context * (1 - CONTEXT_MARGIN)) - completion_tokens - fixed
+    if room < 256:
+        raise PromptError(f"{inst.instance_id}: the served context ({context} tokens) leaves no room for files "
+                          f"beside the issue (~{fixed} tokens) and {completion_tokens} completion tokens; serve a "
+                          "longer context (--max-model-len) or lower max_tokens")
+    return config if room >= config.context_tokens else replace(config, context_tokens=room)
 
 
 def build_prompt(inst: SWEInstance, repo_cache: Path, config: PromptConfig = PromptConfig(),

@@ -190,6 +190,7 @@ class TaskRunResult:
     progress: Any  # the final Progress
     stopped_early: bool
     winners: dict[str, Candidate]  # problem -> its first resolved candidate
+    failures: dict[str, str] = field(default_factory=dict)  # problem -> why its samples could not be drawn
 
 
 def run_task(store: RunStore, task: Task, problems: list[TaskProblem], sampler: Any, config: TaskRunConfig,
@@ -218,7 +219,9 @@ def run_task(store: RunStore, task: Task, problems: list[TaskProblem], sampler: 
         with task.checker(config.checker_options) as checker:  # a missing Docker fails before any sampling
             done = overlap(sample, lambda: verify_run(store, task, checker, on_verdict), snapshot, stop,
                            config.poll_seconds)
-    return TaskRunResult(progress=snapshot(), stopped_early=done.stopped_early, winners=winners(store))
+    failures = {k: v for k, v in (store.get_meta("sampling_failures") or {}).items() if k in by_id}
+    return TaskRunResult(progress=snapshot(), stopped_early=done.stopped_early, winners=winners(store),
+                         failures=failures)
 
 
 def _stopper(store: RunStore, wanted: set[str], enabled: bool) -> tuple[threading.Event, OnVerdict]:

@@ -44,6 +44,9 @@ class SWEBench:
 
         self.repo_cache = Path(repo_cache) if repo_cache else sources.default_repo_cache()
         self.prompt = prompt or PromptConfig()
+        from swe_monkeys.swebench.edit_blocks import active_rules
+
+        active_rules(disabled_rules)  # an unknown rule name fails here, with the valid ones listed
         self.allow_clone, self.disabled_rules = allow_clone, frozenset(disabled_rules)
 
     @classmethod
@@ -69,9 +72,11 @@ class SWEBench:
         return TaskProblem(inst.instance_id, Prompt(text=""), {"instance": inst.to_row()})
 
     def prepare(self, problems: list[TaskProblem], sampler: Any, store: Any, params: Any) -> list[TaskProblem]:
-        """The repair prompt of every problem (what all its samples share)."""
-        from swe_monkeys.swebench.prompting import build_prompt
+        """The repair prompt of every problem (what all its samples share), within the served context:
+        the files' budget shrinks so that prompt + completion fit the model the sampler reports."""
+        from swe_monkeys.swebench.prompting import build_prompt, fitted
 
+        context = sampler.identity().get("context_tokens")
         instances = [instance_of(p) for p in problems]
         picks: dict[str, list[str]] = {}
         if self.prompt.pick_files > 0:
@@ -80,7 +85,8 @@ class SWEBench:
             picks = picked_files(store, instances, self.repo_cache, self.prompt, sampler, params.seed)
         out = []
         for problem, inst in zip(problems, instances):
-            prompt = build_prompt(inst, self.repo_cache, self.prompt, tuple(picks.get(inst.instance_id, ())))
+            config = fitted(self.prompt, inst, context, params.max_tokens)
+            prompt = build_prompt(inst, self.repo_cache, config, tuple(picks.get(inst.instance_id, ())))
             out.append(TaskProblem(problem.id, Prompt.chat(prompt.text), {**problem.data, "files": list(prompt.files)}))
         return out
 
