@@ -91,7 +91,7 @@ def example(request, materialised) -> Example:
 
 # -- the data and the loader ---------------------------------------------------------------------
 def test_names_and_specs():
-    assert names() == ["calc", "daterange", "slugkit"]
+    assert names() == ["calc", "daterange", "slugkit", "unitconv"]
     for name in names():
         meta = load_metadata(name)
         spec = load_spec(meta["repo"], meta["version"])

@@ -27,10 +27,23 @@ def _current_env(builder: ImageBuilder, labels: dict[str, str]) -> str | None:
         return None
 
 
+def _current_bases(builder: ImageBuilder) -> set[str]:
+    """The plain base and every variant a current spec's debian_packages make."""
+    from swe_monkeys.swebench.spec import SpecError, load_spec, supported
+
+    tags = {builder.base_tag()}
+    for repo, version in supported():
+        try:
+            tags.add(builder.base_tag(load_spec(repo, version).debian_packages))
+        except SpecError:
+            continue
+    return tags
+
+
 def stale_images(client, builder: ImageBuilder) -> list[dict[str, Any]]:
     """Images no current recipe would produce: an old base, an env whose spec or recipe changed,
     an instance on a stale env or superseded by a newer build of the same instance, untagged ones."""
-    current_base = builder.base_tag()
+    current_bases = _current_bases(builder)
     rows = list_images(client)
     labels = {image.short_id.split(":")[-1]: image.labels for image in client.images.list(filters={"label": LABEL})}
     newest: dict[str, str] = {}
@@ -45,7 +58,7 @@ def stale_images(client, builder: ImageBuilder) -> list[dict[str, Any]]:
         if row["tag"] == "<untagged>":
             stale.append(row)
         elif row["kind"] == "base":
-            stale += [row] if row["tag"] != current_base else []
+            stale += [row] if row["tag"] not in current_bases else []
         elif row["kind"] == "env":
             stale += [row] if row["tag"] not in current_envs else []
         elif meta.get("swe-monkeys.parent") not in current_envs or row["created"] < newest[row["tag"].partition(":")[0]]:

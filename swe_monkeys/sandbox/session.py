@@ -56,7 +56,10 @@ class HarnessSession:
         try:
             for name in self.spec.files:
                 sandbox.put_file(f"{IN_CONTAINER}/{name}", (HARNESS / name).read_bytes())
-            self._session = sandbox.open_session(["python3", "-u", f"{IN_CONTAINER}/{self.spec.script}", "--serve"])
+            # The image's own Python (Debian's 3.11), never the env's venv first on PATH: the harness
+            # needs its standard library (tomllib), whatever Python the repository is tested with.
+            self._session = sandbox.open_session(["/usr/bin/python3", "-u", f"{IN_CONTAINER}/{self.spec.script}",
+                                                  "--serve"])
         except SandboxError:
             sandbox.close()
             raise

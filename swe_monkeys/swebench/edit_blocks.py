@@ -27,6 +27,7 @@ RULES: dict[str, str] = {
     # Other answer shapes (edit_answers.py)
     "diff_answer": "a unified diff instead of blocks: hunks applied by their text, headers' line numbers ignored",
     "whole_file": "a fenced whole new file for a small file the repository has, under its path",
+    "function_answer": "fenced whole functions or methods replace the one definition of each name in the shown files",
     # Which file (edit_paths.py)
     "path_by_name": "a file name that does not exist resolves to the one known file it names loosely",
     "path_by_content": "a block with no (or no resolvable) file goes to the one shown file holding its SEARCH text",

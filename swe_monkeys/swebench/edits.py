@@ -33,6 +33,7 @@ from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
 
 from swe_monkeys.swebench.edit_answers import diff_blocks, whole_file_blocks
+from swe_monkeys.swebench.edit_functions import function_blocks
 from swe_monkeys.swebench.edit_blocks import (  # noqa: F401 (re-exported: the names callers know)
     RULES, AmbiguousEditError, EditApplyError, EditBlock, EditParseError, MissingFileError, NoEditsError,
     ReadFile, active_rules, ordered,
@@ -69,7 +70,8 @@ def parse_edit_blocks(text: str) -> list[EditBlock]:
 
 def extract_edits(text: str, read_file: ReadFile, files: Iterable[str],
                   active: frozenset[str]) -> tuple[list[EditBlock], set[str]]:
-    """The completion's edits as blocks: SEARCH/REPLACE blocks, else a diff, else whole files."""
+    """The completion's edits as blocks: SEARCH/REPLACE blocks, else a diff, else whole files, else
+    whole functions."""
     try:
         return parse_blocks(text, active)
     except NoEditsError:
@@ -80,6 +82,8 @@ def extract_edits(text: str, read_file: ReadFile, files: Iterable[str],
             blocks, fired = whole_file_blocks(text, read_file, files, active)
             if blocks:
                 return blocks, fired
+        if "function_answer" in active and (blocks := function_blocks(text, read_file, files)):
+            return blocks, {"function_answer"}
         raise
 
 

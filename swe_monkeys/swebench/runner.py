@@ -64,10 +64,12 @@ def test_patch_files(inst: SWEInstance) -> list[str]:
 
 
 def test_args(inst: SWEInstance, spec: EnvSpec) -> list[str]:
-    """What is appended to the test command: the test_patch's files, or the test ids."""
+    """What is appended to the test command: the test_patch's files, their Django labels, or the ids."""
     if spec.test_args == "ids":
         return list(dict.fromkeys(inst.fail_to_pass + inst.pass_to_pass))
     files = [path for path, removed in _test_patch_paths(inst.test_patch) if not removed]
+    if spec.test_args == "labels":
+        return parsers.django_labels(files)
     return [f for f in files if f.endswith(".py")] or files
 
 
@@ -75,12 +77,8 @@ def fail_fast_args(inst: SWEInstance, spec: EnvSpec) -> list[str] | None:
     """Arguments that run the FAIL_TO_PASS tests alone, or None where the runner cannot."""
     if not inst.fail_to_pass:
         return None
-    select = getattr(parsers, "select_args", None)
-    if select is not None:
-        return select(spec.parser, list(inst.fail_to_pass))
-    if spec.parser != "pytest" or any(" " in t or t.count("[") != t.count("]") for t in inst.fail_to_pass):
-        return None
-    return list(inst.fail_to_pass)
+    files = [path for path, removed in _test_patch_paths(inst.test_patch) if not removed]
+    return parsers.select_args(spec.parser, list(inst.fail_to_pass), files=files)
 
 
 def _failure(stage: str, error: str) -> Verdict:
@@ -157,7 +155,8 @@ class CandidateRunner:
     def _run(self, session, spec: EnvSpec, args: list[str]):
         job = {"op": "run", "cmd": spec.test_cmd, "args": args, "env": spec.env, "timeout": spec.timeout,
                "output_cap": self.limits.output_cap // 2, "user": spec.user, "path": VENV_PATH,
-               "pytest": spec.parser == "pytest", "guard": spec.parser == "pytest" and not spec.run_as_root}
+               "pytest": spec.parser in parsers.PYTEST_PARSERS,
+               "guard": spec.parser in parsers.PYTEST_PARSERS and not spec.run_as_root}
         return self._request(session, job, spec.timeout + EXEC_MARGIN_S, "run")
 
     def _request(self, session, job: dict, timeout: float, what: str):

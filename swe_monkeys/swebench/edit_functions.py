@@ -1,0 +1,82 @@
+"""Answers made of whole functions, read as blocks (rule `function_answer`).
+
+The weakest models, asked for edits, often answer with the fixed function alone: a fenced block
+holding `def fahrenheit_to_celsius(...)` and nothing that says where it goes. `function_blocks`
+takes every fenced Python block that parses (a leading `>>> ` prompt echo dropped), and for each
+function, method or class defined at its top level finds the one definition of that name among
+the files the prompt showed; the block's SEARCH is that definition's exact source, its REPLACE the
+new one at the old indentation. A name defined twice (two files, or a function and a method), or
+nowhere, is left alone: a definition is never placed by a guess.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import textwrap
+from typing import Iterable
+
+from swe_monkeys.swebench.edit_blocks import EditBlock, ReadFile
+
+_FENCED = re.compile(r"^[ \t]*```[^\n`]*\n(.*?)^[ \t]*```", re.MULTILINE | re.DOTALL)
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _segments(text: str) -> list[str]:
+    """Fenced blocks' bodies that parse as Python (prompt echoes dropped), dedented."""
+    out = []
+    for match in _FENCED.finditer(text.replace("\r\n", "\n")):
+        body = "\n".join(line for line in match.group(1).split("\n") if not line.lstrip().startswith(">>> "))
+        body = textwrap.dedent(body)
+        try:
+            ast.parse(body)
+        except (SyntaxError, ValueError):
+            continue
+        out.append(body)
+    return out
+
+
+def _source(lines: list[str], node: ast.AST) -> str:
+    start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1
+    return "".join(lines[start:node.end_lineno])
+
+
+def _definitions(path: str, text: str) -> list[tuple[str, str, str, str]]:
+    """(name, path, source, indentation) of top-level functions/classes and of methods of a file."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return []
+    lines, out = text.splitlines(keepends=True), []
+    for node in tree.body:
+        if isinstance(node, _DEFS):
+            out.append((node.name, path, _source(lines, node), ""))
+        if isinstance(node, ast.ClassDef):
+            for member in node.body:
+                if isinstance(member, _DEFS):
+                    indent = lines[member.lineno - 1][:member.col_offset]
+                    out.append((member.name, path, _source(lines, member), indent))
+    return out
+
+
+def function_blocks(text: str, read_file: ReadFile, files: Iterable[str]) -> list[EditBlock]:
+    """One block per new definition whose name has exactly one definition among the shown files."""
+    known: dict[str, list[tuple[str, str, str]]] = {}
+    for path in files:
+        content = read_file(path) if path.endswith(".py") else None
+        for name, where, source, indent in _definitions(path, content or ""):
+            known.setdefault(name, []).append((where, source, indent))
+    blocks, seen = [], set()
+    for body in _segments(text):
+        lines = body.splitlines(keepends=True)
+        for node in ast.parse(body).body:
+            target = known.get(node.name) if isinstance(node, _DEFS) else None
+            if not target or len(target) != 1 or node.name in seen:
+                continue  # nowhere, or not one place: not placed by a guess
+            path, old, indent = target[0]
+            new = textwrap.indent(_source(lines, node), indent, lambda line: bool(line.strip()))
+            new = new if new.endswith("\n") else new + "\n"
+            blocks.append(EditBlock(path, old, new))  # unchanged: the outcome says "no_change"
+            seen.add(node.name)
+    return blocks
+
