@@ -96,7 +96,10 @@ def unsafe_run_tests(job, extra_args=()):
     """UNSAFE: runs the candidate's code (as the unprivileged user, no network, time-capped)."""
     pw = pwd.getpwnam(job["user"])
     env = {"PATH": job["path"], "HOME": "/tmp", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-           "PYTHONIOENCODING": "utf-8", "TERM": "dumb", "USER": job["user"]}
+           "PYTHONIOENCODING": "utf-8", "TERM": "dumb", "USER": job["user"],
+           # One hash seed for every run: sympy's bin/test otherwise draws a random PYTHONHASHSEED
+           # per run, and tests that depend on set/dict order then pass or fail by chance.
+           "PYTHONHASHSEED": "0"}
     env.update(job.get("env") or {})
     channel = GuardChannel(env) if job.get("guard") else None
     if job.get("pytest"):

@@ -9,15 +9,18 @@ from swe_monkeys.swebench.validation_table import (coverage_table, is_validated,
                                                   write_rows)
 
 
-def row(instance="o__r-1", h="h1", gold=3, runs=3, empty=0, flaky=(), date="2026-01-01", log_dir="runs/a"):
+def row(instance="o__r-1", h="h1", gold=3, runs=3, empty=0, flaky=(), date="2026-01-01", log_dir="runs/a",
+        empty_runs=1, seconds=10.0, reason=""):
     return {"instance": instance, "spec_hash": h, "gold_resolved": gold, "runs": runs, "empty_resolved": empty,
-            "flaky_tests": list(flaky), "date": date, "log_dir": log_dir}
+            "empty_runs": empty_runs, "flaky_tests": list(flaky), "date": date, "seconds": seconds, "reason": reason,
+            "log_dir": log_dir}
 
 
 def test_same_key_adds_up_and_new_spec_hash_is_a_new_row():
     rows = merge_rows([row()], [row(gold=1, runs=2, flaky=["t1"], date="2026-02-01", log_dir="runs/b"),
                                 row(h="h2", gold=0, runs=1)])
-    assert rows[0] == row(gold=4, runs=5, flaky=["t1"], date="2026-02-01", log_dir="runs/b")
+    assert rows[0] == row(gold=4, runs=5, flaky=["t1"], date="2026-02-01", log_dir="runs/b", empty_runs=2,
+                          seconds=20.0)
     assert rows[1]["spec_hash"] == "h2" and len(rows) == 2
     assert not is_validated(rows[1]) and not is_validated(rows[0])  # 4 of 5 gold runs resolved
     assert is_validated(row())
@@ -53,3 +56,18 @@ def test_coverage_table_counts_only_current_validations():
     rows = [row(), row(instance="o__r-2", h="old"), row(instance="p__q-1", empty=1)]
     table = coverage_table(rows, instances, [("o/r", "1"), ("p/q", "1")], current={"o__r-1": "h1", "o__r-2": "new"})
     assert table.splitlines()[2:] == ["| o/r | 3 | 2 | 1 |", "| p/q | 1 | 1 | 0 |", "| all | 4 | 3 | 1 |"]
+
+
+def test_an_instance_whose_empty_patch_never_ran_is_not_validated_and_done_follows_the_spec():
+    from swe_monkeys.swebench.validation_table import done
+    assert not is_validated(row(empty_runs=0))
+    rows = [row(runs=3)]
+    assert done(rows, "o__r-1", "h1", 3) and not done(rows, "o__r-1", "h2", 3) and not done(rows, "o__r-1", "h1", 5)
+
+
+def test_flaky_tests_are_those_whose_status_changed():
+    from swe_monkeys.swebench.validation import flaky_tests
+    runs = [{"a": "PASSED", "b": "PASSED", "c": "FAILED"}, {"a": "PASSED", "b": "FAILED", "c": "FAILED"},
+            {"a": "PASSED", "c": "FAILED", "d": "PASSED"}]
+    assert flaky_tests(runs) == ["b", "d"]
+    assert flaky_tests([]) == []

@@ -111,12 +111,20 @@ def test_cli_verify_and_validate(tmp_path, repo_cache, examples, images, no_left
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert f"{ex.instance.instance_id}" in result.output and "resolved" in result.output
-    result = runner.invoke(app, ["validate", str(instances), "--repeats", "2", "--repo-cache", str(repo_cache),
-                                 "--run", str(tmp_path / "validate")])
+    table = tmp_path / "validation.jsonl"
+    validate = ["validate", str(instances), "--repeats", "2", "--repo-cache", str(repo_cache),
+                "--run", str(tmp_path / "validate"), "--table", str(table)]
+    result = runner.invoke(app, validate)
     assert result.exit_code == 0, result.output
-    assert "gold 2/2" in result.output and "empty 0/2" in result.output
+    assert "gold 2/2" in result.output and "empty 0/1" in result.output
     logs = sorted(p.name for p in (tmp_path / "validate" / "logs" / ex.instance.instance_id).iterdir())
-    assert logs == ["empty-1.log", "empty-2.log", "gold-1.log", "gold-2.log"]
+    assert logs == ["empty-1.log", "gold-1.log", "gold-2.log"]
+    (row,) = [json.loads(line) for line in table.read_text().splitlines()]
+    assert (row["instance"], row["gold_resolved"], row["runs"], row["empty_resolved"]) == (
+        ex.instance.instance_id, 2, 2, 0)
+    assert row["spec_hash"] and row["log_dir"].endswith(ex.instance.instance_id) and row["seconds"] > 0
+    again = runner.invoke(app, validate)  # already in the table with this spec: nothing runs
+    assert again.exit_code == 0 and "already validated" in again.output and "[1/" not in again.output
 
 
 def test_verify_judges_a_changed_patch_at_the_same_line(tmp_path, repo_cache, examples, images):

@@ -9,6 +9,7 @@ import typer
 
 from swe_monkeys.cli.common import verify_config
 from swe_monkeys.cli.lifecycle import fail, fail_now
+from swe_monkeys.swebench.validation_table import TABLE
 
 Workers = Annotated[Optional[int], typer.Option(help="Parallel containers (default: one per core, ~4 GiB each).")]
 RepoCache = Annotated[Optional[Path], typer.Option("--repo-cache", envvar="SWE_MONKEYS_REPO_CACHE",
@@ -76,26 +77,52 @@ def verify(
 def validate(
     instances: Annotated[Path, typer.Argument(help="Instances: JSON/JSONL/parquet (gz ok) or a folder.")],
     ids: Annotated[Optional[list[str]], typer.Option("--id", help="Instance ids or globs (repeatable).")] = None,
-    repeats: Annotated[int, typer.Option("--repeats", "-r", help="Runs of gold and of empty per instance.")] = 3,
+    repeats: Annotated[int, typer.Option("--repeats", "-r", help="Gold runs per instance (the empty patch runs once).")] = 3,
     run: Annotated[Path, typer.Option(help="Where the logs of every gold and empty run are kept.")] = Path(
         "runs/validate"),
+    table: Annotated[Path, typer.Option(help="The validation table rows are merged into as instances finish.")] = TABLE,
+    again: Annotated[bool, typer.Option("--again", help="Validate instances the table already has for this spec.")] = False,
     repo_cache: RepoCache = None,
     clone: Clone = False,
 ) -> None:
-    """Run gold and empty patches R times per instance and record flaky instances."""
+    """Run the gold patch R times and the empty patch once per instance; record the outcome in the
+    validation table (instance, spec hash, gold R of R, empty, flaky tests, time, logs)."""
+    import time
+
     from swe_monkeys.swebench import api
     from swe_monkeys.swebench.dataset import load_instances
+    from swe_monkeys.swebench.validation_table import done, merge_rows, read_rows, spec_hash, write_rows
+    from swe_monkeys.swebench.spec import SpecError, load_spec
 
+    if repeats < 1:
+        fail_now("--repeats must be at least 1")
     config = verify_config(None, repo_cache, clone, 11)
+    start, bad, counted = time.monotonic(), 0, 0
     with fail():
-        rows = api.validate(load_instances(instances, ids), repeats, config,
-                            log=lambda line: typer.echo(f"[image] {line}", err=True), log_dir=run / "logs")
-    bad = 0
-    for row in rows:
-        state = "ok" if row["valid"] else ("FLAKY" if row["flaky"] else "INVALID")
-        bad += state != "ok"
-        typer.echo(f"{row['instance_id']:<40} gold {row['gold_resolved']}/{row['runs']}  "
-                   f"empty {row['empty_resolved']}/{row['runs']}  {state} {row['gold_reason'][:100]}")
-    typer.echo(f"logs: {run / 'logs'}")
+        chosen = load_instances(instances, ids)
+        rows = read_rows(table)
+        todo = []
+        for inst in chosen:
+            try:
+                current = spec_hash(load_spec(inst.repo, inst.version))
+            except SpecError:
+                current = ""
+            if again or not current or not done(rows, inst.instance_id, current, repeats):
+                todo.append(inst)
+        if len(todo) < len(chosen):
+            typer.echo(f"{len(chosen) - len(todo)} of {len(chosen)} instances already validated with their current "
+                       f"spec in {table} (--again to run them again)", err=True)
+        for n, row in enumerate(api.validate(todo, repeats, config, log=lambda line: typer.echo(
+                f"[image] {line}", err=True), log_dir=run / "logs"), 1):
+            rows = merge_rows(rows, [row])
+            write_rows(rows, table)  # each instance kept as soon as it is done
+            state = "ok" if row["valid"] else ("FLAKY" if row["flaky"] else "INVALID")
+            bad += state != "ok"
+            counted += 1
+            typer.echo(f"[{n}/{len(todo)}] {row['instance']:<40} gold {row['gold_resolved']}/{row['runs']}  "
+                       f"empty {row['empty_resolved']}/{row['empty_runs']}  {row['seconds']:>6.0f}s  {state} "
+                       f"{row['reason'][:100]}")
+    typer.echo(f"{counted - bad} of {counted} validated in {time.monotonic() - start:.0f}s; table: {table}; "
+               f"logs: {run / 'logs'}")
     if bad:
         raise typer.Exit(1)

@@ -11,13 +11,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from swe_monkeys.store.run_store import RunStore
-from swe_monkeys.store.verdict_cache import VerdictCache
 from swe_monkeys.swebench.dataset import DatasetError, load_instances, load_predictions
-from swe_monkeys.swebench.checker import VerifyConfig, gold_key, open_engine
-from swe_monkeys.swebench.spec import load_spec
+from swe_monkeys.swebench.checker import VerifyConfig
 from swe_monkeys.tasks.pipeline import record_task, verify_run
 from swe_monkeys.tasks.swebench import SWEBench
 from swe_monkeys.types import Candidate, SWEInstance, Verdict
+from swe_monkeys.swebench.validation import validate  # noqa: F401 (the CLI's entry point)
 
 
 def verify_predictions(predictions: Path, instances: Path, run_dir: Path, config: VerifyConfig,
@@ -85,48 +84,3 @@ def sync_candidates(store: RunStore, candidates: list[Candidate]) -> None:
     for key, count in wanted.items():
         for _ in range(count - len(have.get(key, []))):
             store.add_candidate(Candidate(key[0], key[2], key[1], store.next_index(key[0])))
-
-
-def validate(instances: list[SWEInstance], repeats: int, config: VerifyConfig,
-             log: Callable[[str], None] = lambda line: None, log_dir: Path | None = None) -> list[dict[str, Any]]:
-    """Run gold and empty patches `repeats` times per instance, each in a fresh container; record
-    gold's per-test statuses (what candidates are graded against) and which instances are flaky."""
-    from swe_monkeys.swebench.runner import CandidateRunner
-
-    client, builder = open_engine(config, log)
-    cache = VerdictCache()
-    out = []
-    for inst in instances:
-        spec = load_spec(inst.repo, inst.version)
-        image = builder.ensure(inst)
-        image_id = client.images.get(image).id
-        runner = CandidateRunner(client, image, config.limits)
-        try:
-            golds = [runner.judge_gold(inst, spec) for _ in range(repeats)]
-            record = next((g for _, g in golds if g is not None), None)
-            empty = [runner.judge(inst, spec, "", record) for _ in range(repeats)]
-        finally:
-            runner.close()
-        gold = [v for v, _ in golds]
-        if log_dir is not None:
-            keep_logs(log_dir / inst.instance_id, {"gold": gold, "empty": empty})
-        gold_ok, empty_ok = sum(v.resolved for v in gold), sum(v.resolved for v in empty)
-        if record is not None and gold_ok * 2 > repeats:
-            cache.put_gold(gold_key(inst, image_id), {"resolved": True, "reason": gold[0].reason,
-                                                      "statuses": record.statuses, "first": record.first})
-        detail = {"gold": [v.summary() for v in gold], "empty": [v.summary() for v in empty]}
-        flaky = cache.record_validation(inst.instance_id, image_id, repeats, gold_ok, empty_ok, detail)
-        out.append({"instance_id": inst.instance_id, "runs": repeats, "gold_resolved": gold_ok,
-                    "empty_resolved": empty_ok, "flaky": flaky,
-                    "valid": gold_ok == repeats and empty_ok == 0,
-                    "gold_reason": next((v.reason for v in gold if not v.resolved), "")})
-    return out
-
-
-def keep_logs(folder: Path, runs: dict[str, list[Verdict]]) -> None:
-    """<folder>/<kind>-<n>.log for each run's log (gold-1.log, empty-1.log, ...)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for kind, verdicts in runs.items():
-        for n, verdict in enumerate(verdicts, 1):
-            (folder / f"{kind}-{n}.log").write_text(f"# {verdict.status.value}: {verdict.reason}\n{verdict.log}",
-                                                    errors="replace")

@@ -116,7 +116,7 @@ def load_spec(repo: str, version: str) -> EnvSpec:
     path = spec_path(repo)
     if not path.exists():
         raise SpecError(f"no environment spec for {repo} (looked for {path}); "
-                        f"specs exist for: {', '.join(sorted({r for r, _ in supported()})) or 'none'}")
+                        f"specs exist for: {describe_supported() or 'none'}")
     data = _load_file(path)
     versions = data["versions"]
     entry = versions.get(str(version))
@@ -124,6 +124,14 @@ def load_spec(repo: str, version: str) -> EnvSpec:
         raise SpecError(f"{repo} has no spec for version {version}; specs exist for: "
                         f"{', '.join(sorted(map(str, versions)))}")
     return build_spec(repo, str(version), entry or {}, data.get("defaults"), where=f"{path} version {version}")
+
+
+def describe_supported() -> str:
+    """Each repository with a spec once, with its versions: "o/r (1.0, 1.1); p/q (2.0)"."""
+    versions: dict[str, list[str]] = {}
+    for repo, version in supported():
+        versions.setdefault(repo, []).append(version)
+    return "; ".join(f"{repo} ({', '.join(vs)})" for repo, vs in versions.items())
 
 
 def supported() -> list[tuple[str, str]]:

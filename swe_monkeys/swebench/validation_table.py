@@ -19,7 +19,9 @@ from typing import Iterable
 from swe_monkeys.paths import CONFIGS
 
 TABLE = CONFIGS / "swebench" / "validation.jsonl"
-FIELDS = ("instance", "spec_hash", "gold_resolved", "runs", "empty_resolved", "flaky_tests", "date", "log_dir")
+FIELDS = ("instance", "spec_hash", "gold_resolved", "runs", "empty_resolved", "empty_runs", "flaky_tests", "date",
+          "seconds", "reason", "log_dir")
+OPTIONAL = {"flaky_tests": [], "log_dir": "", "empty_runs": None, "seconds": 0.0, "reason": ""}
 
 
 def spec_hash(spec) -> str:
@@ -43,27 +45,37 @@ def merge_rows(rows: list[dict], new: Iterable[dict]) -> list[dict]:
     out = [dict(row) for row in rows]
     index = {(row["instance"], row["spec_hash"]): i for i, row in enumerate(out)}
     for row in new:
-        missing = set(FIELDS) - set(row) - {"flaky_tests", "log_dir"}
+        missing = set(FIELDS) - set(row) - set(OPTIONAL)
         if missing:
             raise ValueError(f"validation row lacks {sorted(missing)}: {row}")
-        row = {"flaky_tests": [], "log_dir": "", **row}
+        row = {**OPTIONAL, **row}
+        if row["empty_runs"] is None:
+            row["empty_runs"] = row["runs"]
         key = (row["instance"], row["spec_hash"])
         if key not in index:
             index[key] = len(out)
             out.append({k: row[k] for k in FIELDS})
             continue
         old = out[index[key]]
-        for count in ("gold_resolved", "runs", "empty_resolved"):
-            old[count] = int(old[count]) + int(row[count])
+        for count in ("gold_resolved", "runs", "empty_resolved", "empty_runs"):
+            old[count] = int(old.get(count) or 0) + int(row[count])
+        old["seconds"] = round(float(old.get("seconds") or 0) + float(row["seconds"]), 1)
         old["flaky_tests"] = sorted(set(old.get("flaky_tests") or []) | set(row["flaky_tests"]))
         if str(row["date"]) >= str(old["date"]):
             old["date"], old["log_dir"] = row["date"], row["log_dir"] or old.get("log_dir", "")
+            old["reason"] = row["reason"]
     return out
 
 
 def is_validated(row: dict) -> bool:
     """Gold resolved every time and the empty patch never: the instance can tell right from wrong."""
-    return int(row["runs"]) > 0 and int(row["gold_resolved"]) == int(row["runs"]) and int(row["empty_resolved"]) == 0
+    return (int(row["runs"]) > 0 and int(row["gold_resolved"]) == int(row["runs"])
+            and int(row.get("empty_runs", row["runs"]) or 0) > 0 and int(row["empty_resolved"]) == 0)
+
+
+def done(rows: list[dict], instance: str, spec: str, repeats: int) -> bool:
+    """Validated enough already: this spec's row has `repeats` gold runs (decided either way)."""
+    return any(r["instance"] == instance and r["spec_hash"] == spec and int(r["runs"]) >= repeats for r in rows)
 
 
 def coverage_table(rows: list[dict], instances: Iterable[dict], supported: Iterable[tuple[str, str]],
