@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from swe_monkeys.cli import bench, demo, images, report, sample, solve, tasks, verify
+from swe_monkeys.cli import bench, demo, images, plan, report, sample, solve, tasks, verify
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Repeated sampling with automatic verification (Large Language Monkeys).")
@@ -19,6 +19,7 @@ app.command("sweep")(solve.sweep)
 app.command("verify")(verify.verify)
 app.command("validate")(verify.validate)
 app.command("report")(report.report)
+app.command("plan")(plan.plan)
 app.command("import")(tasks.import_samples)
 app.command("score")(tasks.score)
 app.command("sample")(sample.sample)

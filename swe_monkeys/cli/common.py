@@ -31,3 +31,17 @@ def verify_config(workers: Optional[int], repo_cache: Optional[Path], clone: boo
     if repo_cache:
         config.repo_cache = repo_cache
     return config
+
+
+RAY_HELP = ("Run on a Ray cluster: auto (the one `ray start` made), local (a one-node cluster in this process) or "
+            "HOST:PORT. Verification runs in an actor per node with the `docker` resource (--workers caps its "
+            "containers), --serve starts vLLM as actors (one per GPU); the run store stays here.")
+
+
+def cluster_spec(ray: str, workers: Optional[int]):
+    """The cluster to verify on for `--ray ADDRESS` (None without it), printing its lines on stderr."""
+    if not ray:
+        return None
+    from swe_monkeys.cluster import ClusterSpec
+
+    return ClusterSpec(address=ray, workers=workers, log=lambda line: typer.echo(line, err=True))

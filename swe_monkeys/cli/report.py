@@ -28,16 +28,24 @@ def report(
     bootstrap: Annotated[int, typer.Option(min=10, help="Bootstrap resamples for the intervals.")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap, subsampling and majority-vote draws.")] = 0,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the PNG plots.")] = False,
+    backtest: Annotated[Optional[int], typer.Option(min=1, help="Fit on the first N samples per problem and "
+                                                    "print predicted vs observed coverage at larger k.")] = None,
+    hardware: Annotated[Optional[str], typer.Option(help="Price self-hosted sampling by this hardware entry of "
+                                                    "configs/pricing.yaml, NAME or NAME:UNITS (default: the run's)."
+                                                    )] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (coverage, cost, backtest) "
+                                          "instead of the text.")] = False,
 ) -> None:
     """Print coverage (pass@k), scaling fits and cost; write plots and a self-contained HTML report."""
-    from swe_monkeys.metrics.render import render_text, write_report_files
+    from swe_monkeys.metrics.render import render_json, render_text, write_report_files
     from swe_monkeys.cli.lifecycle import fail
     from swe_monkeys.metrics.report import ReportOptions, build_report
 
     options = ReportOptions(model=model, gpu=gpu, benchmark=benchmark, attempts=attempts, prompt_cache=prompt_cache,
-                            pricing_path=pricing, baselines_path=baselines, n_boot=bootstrap, seed=seed)
+                            pricing_path=pricing, baselines_path=baselines, n_boot=bootstrap, seed=seed,
+                            backtest=backtest, hardware=hardware)
     with fail():
         data = build_report(run, options)
-    typer.echo(render_text(data))
+    typer.echo(render_json(data) if as_json else render_text(data))
     for path in write_report_files(data, out or run / "report", plots=not no_plots):
-        typer.echo(f"wrote {path}")
+        typer.echo(f"wrote {path}", err=as_json)

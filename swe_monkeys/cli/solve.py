@@ -12,6 +12,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from swe_monkeys.cli.common import RAY_HELP, cluster_spec
 from swe_monkeys.cli.lifecycle import fail, fail_now, install
 
 BaseUrl = Annotated[str, typer.Option(envvar="OPENAI_BASE_URL", help="OpenAI-compatible endpoint.")]
@@ -28,18 +29,21 @@ MaxTokens = Annotated[Optional[int], typer.Option(help="Budget: tokens (prompt +
 MaxDollars = Annotated[Optional[float], typer.Option(help="Budget: list-price dollars for the whole run.")]
 PriceAs = Annotated[str, typer.Option(help="Price as this configs/pricing.yaml model (default: the served one).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")]
+Ray = Annotated[str, typer.Option("--ray", help=RAY_HELP)]
 NoRule = Annotated[Optional[list[str]], typer.Option("--no-rule", help="Switch an edit recovery rule off "
                                                      "(repeatable; `bench edits` shows what each saves).")]
 
 
 def _run_config(preset: Any, samples: int, seed: int, temperature: Optional[float], verify: bool,
-                workers: Optional[int], concurrency: int, budget: tuple, price_as: str, stop_on_success: bool = False):
+                workers: Optional[int], concurrency: int, budget: tuple, price_as: str, stop_on_success: bool = False,
+                ray: str = ""):
     from swe_monkeys.sampling.accounting import Budget
     from swe_monkeys.tasks.pipeline import TaskRunConfig
 
     return TaskRunConfig(samples=samples, params=preset.sampling_params(seed, temperature), verify=verify,
                          concurrency=concurrency, budget=Budget(*budget), price_as=price_as,
-                         checker_options={"workers": workers}, stop_on_success=stop_on_success)
+                         checker_options={"workers": workers}, stop_on_success=stop_on_success,
+                         cluster=cluster_spec(ray, workers))
 
 
 def solve(
@@ -56,7 +60,7 @@ def solve(
     temperature: Temperature = None, seed: Seed = 0, repo_cache: RepoCache = None,
     verify: Verify = True, workers: Workers = None, concurrency: Concurrency = 8,
     max_tokens: MaxTokens = None, max_dollars: MaxDollars = None, price_as: PriceAs = "", quiet: Quiet = False,
-    no_rule: NoRule = None,
+    no_rule: NoRule = None, ray: Ray = "",
 ) -> None:
     """Sample k candidate patches for one issue, verify them in Docker while sampling, print the winner.
 
@@ -75,9 +79,9 @@ def solve(
         p = load_preset(preset)
         task = get_task("swebench", p, repo_cache=repo_cache, disabled_rules=no_rule or ())
         config = _run_config(p, samples or p.samples, seed, temperature, verify, workers, concurrency,
-                             (max_tokens, max_dollars), price_as, stop_on_success)
+                             (max_tokens, max_dollars), price_as, stop_on_success, ray)
         run = run or Path("runs") / inst.instance_id
-        with run_sampler(base_url, serve, model, fake, concurrency, max_n=1, on_log=_log) as sampler, \
+        with run_sampler(base_url, serve, model, fake, concurrency, max_n=1, on_log=_log, ray=ray) as sampler, \
                 RunStore(run) as store:
             result = run_task(store, task, [task.problem(inst)], sampler, config, source=dataset or target,
                               on_progress=LiveLines(quiet))
@@ -135,7 +139,7 @@ def sweep(
     temperature: Temperature = None, seed: Seed = 0, repo_cache: RepoCache = None,
     verify: Verify = True, workers: Workers = None, concurrency: Concurrency = 8,
     max_tokens: MaxTokens = None, max_dollars: MaxDollars = None, price_as: PriceAs = "", quiet: Quiet = False,
-    no_rule: NoRule = None,
+    no_rule: NoRule = None, ray: Ray = "",
 ) -> None:
     """Sample and verify many problems into one resumable run; print coverage against selection."""
     from swe_monkeys.presets import load_preset
@@ -156,8 +160,9 @@ def sweep(
         t = get_task(task, p, **options)
         problems = t.load(dataset or None, instances or ())  # so does a bad dataset
         config = _run_config(p, samples or p.samples, seed, temperature, verify, workers, concurrency,
-                             (max_tokens, max_dollars), price_as)
-        with run_sampler(base_url, serve, model, fake, concurrency, on_log=_log) as sampler, RunStore(run) as store:
+                             (max_tokens, max_dollars), price_as, ray=ray)
+        with run_sampler(base_url, serve, model, fake, concurrency, on_log=_log, ray=ray) as sampler, \
+                RunStore(run) as store:
             result = run_task(store, t, problems, sampler, config, source=dataset or None,
                               on_progress=LiveLines(quiet, every=5.0))
             rows, totals = coverage_rows(store, t)

@@ -35,7 +35,8 @@ def import_samples(
                + (f" ({result['skipped']} already there)" if result["skipped"] else ""))
 
 
-def verify_task_run(run: Path, workers: Optional[int], quiet: bool, options: Optional[dict] = None) -> None:
+def verify_task_run(run: Path, workers: Optional[int], quiet: bool, options: Optional[dict] = None,
+                    cluster: Any = None) -> None:
     """`verify --run DIR` on a run of any task: judge what is unverified (infra errors again), with a
     live progress line, then the run's coverage table."""
     from swe_monkeys.cli.solve import print_table
@@ -51,7 +52,8 @@ def verify_task_run(run: Path, workers: Optional[int], quiet: bool, options: Opt
         pending = len(store.candidates(unverified_only=True))
         lines = VerifyLines(pending, str(store.get_meta("model") or ""), quiet)
         echo = lambda line: typer.echo(f"[image] {line}", err=True)  # noqa: E731 (first builds take a minute)
-        written = verify_run(store, task, on_verdict=lines, options={"workers": workers, "log": echo, **_checker(options)})
+        written = verify_run(store, task, on_verdict=lines, options={"workers": workers, "log": echo, **_checker(options)},
+                             cluster=cluster)
         lines.done()
         rows, totals = coverage_rows(store, task)
     typer.echo(f"{written} verdicts written")

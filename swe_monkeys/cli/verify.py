@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from swe_monkeys.cli.common import verify_config
+from swe_monkeys.cli.common import RAY_HELP, cluster_spec, verify_config
 from swe_monkeys.cli.lifecycle import fail, fail_now
 from swe_monkeys.swebench.validation_table import TABLE
 
@@ -32,6 +32,7 @@ def verify(
         "--no-fail-fast", help="Run every candidate's whole test command, even after its FAIL_TO_PASS tests failed "
                                "(for selection methods that need PASS_TO_PASS results of every candidate).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No line per verdict.")] = False,
+    ray: Annotated[str, typer.Option("--ray", help=RAY_HELP)] = "",
 ) -> None:
     """Verify candidate patches in hardened Docker containers; resumes an interrupted run.
 
@@ -45,7 +46,8 @@ def verify(
         if run is None:
             fail_now("give SWE-bench PREDICTIONS with --instances, or --run DIR of a sampled or imported run")
         return verify_task_run(run, workers, quiet, {"repo_cache": repo_cache, "flaky_runs": flaky_runs,
-                                                     "use_cache": not no_cache, "fail_fast": not no_fail_fast})
+                                                     "use_cache": not no_cache, "fail_fast": not no_fail_fast},
+                               cluster=cluster_spec(ray, workers))
     if instances is None:
         fail_now("SWE-bench predictions need --instances FILE|DIR")
     run_dir = run or Path("runs") / predictions.name.split(".")[0]
@@ -60,7 +62,8 @@ def verify(
         from swe_monkeys.tasks.summary import coverage_rows
 
         store = api.verify_predictions(predictions, instances, run_dir, config, on_verdict=lines, ids=ids,
-                                       log=lambda line: typer.echo(f"[image] {line}", err=True), on_start=lines.start_at)
+                                       log=lambda line: typer.echo(f"[image] {line}", err=True), on_start=lines.start_at,
+                                       cluster=cluster_spec(ray, workers))
         lines.done()
         rows, totals = coverage_rows(store, api.SWEBench(repo_cache=config.repo_cache))
         statuses = Counter(v.status.value for v in store.verdicts().values())

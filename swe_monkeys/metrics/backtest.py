@@ -24,7 +24,7 @@ from swe_monkeys.metrics.extrapolate import DEFAULT_METHOD, METHODS, forecast_co
 from swe_monkeys.metrics.fits import fit_beta, fit_power_law
 from swe_monkeys.metrics.passk import coverage_curve, log_spaced_ks, pass_at_k_matrix
 
-__all__ = ["backtest", "verdict_matrix", "TRUTHS", "study", "summarise", "COMPARED"]
+__all__ = ["backtest", "backtest_ks", "verdict_matrix", "TRUTHS", "study", "summarise", "COMPARED"]
 
 COMPARED = ("smooth-prior", "power-law", "beta", "zero-beta", "scaled-beta", "kumaraswamy", "npmle")
 
@@ -64,6 +64,13 @@ def backtest(n: Optional[Sequence[int]], c_by_sample, fit_on: int, ks: Iterable[
                          "observed_exact": bool((n >= k).all()), "fit_on": int(fit_on),
                          "n_problems": int(n.size), "level": level})
     return rows
+
+
+def backtest_ks(fit_on: int, n_max: int) -> list[int]:
+    """The ks a backtest fitted on `fit_on` samples checks: 2, 5, 10, 20, 50, 100 x fit_on and the
+    run's own n, whichever lie in (fit_on, n_max]."""
+    multiples = {fit_on * m for m in (2, 5, 10, 20, 50, 100)} | {n_max}
+    return sorted(k for k in multiples if fit_on < k <= n_max)
 
 
 def verdict_matrix(rows: Sequence[dict[str, Any]]) -> tuple[list[str], np.ndarray, np.ndarray]:

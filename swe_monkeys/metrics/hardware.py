@@ -17,7 +17,8 @@ from swe_monkeys.metrics.cost import LinearCost
 from swe_monkeys.pricing import PricingError, _read_yaml, _require
 from swe_monkeys.paths import CONFIGS
 
-__all__ = ["HardwarePrice", "load_hardware", "find_hardware", "run_dollars", "self_hosted_cost"]
+__all__ = ["HardwarePrice", "load_hardware", "find_hardware", "parse_hardware", "match_device", "run_dollars",
+           "self_hosted_cost", "run_hosting_cost"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,28 @@ def find_hardware(prices: dict[str, HardwarePrice], name: str) -> HardwarePrice:
     raise PricingError(f"no hardware price for {name!r}; known: {', '.join(sorted(prices))}")
 
 
+def parse_hardware(spec: str) -> tuple[str, float]:
+    """"NAME" or "NAME:UNITS" (e.g. "cpu-core:2", "h100:8") -> (name, units)."""
+    name, _, units = spec.strip().partition(":")
+    try:
+        count = float(units) if units else 1.0
+    except ValueError:
+        count = 0.0
+    if not name or count <= 0:
+        raise PricingError(f"hardware {spec!r}: expected NAME or NAME:UNITS with UNITS > 0 (e.g. cpu-core:2)")
+    return name, count
+
+
+def match_device(prices: dict[str, HardwarePrice], device: str) -> Optional[HardwarePrice]:
+    """The GPU entry whose name or alias is a word of a device name as nvidia-smi prints it
+    ("NVIDIA H100 80GB HBM3" -> h100-sxm-80gb); None when none is."""
+    words = set(device.lower().replace("-", " ").split())
+    for price in prices.values():
+        if price.kind == "gpu" and words & {n.lower() for n in (price.name, *price.aliases)}:
+            return price
+    return None
+
+
 def run_dollars(wall_seconds: float, price: HardwarePrice, units: float = 1) -> float:
     """Dollars for `units` of `price` held for `wall_seconds` (e.g. 2 cores of cpu-core, 8 H100s)."""
     if wall_seconds < 0 or units <= 0:
@@ -77,3 +100,12 @@ def self_hosted_cost(wall_seconds: float, samples: int, price: HardwarePrice, un
     dollars = run_dollars(wall_seconds, price, units)
     basis = f"{wall_seconds:.0f} s wall x {units:g} x {price.basis} / {samples} samples"
     return LinearCost(dollars / samples, fixed_per_problem, "$", basis)
+
+
+def run_hosting_cost(hosting: dict, wall_seconds: float, samples: int, path: Optional[Path] = None) -> LinearCost:
+    """The self-hosted cost of a run from what it recorded: `hosting` is the run meta "hardware"
+    ({"name", "units", "how"}), `wall_seconds` the time its sampling held the server."""
+    price = find_hardware(load_hardware(path), str(hosting["name"]))
+    cost = self_hosted_cost(wall_seconds, samples, price, float(hosting.get("units") or 1))
+    how = f"; hardware {hosting['how']}" if hosting.get("how") else ""
+    return LinearCost(cost.per_sample, cost.fixed_per_problem, cost.unit, "self-hosted: " + cost.basis + how)

@@ -12,7 +12,7 @@ import json
 import math
 from pathlib import Path
 
-__all__ = ["render_text", "render_html", "write_report_files"]
+__all__ = ["render_text", "render_json", "render_html", "write_report_files"]
 
 Table = tuple[str, list[str], list[list[str]]]  # title, header, rows of cells
 
@@ -68,6 +68,18 @@ def _fit_table(report) -> Table:
     return ("Scaling fits", ["model", "fit", "quality"], rows)
 
 
+def _backtest_table(report) -> list[Table]:
+    if not report.backtest:
+        return []
+    first = report.backtest[0]
+    rows = [[r["model"] or "-", r["method"], str(r["k"]), _pct(r["predicted"]), f"[{_pct(r['low'])}, {_pct(r['high'])}]",
+             _pct(r["observed"]) + ("" if r["observed_exact"] else " (lower bound)"), f"{100 * r['error']:+.1f} pp",
+             "yes" if r["covered"] else "no"] for r in report.backtest]
+    title = (f"Backtest: fitted on the first {first['fit_on']} samples of each problem (by sample index), "
+             f"predicted vs observed coverage ({first['level']:.0%} interval)")
+    return [(title, ["model", "method", "k", "predicted", "interval", "observed", "error", "held"], rows)]
+
+
 def _cost_tables(report) -> list[Table]:
     from swe_monkeys.metrics.cost import format_relative
 
@@ -82,7 +94,8 @@ def _cost_tables(report) -> list[Table]:
     extra = [["cost-optimal k", f"k = {cost.optimal_k}: {_money(cost.optimal_per_resolved, unit)} per resolved"
               + (why if cost.primary.fixed_per_problem == 0 else "")]]
     for other in cost.secondary:
-        extra.append(["GPU cost" if other.unit == "$" else other.unit,
+        label = "self-hosted cost" if other.basis.startswith("self-hosted") else "GPU cost"
+        extra.append([label if other.unit == "$" else other.unit,
                       f"{_money(other.per_sample, other.unit)} per sample + {_money(other.fixed_per_problem, other.unit)}"
                       f" per problem; {other.basis}"])
     for m in cost.matches:
@@ -105,7 +118,8 @@ def _table1(report) -> list[Table]:
 
 
 def _tables(report) -> list[Table]:
-    return [_coverage_table(report), _fit_table(report), *_cost_tables(report), *_table1(report)]
+    return [_coverage_table(report), _fit_table(report), *_backtest_table(report), *_cost_tables(report),
+            *_table1(report)]
 
 
 def _align(cells: list[str], widths: list[int]) -> str:
@@ -120,9 +134,13 @@ def _text_table(title: str, header: list[str], rows: list[list[str]]) -> list[st
     return lines + ["  " + _align(row, widths) for row in rows]
 
 
+def _allocation_lines(report) -> list[str]:
+    return [report.allocation["line"]] if report.allocation else []
+
+
 def render_text(report) -> str:
     """The report as plain text, as `swe-monkeys report` prints it."""
-    lines = _header_lines(report)
+    lines = _header_lines(report) + _allocation_lines(report)
     for table in _tables(report):
         lines += [""] + _text_table(*table)
     if report.notes:
@@ -140,7 +158,7 @@ def _html_table(title: str, header: list[str], rows: list[list[str]]) -> str:
 def render_html(report, images: dict[str, bytes]) -> str:
     """One self-contained page: the tables plus the PNGs inlined as data: URLs."""
     esc = html.escape
-    parts = [f"<p>{esc(line)}</p>" for line in _header_lines(report)]
+    parts = [f"<p>{esc(line)}</p>" for line in _header_lines(report) + _allocation_lines(report)]
     parts += [f'<img alt="{esc(name)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
               for name, data in images.items()]
     parts += [_html_table(*t) for t in _tables(report)]
@@ -162,6 +180,24 @@ def _finite(value):
     if isinstance(value, (list, tuple)):
         return [_finite(v) for v in value]
     return value
+
+
+def render_json(report) -> str:
+    """One JSON object on one line: what `report --json` prints (report.json holds every field)."""
+    data = _finite(report.to_dict())
+    keep = ("run_dir", "task", "model", "benchmark", "n_problems", "samples_min", "samples_max", "excluded",
+            "display_ks", "extrapolation", "backtest", "allocation", "notes")
+    out = {k: data[k] for k in keep}
+    index = [report.ks.index(k) for k in report.display_ks]
+    out["coverage"] = {str(k): data["curves"][0]["values"][i] for k, i in zip(report.display_ks, index)}
+    cost = report.cost
+    out["cost"] = None if cost is None else {
+        "unit": cost.primary.unit, "per_sample": cost.primary.per_sample, "basis": cost.primary.basis,
+        "fixed_per_problem": cost.primary.fixed_per_problem,
+        "per_problem": {str(k): _finite(cost.per_problem[i]) for k, i in zip(report.display_ks, index)},
+        "optimal_k": cost.optimal_k, "secondary": [{"unit": c.unit, "per_sample": c.per_sample, "basis": c.basis}
+                                                   for c in cost.secondary]}
+    return json.dumps(out)
 
 
 def write_report_files(report, out_dir: Path, plots: bool = True) -> list[Path]:

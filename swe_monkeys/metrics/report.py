@@ -42,6 +42,8 @@ class ReportOptions:
     n_boot: int = 1000
     seed: int = 0
     base: float = 10.0  # of the power law; 10 reproduces the paper's parameters
+    backtest: Optional[int] = None  # fit on the first N samples per problem, compare at larger k
+    hardware: Optional[str] = None  # price by this hardware entry ("NAME" or "NAME:UNITS") and wall time
 
 
 @dataclass
@@ -76,6 +78,8 @@ class Report:
     table1_relative: list[float] = field(default_factory=list)
     table1_source: str = ""
     baseline_points: list[dict[str, Any]] = field(default_factory=list)  # solve rate vs $ per problem
+    backtest: list[dict[str, Any]] = field(default_factory=list)  # per model, method and k (backtest.backtest)
+    allocation: Optional[dict[str, Any]] = None  # an adaptive run: what it saved (metrics.allocation)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -122,7 +126,8 @@ def _read_run(run_dir: Path) -> tuple[list[dict], dict[str, Any]]:
     if not (run_dir / RunStore.FILENAME).is_file():  # RunStore() would create an empty store
         raise ReportError(f"{run_dir} is not a run directory (no {RunStore.FILENAME})")
     with RunStore(run_dir) as store:
-        meta = {k: store.get_meta(k) for k in ("model", "task", "benchmark", "dataset", "gpu", "imported")}
+        meta = {k: store.get_meta(k) for k in ("model", "task", "benchmark", "dataset", "gpu", "imported", "hardware",
+                                                "sampling_seconds", "allocation")}
         return store.sample_table(), meta
 
 
@@ -189,6 +194,23 @@ def _fits(report: Report, n: np.ndarray, c: np.ndarray, options: ReportOptions) 
         report.notes.append("extrapolation check skipped: needs at least 20 samples per problem")
 
 
+def _backtest(rows: list[dict], fit_on: int, options: ReportOptions) -> list[dict[str, Any]]:
+    """Per model of the run: forecasts fitted on the first `fit_on` judged samples of every problem
+    against the coverage all its samples show at larger k (swe_monkeys.metrics.backtest)."""
+    from swe_monkeys.metrics.backtest import backtest, backtest_ks, verdict_matrix
+
+    out = []
+    for model in sorted({r["model"] or "" for r in rows}):
+        _, n, matrix = verdict_matrix([r for r in rows if (r["model"] or "") == model])
+        ks = backtest_ks(fit_on, int(n.max())) if n.size else []
+        if not ks:
+            raise ReportError(f"--backtest {fit_on} needs problems with more than {fit_on} judged samples; "
+                              f"model {model or '-'} has at most {int(n.max()) if n.size else 0}")
+        for row in backtest(n, matrix, fit_on, ks, n_boot=min(options.n_boot, 200), seed=options.seed):
+            out.append({"model": model, **row})
+    return out
+
+
 def build_report(run_dir: Path, options: ReportOptions = ReportOptions()) -> Report:
     """Everything `swe-monkeys report` shows, computed from the run's sample table."""
     run_dir = Path(run_dir)
@@ -211,5 +233,18 @@ def build_report(run_dir: Path, options: ReportOptions = ReportOptions()) -> Rep
                             "own n a problem counts as solved only if it was (a lower bound)")
     report.curves += _selection_curves(rows, ids, ks, options)
     _fits(report, n, c, options)
+    if options.backtest is not None:
+        report.backtest = _backtest(rows, options.backtest, options)
     add_cost(report, rows, meta, passk.coverage_every_k(n, c), options)
+    if meta.get("allocation"):
+        report.allocation = _allocation(rows, meta["allocation"], report.cost)
     return report
+
+
+def _allocation(rows: list[dict], policy: dict[str, Any], cost: Optional[CostSummary]) -> dict[str, Any]:
+    from swe_monkeys.metrics.allocation import adaptive_savings, savings_line
+
+    savings = adaptive_savings(rows, int(policy["k"]), str(policy.get("rule", "resolved")))
+    per_sample = cost.primary.per_sample if cost is not None and cost.primary.unit == "$" else None
+    return {**savings.to_dict(), "policy": policy, "line": savings_line(savings, per_sample),
+            "dollars_saved": savings.saved * per_sample if per_sample else None}

@@ -29,25 +29,39 @@ class CostSummary:
     matches: list[dict[str, Any]]  # per baseline: the k that reaches its solve rate and its cost
 
 
+def _self_hosted(rows: list[dict], meta: dict, options) -> Optional[LinearCost]:
+    """Dollars per sample from the serving hardware's price and the time the run's sampling held
+    the server (run meta "sampling_seconds"); the hardware is --hardware, else what the run recorded."""
+    from swe_monkeys.metrics.hardware import parse_hardware, run_hosting_cost
+
+    hosting = meta.get("hardware")
+    if options.hardware:
+        name, units = parse_hardware(options.hardware)
+        hosting = {"name": name, "units": units, "how": "given (--hardware)"}
+    seconds = float(meta.get("sampling_seconds") or 0.0)
+    if not hosting or not seconds or not rows:
+        return None
+    return run_hosting_cost(hosting, seconds, len(rows), options.pricing_path)
+
+
 def _costs(rows: list[dict], meta: dict, model: Optional[str], options) -> tuple[list[LinearCost], list[str]]:
-    """Every cost figure the data supports, dollars before FLOPs, API before GPU; and notes on gaps."""
+    """Every cost figure the data supports: list prices, then the self-hosted hardware, then
+    GPU-seconds (dollars), then the paper's FLOPs estimate; and notes on what is missing."""
     pricing = load_pricing(options.pricing_path)
     price = pricing.model(model)
-    if not model:
+    hosted = _self_hosted(rows, meta, options)
+    if not model and hosted is None:
         return [], ["the run records no model: pass --model to price it"]
-    if price is None:
-        names = ", ".join(sorted(pricing.models))
-        return [], [f"no price for model {model!r}: cost omitted (priced: {names}; add it to pricing.yaml "
-                    "or pass --model)"]
-    gpu_name = options.gpu or meta.get("gpu") or price.gpu
+    gpu_name = options.gpu or meta.get("gpu") or (price.gpu if price else None)
     gpu = pricing.gpu(gpu_name)
-    found = [api_cost(rows, price, options.prompt_cache), gpu_cost(rows, gpu) if gpu else None,
-             flops_cost(rows, price)]
+    found = [api_cost(rows, price, options.prompt_cache) if price else None, hosted,
+             gpu_cost(rows, gpu) if gpu else None, flops_cost(rows, price) if price else None]
     costs = [x for x in found if x is not None]
     notes = []
     if not any(x.unit == "$" for x in costs):
-        notes.append(f"no dollar cost for {price.name}: the run records no token counts"
-                     + (" or GPU-seconds" if gpu else f" and no GPU price applies (gpu {gpu_name!r})"))
+        names = ", ".join(sorted(name for name, p in pricing.models.items() if p.has_api_price))
+        notes.append(f"no price for model {model!r}: no list price (listed: {names}) and no serving hardware "
+                     "recorded; pass --hardware NAME[:UNITS] (configs/pricing.yaml hardware) or --model")
     return costs, notes
 
 

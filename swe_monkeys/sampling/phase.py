@@ -55,6 +55,7 @@ class SampleConfig:
     price_as: str = ""  # the pricing.yaml model to price with (default: the sampler's model)
     gpus: int = 0  # GPUs serving the model, for GPU-seconds (0 on a CPU)
     gpu: str = ""  # a pricing.yaml `gpus` name, recorded for the report
+    hosting: Optional[dict] = None  # the serving hardware (sampling/hosting.py), recorded for self-hosted dollars
 
 
 @dataclass
@@ -121,6 +122,8 @@ def _check_run(store: RunStore, problems: list[Problem], config: SampleConfig, i
         store.set_meta("model", identity.get("model", ""))
     if config.gpu:
         store.set_meta("gpu", config.gpu)
+    if config.hosting:  # with "sampling_seconds" below, what a self-hosted run costs
+        store.set_meta("hardware", config.hosting)
 
 
 def sample_problems(store: RunStore, problems: list[Problem], sampler: Sampler, config: SampleConfig,

@@ -30,6 +30,8 @@ class Progress:
     dollars: float = 0.0
     seconds: float = 0.0
     drawn_now: int = 0  # samples drawn by this process (for the ETA)
+    priced: str = ""  # what the dollars are: "" (list prices), "self-hosted", or "unpriced"
+    pricing: str = ""  # the price and its source, for a self-hosted run
 
     @property
     def eta_seconds(self) -> Optional[float]:
@@ -46,8 +48,25 @@ class Progress:
         eta = self.eta_seconds
         return (f"{self.bar()} samples {self.samples}/{self.target}  valid {self.valid}  unique {self.unique}  "
                 f"verified {self.verified}  resolved {self.resolved} ({self.covered}/{self.instances} solved)  "
-                f"tokens {self.tokens}  ${self.dollars:.4f}  {self.seconds:.0f} s"
+                f"tokens {self.tokens}  {self.money()}  {self.seconds:.0f} s"
                 + (f"  eta {eta:.0f} s" if eta else ""))
+
+
+    def money(self) -> str:
+        """Dollars as the lines show them: list-price dollars, self-hosted dollars (hardware time), or "$?"
+        for a model nothing prices (never a made-up $0)."""
+        if self.priced == "unpriced":
+            return "$? (unpriced)"
+        return _dollars(self.dollars) + (" self-hosted" if self.priced == "self-hosted" else "")
+
+
+def _dollars(x: float) -> str:
+    """Four decimals, or three significant digits below a cent (a CPU minute costs $0.0000248)."""
+    import math
+
+    if x <= 0 or x >= 0.01:
+        return f"${x:.4f}"
+    return f"${x:.{2 - math.floor(math.log10(x))}f}"
 
 
 class LiveLines:
@@ -64,6 +83,8 @@ class LiveLines:
     def __call__(self, progress: Any) -> None:
         line = progress.line()
         key = line.split("  tokens")[0]
+        if not self.quiet and progress.pricing and not self.last:
+            self.echo(f"dollars: {progress.pricing}")  # the price and its source, once
         if not self.quiet and key != self.last and self._clock() - self.at >= self.every:
             self.echo(line)
             self.last, self.at = key, self._clock()
@@ -107,11 +128,18 @@ class Snapshots:
     every `interval` seconds; a call without `drawn` (the final one) always recounts."""
 
     def __init__(self, store: RunStore, problems: int, target: int, price: Any, on_progress: Any,
-                 interval: float = 1.0):
+                 interval: float = 1.0, hosting: Optional[dict] = None):
         import time
+
+        from swe_monkeys.sampling.hosting import hourly_dollars
 
         self._clock = time.monotonic
         self.store, self.problems, self.target, self.price, self.on_progress = store, problems, target, price, on_progress
+        # A model without list prices on hardware we know is priced by the time its server is held.
+        listed = price is not None and price.has_api_price
+        self.hourly, self.pricing = (0.0, "") if listed else hourly_dollars(hosting)
+        self.held_before = float(store.get_meta("sampling_seconds") or 0.0)
+        self.priced = "" if listed else "self-hosted" if self.hourly else "unpriced"
         self.start, self.drawn, self.interval = self._clock(), 0, interval
         self._last: Optional[Progress] = None
         self._at = -interval
@@ -122,6 +150,9 @@ class Snapshots:
             return self._last
         p = progress_of(self.store, self.problems, self.target, self.price)
         p.seconds, p.drawn_now = self._clock() - self.start, self.drawn
+        p.priced, p.pricing = self.priced, self.pricing
+        if self.hourly:
+            p.dollars = self.hourly * (self.held_before + p.seconds) / 3600.0
         self._last, self._at = p, self._clock()
         self.on_progress(p)
         return p

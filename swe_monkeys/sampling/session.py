@@ -1,7 +1,9 @@
 """One context manager that yields a ready Sampler, for `sample`, `solve`, `sweep` and the bench.
 
-Either it connects to an endpoint that is already up (`base_url`), or it starts `vllm serve` for
-`serve_model` and stops it when the block ends, or it loads vLLM in-process (`backend="vllm"`).
+Either it connects to an endpoint that is already up (`base_url`; several, comma-separated, are
+one SpreadSampler: sampling/spread.py), or it starts `vllm serve` for `serve_model` and stops it
+when the block ends (on a Ray cluster with `ray=ADDRESS`: one server per GPU, cluster/serving.py),
+or it loads vLLM in-process (`backend="vllm"`).
 `run_sampler` is what the run commands take (an endpoint, a model to serve, or a FAKE script);
 `sample_into_run` is the whole `swe-monkeys sample` command as one library call.
 """
@@ -51,15 +53,24 @@ def open_sampler(spec: SamplerSpec, on_log: Optional[Callable[[str], None]] = No
             base_url, model, gpus = served.base_url, served.model, served.gpus  # the name it serves under
         if not base_url:
             raise SamplerError("give an endpoint (--base-url) or a model to serve (--serve)")
-        sampler = make_sampler(spec.backend, base_url=base_url, model=model, **spec.options)
+        urls = [u.strip() for u in base_url.split(",") if u.strip()]
+        if len(urls) > 1:  # the same model at several endpoints: requests spread, seeds unchanged
+            from swe_monkeys.sampling.spread import SpreadSampler
+
+            sampler = SpreadSampler([make_sampler(spec.backend, base_url=u, model=model, **spec.options)
+                                     for u in urls], urls, on_log or (lambda line: None))
+        else:
+            sampler = make_sampler(spec.backend, base_url=base_url, model=model, **spec.options)
         stack.callback(sampler.close)
         yield SamplerSession(sampler, gpus, served)
 
 
 @contextmanager
 def run_sampler(base_url: str = "", serve: str = "", model: str = "", fake: Optional[Path] = None,
-                concurrency: int = 8, max_n: int = 32, on_log: Optional[Callable[[str], None]] = None) -> Iterator[Any]:
-    """The Sampler of a run: a FAKE scripted one, an endpoint, or a server started for the run.
+                concurrency: int = 8, max_n: int = 32, on_log: Optional[Callable[[str], None]] = None,
+                ray: str = "") -> Iterator[Any]:
+    """The Sampler of a run: a FAKE scripted one, endpoints, or servers started for the run (here,
+    or as actors on the Ray cluster at `ray`).
 
     `solve` asks for one sample per request (max_n=1): the server batches the requests in flight
     just the same, and samples arrive one by one, so verification starts on the first."""
@@ -70,10 +81,16 @@ def run_sampler(base_url: str = "", serve: str = "", model: str = "", fake: Opti
         return
     if not base_url and not serve:
         raise SamplerError("give a model: --base-url URL, --serve MODEL or --fake SCRIPT")
-    spec = SamplerSpec(base_url=base_url, model=model, options={"concurrency": concurrency, "max_n": max_n},
-                       serve=ServeConfig(model=serve, served_name=model) if serve else None)
-    with open_sampler(spec, on_log) as session:
-        yield session.sampler
+    serve_config = ServeConfig(model=serve, served_name=model) if serve else None
+    with ExitStack() as stack:
+        if serve_config is not None and ray:
+            from swe_monkeys.cluster.serving import served_on_cluster
+
+            endpoints = stack.enter_context(served_on_cluster(serve_config, ray, on_log=on_log))
+            base_url, model, serve_config = ",".join(e.base_url for e in endpoints), endpoints[0].model, None
+        spec = SamplerSpec(base_url=base_url, model=model, options={"concurrency": concurrency, "max_n": max_n},
+                           serve=serve_config)
+        yield stack.enter_context(open_sampler(spec, on_log)).sampler
 
 
 def sample_into_run(spec: SamplerSpec, run_dir: Path, problems: list, config: Any, on_sample: Any = None,

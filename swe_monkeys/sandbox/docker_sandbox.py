@@ -1,8 +1,11 @@
 """A Docker container as a sandbox: no network, CPU/memory/pids limits, timeouts, output caps.
 
-Every container this process starts is labelled with its pid and registered here, so that all
-of them are removed on normal exit, on Ctrl-C / SIGTERM, and, for a process that was killed,
-by the next run (`reap_orphans`). Failures of the command are values in ExecResult; failures of
+Every container this process starts is labelled with its pid and host name and registered here,
+so that all of them are removed on normal exit, on Ctrl-C / SIGTERM, and, for a process that was
+killed, by the next run on that host (`reap_orphans`; a Ray verification actor starting on a node
+counts). The host label keeps a process from reaping the live containers of a process on another
+host that shares the engine (pods of a KubeRay cluster on one Docker socket: their pids are not
+in our /proc). Failures of the command are values in ExecResult; failures of
 Docker itself raise SandboxError, which callers turn into infra_error verdicts.
 """
 
@@ -12,6 +15,7 @@ import atexit
 import io
 import os
 import signal
+import socket
 import tarfile
 import threading
 import time
@@ -23,6 +27,8 @@ from swe_monkeys.types import ExecResult
 from swe_monkeys.errors import SweMonkeysError
 
 OWNER_LABEL = "swe-monkeys.owner-pid"
+HOST_LABEL = "swe-monkeys.owner-host"
+HOST = socket.gethostname()
 _LIVE: dict[str, "DockerSandbox"] = {}
 _LIVE_LOCK = threading.Condition(threading.RLock())  # re-entrant: signal handlers run on any thread holding it
 _STARTING = [0]  # containers being created right now (not in _LIVE yet)
@@ -73,7 +79,7 @@ class DockerSandbox:
                 network_mode="none", mem_limit=self.limits.memory, memswap_limit=self.limits.memory,
                 nano_cpus=int(self.limits.cpus * 1e9), pids_limit=self.limits.pids,
                 tmpfs={"/tmp": f"size={self.limits.tmpfs},mode=1777"}, cap_drop=_DROPPED_CAPS,
-                security_opt=["no-new-privileges"], labels={OWNER_LABEL: str(os.getpid())},
+                security_opt=["no-new-privileges"], labels={OWNER_LABEL: str(os.getpid()), HOST_LABEL: HOST},
                 ulimits=[docker.types.Ulimit(name="nofile", soft=4096, hard=4096)])
         except docker.errors.DockerException as exc:
             _remove_by_name(self.client, name)  # created but not started: nothing else knows it
@@ -212,8 +218,8 @@ def _remove_own_containers() -> None:
         import docker
 
         client = docker.from_env(timeout=30)
-        for container in client.containers.list(all=True, sparse=True,
-                                                filters={"label": f"{OWNER_LABEL}={os.getpid()}"}):
+        for container in client.containers.list(all=True, sparse=True, filters={
+                "label": [f"{OWNER_LABEL}={os.getpid()}", f"{HOST_LABEL}={HOST}"]}):
             _remove_by_name(client, container.id)
         client.close()
     except Exception:  # the engine is gone: reap_orphans removes them on the next run
@@ -239,7 +245,10 @@ def _reap_pass(client) -> int:
     removed = 0
     # sparse: no inspect per container, which would raise NotFound for one another process removes meanwhile
     for container in client.containers.list(all=True, sparse=True, filters={"label": OWNER_LABEL}):
-        pid = int((container.attrs.get("Labels") or {}).get(OWNER_LABEL, "0") or 0)
+        labels = container.attrs.get("Labels") or {}
+        if labels.get(HOST_LABEL, HOST) != HOST:  # another host's process: only its host can tell it is dead
+            continue
+        pid = int(labels.get(OWNER_LABEL, "0") or 0)
         alive = pid > 0 and os.path.exists(f"/proc/{pid}") and pid != os.getpid()
         if not alive and container.id not in _LIVE:
             try:

@@ -22,13 +22,14 @@ from swe_monkeys.swebench.validation import validate  # noqa: F401 (the CLI's en
 def verify_predictions(predictions: Path, instances: Path, run_dir: Path, config: VerifyConfig,
                        on_verdict: Callable[[Candidate, Verdict], None] = lambda c, v: None,
                        log: Callable[[str], None] = lambda line: None, ids: list[str] | None = None,
-                       on_start: Callable[[int], None] = lambda pending: None) -> RunStore:
+                       on_start: Callable[[int], None] = lambda pending: None, cluster: Any = None) -> RunStore:
     """Record predictions in the run store at run_dir and verify whatever is not verified yet
     (only the instances matching `ids`, ids or globs, when given): SWE-bench runs through the same
-    task pipeline as every other task. `on_start` learns how many candidates are pending."""
+    task pipeline as every other task. `on_start` learns how many candidates are pending; `cluster`
+    (a cluster.ClusterSpec) verifies on Ray actors."""
     store, task = import_predictions(predictions, instances, run_dir, config, ids)
     on_start(len(store.candidates(unverified_only=True)))
-    verify_run(store, task, on_verdict=on_verdict, options=checker_options(config, log))
+    verify_run(store, task, on_verdict=on_verdict, options=checker_options(config, log), cluster=cluster)
     return store
 
 

@@ -102,6 +102,9 @@ class _MathTask:
 
     name = ""
     preset = "math"
+    # `sweep --allocate adaptive`: at deployment math has no oracle, so a problem is settled by
+    # majority-vote confidence (tasks/allocation.py), not by a correct answer.
+    stop_rule = "majority"
     hub_name = ""
     text_key = ""  # the row field holding the problem statement
 

@@ -11,6 +11,9 @@ The one pipeline, for SWE-bench as for math and code:
   or a predictions file); candidates of a problem with one content key are judged once, in this
   pass or any earlier one, `checker.parallel` at a time. Every verdict is written as it is
   reached. Infra errors are kept and retried next time.
+- `open_checker(task, options, cluster)`: the task's checker here, or, given a cluster
+  (cluster.ClusterSpec, `--ray`), a Verifier whose judge calls run in Ray actors that each hold the
+  task's own checker on a Docker node (cluster/verifiers.py); both pipelines above judge through it.
 
 A completion that yields no answer, program or patch is still a sample: it is stored with its
 reason and judged, so it stays in the coverage denominator.
@@ -107,15 +110,24 @@ def record_task(store: RunStore, task: Task, problems: list[TaskProblem], source
     store.add_problems([p.to_json() for p in problems])
 
 
+def open_checker(task: Task, options: Optional[dict] = None, cluster: Any = None) -> Any:
+    """The task's checker (a context manager): here, or on the Ray cluster `cluster` describes."""
+    if cluster is None:
+        return task.checker(options)
+    from swe_monkeys.cluster.verifiers import cluster_checker
+
+    return cluster_checker(task, options, cluster)
+
+
 def verify_run(store: RunStore, task: Task, checker: Any = None, on_verdict: OnVerdict = lambda c, v: None,
-               options: Optional[dict] = None) -> int:
+               options: Optional[dict] = None, cluster: Any = None) -> int:
     """Judge the run's unverified candidates (one verdict per key of a problem); returns how many
-    verdicts were written. `checker`: an open one to reuse, else one is opened here."""
+    verdicts were written. `checker`: an open one to reuse, else one is opened here (on `cluster`)."""
     pending = store.candidates(unverified_only=True)
     if not pending:
         return 0
     if checker is None:
-        with task.checker(options) as opened:
+        with open_checker(task, options, cluster) as opened:
             return verify_run(store, task, opened, on_verdict)
     problems, metas = problems_of(store), store.candidate_metas(cid for cid, _ in pending)
     known = store.verdicts_by_key()  # candidates judged in earlier passes are not judged again
@@ -177,6 +189,7 @@ class TaskRunConfig:
     checker_options: dict = field(default_factory=dict)
     stop_on_success: bool = False  # stop sampling once every problem has a resolved candidate
     poll_seconds: float = 0.5
+    cluster: Any = None  # a cluster.ClusterSpec: verify in Ray actors across a cluster (None: here)
 
     def sample_config(self):
         from swe_monkeys.sampling.phase import SampleConfig
@@ -216,7 +229,7 @@ def run_task(store: RunStore, task: Task, problems: list[TaskProblem], sampler: 
     if not config.verify:
         done = overlap(sample, None, snapshot, stop, config.poll_seconds)
     else:
-        with task.checker(config.checker_options) as checker:  # a missing Docker fails before any sampling
+        with open_checker(task, config.checker_options, config.cluster) as checker:  # no Docker: fails before sampling
             done = overlap(sample, lambda: verify_run(store, task, checker, on_verdict), snapshot, stop,
                            config.poll_seconds)
     failures = {k: v for k, v in (store.get_meta("sampling_failures") or {}).items() if k in by_id}
