@@ -32,6 +32,9 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")
 Ray = Annotated[str, typer.Option("--ray", help=RAY_HELP)]
 NoRule = Annotated[Optional[list[str]], typer.Option("--no-rule", help="Switch an edit recovery rule off "
                                                      "(repeatable; `bench edits` shows what each saves).")]
+Hardware = Annotated[str, typer.Option(help="Serving hardware, for self-hosted dollars: a configs/pricing.yaml "
+                                       "`hardware` entry, NAME or NAME:UNITS (default: detected for --serve "
+                                       "and endpoints on this machine).")]
 
 
 def _run_config(preset: Any, samples: int, seed: int, temperature: Optional[float], verify: bool,
@@ -46,6 +49,17 @@ def _run_config(preset: Any, samples: int, seed: int, temperature: Optional[floa
                          cluster=cluster_spec(ray, workers))
 
 
+def _with_policies(config: Any, task: Any, allocate: str, hosting: Any) -> Any:
+    """The run configuration with its serving hardware and, for `--allocate adaptive`, the allocation
+    policy the pipeline consults (stopping rule: the task's `stop_rule`, else a resolved candidate)."""
+    from swe_monkeys.tasks.allocation import AdaptiveAllocation
+
+    config.hosting = hosting.to_json() if hosting else None
+    if allocate == "adaptive":
+        config.allocation = AdaptiveAllocation(k=config.samples, rule=getattr(task, "stop_rule", "resolved"))
+    return config
+
+
 def solve(
     target: Annotated[str, typer.Argument(help="An instance id (with --dataset), an instance JSON file, or an "
                                                 "embedded example: example:calc|daterange|slugkit.")],
@@ -55,6 +69,7 @@ def solve(
     base_url: BaseUrl = "", serve: Serve = "", model: Model = "", fake: Fake = None,
     stop_on_success: Annotated[bool, typer.Option("--stop-on-success", help="Stop at the first resolved.")] = False,
     out: Annotated[Optional[Path], typer.Option(help="Write the winning patch here instead of stdout.")] = None,
+    hardware: Hardware = "",
     run: Annotated[Optional[Path], typer.Option(help="Run directory (default runs/<instance id>).")] = None,
     preset: Annotated[str, typer.Option(help="configs/presets/<name>.yaml.")] = "swebench",
     temperature: Temperature = None, seed: Seed = 0, repo_cache: RepoCache = None,
@@ -70,6 +85,7 @@ def solve(
     from swe_monkeys.sampling.session import run_sampler
     from swe_monkeys.store.run_store import RunStore
     from swe_monkeys.tasks import get_task
+    from swe_monkeys.sampling.hosting import hosting_for
     from swe_monkeys.tasks.pipeline import run_task
     from swe_monkeys.tasks.swebench import one_instance
 
@@ -78,16 +94,18 @@ def solve(
         inst, repo_cache = one_instance(target, dataset, repo_cache)
         p = load_preset(preset)
         task = get_task("swebench", p, repo_cache=repo_cache, disabled_rules=no_rule or ())
+        hosting = hosting_for(hardware, base_url, serve, fake is not None)
         config = _run_config(p, samples or p.samples, seed, temperature, verify, workers, concurrency,
                              (max_tokens, max_dollars), price_as, stop_on_success, ray)
         run = run or Path("runs") / inst.instance_id
         with run_sampler(base_url, serve, model, fake, concurrency, max_n=1, on_log=_log, ray=ray) as sampler, \
                 RunStore(run) as store:
+            config = _with_policies(config, task, "uniform", hosting)
             result = run_task(store, task, [task.problem(inst)], sampler, config, source=dataset or target,
                               on_progress=LiveLines(quiet))
     p, winner = result.progress, result.winners.get(inst.instance_id)
     typer.echo(f"{inst.instance_id}: {p.samples} samples ({p.valid} applied, {p.unique} unique), {p.verified} "
-               f"verified, {p.resolved} resolved; {p.tokens} tokens, ${p.dollars:.4f}, {p.seconds:.1f} s"
+               f"verified, {p.resolved} resolved; {p.tokens} tokens, {p.money()}, {p.seconds:.1f} s"
                + ("; stopped at the first success" if result.stopped_early else "") + f"\nrun: {run}", err=True)
     if verify and p.verified:
         typer.echo(_verdict_lines(run), err=True)
@@ -135,6 +153,11 @@ def sweep(
                                                    "preset's).")] = None,
     base_url: BaseUrl = "", serve: Serve = "", model: Model = "", fake: Fake = None,
     export: Annotated[Optional[Path], typer.Option(help="Write SWE-bench predictions (selected patches).")] = None,
+    allocate: Annotated[str, typer.Option(help="uniform: k samples per problem; adaptive: the same budget in "
+                                          "rounds, stopping a problem once it is settled (a resolved candidate; "
+                                          "math: majority-vote confidence) and giving the rest to the others.")]
+    = "uniform",
+    hardware: Hardware = "",
     preset: Annotated[str, typer.Option(help="configs/presets/<name>.yaml (default: the task's).")] = "",
     temperature: Temperature = None, seed: Seed = 0, repo_cache: RepoCache = None,
     verify: Verify = True, workers: Workers = None, concurrency: Concurrency = 8,
@@ -147,6 +170,8 @@ def sweep(
     from swe_monkeys.sampling.session import run_sampler
     from swe_monkeys.store.run_store import RunStore
     from swe_monkeys.tasks import TASKS, get_task
+    from swe_monkeys.sampling.hosting import hosting_for
+    from swe_monkeys.tasks.allocation import allocation_line, check_allocation
     from swe_monkeys.tasks.pipeline import run_task
     from swe_monkeys.tasks.summary import coverage_rows, picked_candidates
 
@@ -159,20 +184,26 @@ def sweep(
         options = {"repo_cache": repo_cache, "disabled_rules": no_rule or ()} if task == "swebench" else {}
         t = get_task(task, p, **options)
         problems = t.load(dataset or None, instances or ())  # so does a bad dataset
+        hosting = hosting_for(hardware, base_url, serve, fake is not None)
+        check_allocation(allocate)
         config = _run_config(p, samples or p.samples, seed, temperature, verify, workers, concurrency,
                              (max_tokens, max_dollars), price_as, ray=ray)
         with run_sampler(base_url, serve, model, fake, concurrency, on_log=_log, ray=ray) as sampler, \
                 RunStore(run) as store:
-            result = run_task(store, t, problems, sampler, config, source=dataset or None,
+            result = run_task(store, t, problems, sampler, _with_policies(config, t, allocate, hosting),
+                              source=dataset or None,
                               on_progress=LiveLines(quiet, every=5.0))
             rows, totals = coverage_rows(store, t)
+            saved = allocation_line(store, result.progress) if allocate == "adaptive" else ""
             if export:
                 from swe_monkeys.tasks.swebench import export_predictions
 
                 export_predictions(picked_candidates(store, t), export, str(store.get_meta("model") or "swe-monkeys"))
     print_table(rows, totals)
+    if saved:
+        typer.echo(saved)
     progress = result.progress
-    typer.echo(f"{progress.tokens} tokens, ${progress.dollars:.4f}, {progress.seconds:.0f} s; "
+    typer.echo(f"{progress.tokens} tokens, {progress.money()}, {progress.seconds:.0f} s; "
                f"`swe-monkeys report {run}` for curves and fits" + (f"\npredictions: {export}" if export else ""))
     _fail_on_sampling_failures(result.failures)
 

@@ -6,7 +6,9 @@ The one pipeline, for SWE-bench as for math and code:
   sampling phase (sample i of a problem uses seed + i; sampling/phase.py) through
   `ExtractingStore`, which turns each completion into the candidate the task judges, and verifies
   what is unverified while sampling goes on (sampling/overlap.py); `stop_on_success` ends
-  sampling once every problem has a resolved candidate.
+  sampling once every problem has a resolved candidate, and an `allocation` policy
+  (tasks/allocation.py, `sweep --allocate adaptive`) decides, round by round, which problems the
+  sampling step still fills.
 - `verify_run(store, task)`: judges every unverified candidate of a run (after sampling, `import`
   or a predictions file); candidates of a problem with one content key are judged once, in this
   pass or any earlier one, `checker.parallel` at a time. Every verdict is written as it is
@@ -189,13 +191,15 @@ class TaskRunConfig:
     checker_options: dict = field(default_factory=dict)
     stop_on_success: bool = False  # stop sampling once every problem has a resolved candidate
     poll_seconds: float = 0.5
+    allocation: Any = None  # tasks.allocation.AdaptiveAllocation: samples in rounds where they help (None: k each)
+    hosting: Optional[dict] = None  # sampling.hosting.Hosting.to_json(): the serving hardware, for its dollars
     cluster: Any = None  # a cluster.ClusterSpec: verify in Ray actors across a cluster (None: here)
 
     def sample_config(self):
         from swe_monkeys.sampling.phase import SampleConfig
 
         return SampleConfig(samples=self.samples, params=self.params, concurrency=self.concurrency,
-                            budget=self.budget, price_as=self.price_as)
+                            budget=self.budget, price_as=self.price_as, hosting=self.hosting)
 
 
 @dataclass
@@ -219,12 +223,19 @@ def run_task(store: RunStore, task: Task, problems: list[TaskProblem], sampler: 
     record_task(store, task, problems, source)
     by_id = {p.id: p for p in problems}
     snapshot = Snapshots(store, len(problems), config.samples * len(problems), price_of(config.price_as or model),
-                         on_progress)
+                         on_progress, hosting=config.hosting)
     stop, on_verdict = _stopper(store, set(by_id), config.stop_on_success)
 
     def sample(on_sample: Callable[..., None]) -> Any:
         wanted = [Problem(p.id, p.prompt) for p in problems]
-        return sample_problems(ExtractingStore(store, task, by_id), wanted, sampler, config.sample_config(), on_sample)
+
+        def draw(chosen: list[Problem], samples: int) -> Any:  # fill `chosen` up to `samples` each
+            return sample_problems(ExtractingStore(store, task, by_id), chosen, sampler,
+                                   replace(config.sample_config(), samples=samples), on_sample)
+
+        if config.allocation is not None:
+            return config.allocation.run(store, wanted, draw, verifying=config.verify)
+        return draw(wanted, config.samples)
 
     if not config.verify:
         done = overlap(sample, None, snapshot, stop, config.poll_seconds)
