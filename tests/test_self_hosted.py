@@ -145,3 +145,23 @@ def test_report_backtest_json_shape(local_run):
     assert "Backtest: fitted on the first 2 samples of each problem" in text.stdout
     too_many = CliRunner().invoke(app, ["report", str(run), "--no-plots", "--backtest", "10"])
     assert too_many.exit_code == 1 and "more than 10 judged samples" in too_many.output
+
+
+def test_sample_records_the_hardware_of_an_endpoint_here_or_the_one_given(tmp_path):
+    from swe_monkeys.sampling.fake_server import FakeOpenAIServer
+    from swe_monkeys.store.run_store import RunStore
+
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("".join(json.dumps({"id": f"p{i}", "prompt": f"task {i}"}) + "\n" for i in range(2)))
+    with FakeOpenAIServer() as server:  # on loopback: this machine's hardware serves it
+        here = CliRunner().invoke(app, ["sample", str(prompts), "--run", str(tmp_path / "here"), "-k", "3",
+                                        "--base-url", server.url, "--max-new-tokens", "8", "-q"])
+        given = CliRunner().invoke(app, ["sample", str(prompts), "--run", str(tmp_path / "given"), "-k", "3",
+                                         "--base-url", server.url, "--max-new-tokens", "8", "-q",
+                                         "--hardware", "h100:8"])
+    assert here.exit_code == 0 and given.exit_code == 0, here.output + given.output
+    with RunStore(tmp_path / "here") as store:
+        assert store.get_meta("hardware") == detect_hosting().to_json()
+        assert store.get_meta("sampling_seconds") > 0
+    with RunStore(tmp_path / "given") as store:
+        assert store.get_meta("hardware") == {"name": "h100-sxm-80gb", "units": 8.0, "how": "given (--hardware)"}

@@ -134,11 +134,14 @@ def sample(
     max_dollars: Annotated[Optional[float], typer.Option(help="Budget: list-price dollars for the run.")] = None,
     price_as: Annotated[str, typer.Option(help="Price as this pricing.yaml model.")] = "",
     gpu: Annotated[str, typer.Option(help="pricing.yaml GPU name, recorded for the report.")] = "",
+    hardware: Annotated[str, typer.Option(help="Serving hardware for self-hosted dollars, NAME or NAME:UNITS of "
+                                          "configs/pricing.yaml (default: detected when the model runs here).")] = "",
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No line per request.")] = False,
 ) -> None:
     """Draw samples for each problem into a run (resumable; budgets enforced before sending)."""
     from swe_monkeys.sampling.accounting import Budget
+    from swe_monkeys.sampling.hosting import hosting_for
     from swe_monkeys.sampling.phase import SampleConfig
     from swe_monkeys.sampling.problems import load_problems
     from swe_monkeys.sampling.protocol import SamplingParams
@@ -153,8 +156,11 @@ def sample(
     with _fail():
         params = SamplingParams(temperature=temperature, top_p=top_p, max_tokens=max_new_tokens,
                                 stop=tuple(stop or ()), seed=seed)
+        here = serve_model or ("in-process" if backend == "vllm" else "")
+        hosting = hosting_for(hardware, base_url, here)
         config = SampleConfig(samples=samples, params=params, concurrency=concurrency, price_as=price_as, gpu=gpu,
-                              budget=Budget(max_tokens=max_tokens, max_dollars=max_dollars))
+                              budget=Budget(max_tokens=max_tokens, max_dollars=max_dollars),
+                              hosting=hosting.to_json() if hosting else None)
         serve = ServeConfig(model=serve_model, python=python, served_name=model) if serve_model else None
         options = {"max_n": max_n, "n_mode": n_mode, "concurrency": concurrency} if backend == "openai" else {}
         spec = SamplerSpec(backend=backend, base_url=base_url, options=options, serve=serve,
