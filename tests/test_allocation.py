@@ -6,6 +6,7 @@ verified in real Docker, spending fewer samples than uniform k for the same cove
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -139,11 +140,14 @@ def test_adaptive_sweep_on_the_examples_spends_fewer_samples_for_the_same_covera
     line = ("adaptive allocation: 10 samples for 3 problems (budget k = 7: 21); coverage 100.0%, which uniform "
             "sampling reaches at k = 6 (18 samples): 8 samples saved, 44%")
     assert line in result.output
-    report = CliRunner().invoke(main_app, ["report", str(run), "--no-plots", "--json"])
+    # priced by the hardware that served it (here 2 CPU cores for the FAKE model), the line has dollars
+    report = CliRunner().invoke(main_app, ["report", str(run), "--no-plots", "--json", "--hardware", "cpu-core:2"])
     assert report.exit_code == 0, report.output
     data = json.loads(report.stdout)
     assert data["allocation"]["saved"] == 8 and data["allocation"]["exact"] is True
-    assert data["allocation"]["line"].startswith(line[:-len(", 44%")])
+    assert data["allocation"]["dollars_saved"] > 0
+    assert re.search(r"at k = 6 \(18 samples \(\$[\d.e-]+\)\): 8 samples saved \(\$[\d.e-]+\), 44%",
+                     data["allocation"]["line"])
 
 
 @pytest.fixture

@@ -46,7 +46,7 @@ class AdaptiveAllocation:
     round_size: int = 0  # 0: max(1, k // 8)
     cap: int = 0  # 0: 4 k
     lead: int = 3  # the majority rule: votes ahead of the next answer
-    wait_seconds: float = 0.2
+    wait_seconds: float = 0.5
 
     def __post_init__(self) -> None:
         if self.rule not in RULES:
