@@ -44,15 +44,22 @@ def test_settled_by_a_resolved_candidate_or_by_a_majority_lead():
 
 
 def test_savings_against_uniform_k_at_equal_coverage():
-    # a solved at sample 0, b at sample 3 (stopped there), c never in its 5: uniform k needs k = 4
-    # for the same 2/3 coverage (12 samples); the adaptive run drew 1 + 4 + 5 = 10
-    rows = [row("a", 0, True)] + [row("b", i, i == 3) for i in range(4)] + [row("c", i, False) for i in range(5)]
-    s = adaptive_savings(rows, k=6, rule="resolved")
-    assert (s.spent, s.solved, s.k_equal, s.uniform_equal, s.saved, s.exact) == (10, 2, 4, 12, 2, True)
-    assert "which uniform sampling reaches at k = 4 (12 samples ($1.2)): 2 samples saved ($0.2)" in \
-        savings_line(s, 0.1)
-    short = rows[:5] + [row("c", 0, False)]  # c drew fewer than k_equal: an estimate, said so
-    assert not adaptive_savings(short, k=6).exact and "an estimate" in savings_line(adaptive_savings(short, k=6))
+    # budget k = 4 for a, b, c in rounds of 1: a is solved by sample 0, b by sample 3, c never; the
+    # rounds draw a 1, b 4, c 7 (12 = the budget). Uniform k = 4 (12 samples) solves a and b; the
+    # rounds had solved both after 9 samples (3 + 2 + 2 + 2), so 3 of the 12 are saved.
+    policy = {"k": 4, "rule": "resolved", "round_size": 1, "cap": 16}
+    rows = [row("a", 0, True)] + [row("b", i, i == 3) for i in range(4)] + [row("c", i, False) for i in range(7)]
+    s = adaptive_savings(rows, policy)
+    assert (s.spent, s.budget, s.solved, s.uniform_solved, s.reached_at, s.saved, s.exact) == (12, 12, 2, 2, 9, 3,
+                                                                                                 True)
+    assert ("uniform k = 4 (12 samples ($1.2)) solves 2/3, which the adaptive rounds reached after 9 samples: "
+            "3 samples saved ($0.3), 25% at equal coverage") in savings_line(s, 0.1)
+    # c solved by its sample 6: the freed budget bought a problem uniform k = 4 misses
+    more = adaptive_savings(rows[:-1] + [row("c", 6, True)], policy)
+    assert more.solved == 3 and more.uniform_solved == 2 and "the rest of the budget took it to 3/3" in \
+        savings_line(more)
+    short = rows[:5] + [row("c", 0, False)]  # c drew fewer than k: uniform k's coverage is a lower bound
+    assert not adaptive_savings(short, policy).exact and "or more" in savings_line(adaptive_savings(short, policy))
 
 
 def test_majority_accuracy_is_the_plurality_pick():
@@ -98,7 +105,7 @@ def test_majority_rule_stops_settled_problems_and_replay_agrees(tmp_path):
     replayed = replay(uniform, k=4, rule="majority", step=1, cap=8)
     strip = (lambda rs: sorted((r["problem_id"], r["sample_idx"], r["meta"].get("answer")) for r in rs))
     assert strip(replayed) == strip(rows)  # the same seeds, the same decisions
-    line = savings_line(adaptive_savings(rows, 4, "majority"))
+    line = savings_line(adaptive_savings(rows, recorded))
     assert "majority-vote confidence (no oracle), not correctness" in line
 
 
@@ -108,7 +115,7 @@ def test_majority_rule_hands_the_budget_of_settled_problems_to_the_others(tmp_pa
     policy = AdaptiveAllocation(k=4, rule="majority", round_size=1, cap=8)
     rows, _ = _math_run(tmp_path / "run", settles_fast, 4, policy)
     assert Counter(r["problem_id"] for r in rows) == {"gsm8k/0": 3, "gsm8k/1": 3, "gsm8k/2": 3}
-    assert adaptive_savings(rows, 4, "majority").saved == 3
+    assert adaptive_savings(rows, {"k": 4, "rule": "majority"}).saved == 3
 
 
 def test_adaptive_needs_verdicts_for_the_resolved_rule():
@@ -124,8 +131,8 @@ def test_adaptive_sweep_on_the_examples_spends_fewer_samples_for_the_same_covera
     from tests.test_sweep import write_script
 
     # The FAKE script resolves calc at sample 0, daterange at 2 and slugkit at 5 (sample i is
-    # script[i]): uniform sampling needs k = 6 for all three (18 samples); adaptive stops each one
-    # at its first resolved sample: 1 + 3 + 6 = 10 samples.
+    # script[i]): uniform k = 7 solves all three with 21 samples; adaptive rounds of 1 stop each at its
+    # first resolved sample (1 + 3 + 6 = 10 samples) and had all three after those 10.
     script = write_script(tmp_path / "script.json", max_n=1)
     run = tmp_path / "run"
     result = CliRunner().invoke(app, ["sweep", "--dataset", str(dataset), "--run", str(run), "--fake", str(script),
@@ -137,17 +144,17 @@ def test_adaptive_sweep_on_the_examples_spends_fewer_samples_for_the_same_covera
         assert store.get_meta("allocation")["rule"] == "resolved"
     assert drawn == {"swe-monkeys__calc-1": 1, "swe-monkeys__daterange-1": 3, "swe-monkeys__slugkit-1": 6}
     assert "coverage 100.0%" in result.output
-    line = ("adaptive allocation: 10 samples for 3 problems (budget k = 7: 21); coverage 100.0%, which uniform "
-            "sampling reaches at k = 6 (18 samples): 8 samples saved, 44%")
+    line = ("adaptive allocation: 10 samples for 3 problems, coverage 100.0%; uniform k = 7 (21 samples) solves 3/3, "
+            "which the adaptive rounds reached after 10 samples: 11 samples saved, 52% at equal coverage")
     assert line in result.output
     # priced by the hardware that served it (here 2 CPU cores for the FAKE model), the line has dollars
     report = CliRunner().invoke(main_app, ["report", str(run), "--no-plots", "--json", "--hardware", "cpu-core:2"])
     assert report.exit_code == 0, report.output
     data = json.loads(report.stdout)
-    assert data["allocation"]["saved"] == 8 and data["allocation"]["exact"] is True
+    assert data["allocation"]["saved"] == 11 and data["allocation"]["exact"] is True
     assert data["allocation"]["dollars_saved"] > 0
-    assert re.search(r"at k = 6 \(18 samples \(\$[\d.e-]+\)\): 8 samples saved \(\$[\d.e-]+\), 44%",
-                     data["allocation"]["line"])
+    assert re.search(r"uniform k = 7 \(21 samples \(\$[\d.e-]+\)\) solves 3/3, .* 11 samples saved \(\$[\d.e-]+\), "
+                     r"52% at equal coverage", data["allocation"]["line"])
 
 
 @pytest.fixture

@@ -1,13 +1,16 @@
 """What adaptive allocation saved: samples and dollars against uniform k at equal coverage.
 
-Pure functions over a run's sample table (RunStore.sample_table rows) and the allocation it
-recorded (run meta "allocation", tasks/allocation.py).
+Pure functions over a run's sample table (RunStore.sample_table rows) and the policy it recorded
+(run meta "allocation": k, rule, round_size, cap, lead; tasks/allocation.py).
 
-Why the comparison is exact for the `resolved` rule: sample i of a problem always has seed + i,
-so uniform k would have drawn exactly samples 0..k-1 of every problem -- the very samples the
-adaptive run drew for those indices. A problem is solved by uniform k iff its first resolved
-sample has index < k; an unsolved problem drew every sample it was given, all failing, so
-uniform k solves it neither as long as k is within what it drew (`exact` says whether that held).
+The comparison, for the `resolved` rule: a user with budget k would otherwise draw k samples of
+every problem. Sample i of a problem always has seed + i, so uniform k draws exactly samples
+0..k-1 -- the very samples the adaptive run drew for those indices -- and solves a problem iff
+its first resolved sample has index < k (an unsolved problem drew every sample it was given, all
+failing; `exact` says whether each drew at least k). The adaptive rounds are replayed on the run's
+own samples (the policy is a function of them), and `reached_at` is what they had spent when they
+first matched uniform k's coverage: `saved` = k x problems - reached_at. What the rest of the
+budget bought beyond that shows as the final coverage.
 
 With the `majority` rule (math, no oracle) the samples uniform k would add to a settled problem
 were never drawn, so equal accuracy cannot be measured on the run itself: it says what was not
@@ -20,7 +23,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from typing import Any, Optional, Sequence
 
-__all__ = ["Savings", "adaptive_savings", "majority_accuracy", "replay", "savings_line"]
+__all__ = ["Savings", "adaptive_savings", "majority_accuracy", "replay", "replay_rounds", "savings_line"]
 
 
 @dataclass(frozen=True)
@@ -29,13 +32,13 @@ class Savings:
     k: int  # the uniform budget per problem
     problems: int
     spent: int  # samples the adaptive run drew
-    budget: int  # k x problems
-    solved: int  # problems with a resolved sample (coverage x problems)
-    majority_correct: int  # problems whose plurality answer/candidate is resolved
-    k_equal: Optional[int]  # the uniform k with the same coverage (resolved rule)
-    uniform_equal: Optional[int]  # its samples, k_equal x problems
-    saved: int  # samples: uniform at equal coverage (resolved) or the budget (majority) minus spent
-    exact: bool  # the counterfactual is measured on the run's own samples
+    budget: int  # k x problems: what uniform k draws
+    solved: int  # problems with a resolved sample at the end
+    majority_correct: int  # problems whose oracle-free pick is resolved
+    uniform_solved: Optional[int]  # problems uniform k solves (resolved rule)
+    reached_at: Optional[int]  # samples the rounds had spent when they first solved as many
+    saved: int  # budget - reached_at (resolved rule), or budget - spent (majority rule)
+    exact: bool  # uniform k's coverage is measured on the run's own samples
 
     @property
     def coverage(self) -> float:
@@ -43,8 +46,7 @@ class Savings:
 
     @property
     def saved_fraction(self) -> float:
-        base = self.uniform_equal if self.uniform_equal is not None else self.budget
-        return self.saved / base if base else 0.0
+        return self.saved / self.budget if self.budget else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "coverage": self.coverage, "saved_fraction": self.saved_fraction}
@@ -75,57 +77,82 @@ def majority_accuracy(rows: Sequence[dict]) -> int:
     return correct
 
 
-def adaptive_savings(rows: Sequence[dict], k: int, rule: str = "resolved") -> Savings:
-    """Samples spent against uniform k at equal coverage (see the module docstring)."""
+def replay_rounds(rows: Sequence[dict], policy: dict[str, Any]) -> tuple[list[dict], list[tuple[int, int]], bool]:
+    """Replay the policy's rounds on `rows` (sample i has seed + i, so the rounds take exactly the
+    samples the policy would draw): (the rows held at the end, (samples, problems solved) after
+    each round, whether it stopped for want of a sample `rows` lacks rather than by its own end)."""
+    from swe_monkeys.tasks.allocation import round_targets, settled
+
     per = _per_problem(rows)
-    drawn = {pid: len(items) for pid, items in per.items()}
-    firsts = {pid: next((r["sample_idx"] for r in items if r["resolved"]), None) for pid, items in per.items()}
-    solved_firsts = sorted(f for f in firsts.values() if f is not None)
-    spent, budget = sum(drawn.values()), k * len(per)
-    k_equal = uniform_equal = None
-    exact = False
-    if rule == "resolved":
-        k_equal = solved_firsts[-1] + 1 if solved_firsts else 1
-        uniform_equal = k_equal * len(per)
-        exact = all(drawn[pid] >= k_equal for pid, f in firsts.items() if f is None)
-        saved = uniform_equal - spent
-    else:
-        saved = budget - spent
-    return Savings(rule, k, len(per), spent, budget, len(solved_firsts), majority_accuracy(rows), k_equal,
-                   uniform_equal, saved, exact)
-
-
-def savings_line(s: Savings, dollars_per_sample: Optional[float] = None) -> str:
-    """The report's and sweep's one line on it."""
-    money = (lambda n: f" (${n * dollars_per_sample:.4g})") if dollars_per_sample else (lambda n: "")
-    head = f"adaptive allocation: {s.spent} samples for {s.problems} problems (budget k = {s.k}: {s.budget})"
-    if s.rule == "resolved":
-        return (f"{head}; coverage {100 * s.coverage:.1f}%, which uniform sampling reaches at k = {s.k_equal} "
-                f"({s.uniform_equal} samples{money(s.uniform_equal)}): {s.saved} samples saved{money(s.saved)}, "
-                f"{100 * s.saved_fraction:.0f}%" + ("" if s.exact else " (an estimate: some unsolved problem "
-                                                         f"drew fewer than {s.k_equal} samples)"))
-    return (f"{head}; stopping rule: majority-vote confidence (no oracle), not correctness; majority vote "
-            f"{100 * s.majority_correct / max(s.problems, 1):.1f}%, coverage {100 * s.coverage:.1f}%; "
-            f"{s.saved} samples of the budget not spent{money(s.saved)} (uniform k's accuracy is not measured "
-            "here: the samples it would add were not drawn; `replay` on a uniform run measures it)")
+    k, rule = int(policy["k"]), str(policy.get("rule", "resolved"))
+    step, cap = int(policy.get("round_size") or max(1, k // 8)), int(policy.get("cap") or 4 * k)
+    taken = {pid: 0 for pid in per}
+    trace: list[tuple[int, int]] = []
+    while True:
+        shown = [r for pid, items in per.items() for r in items[:taken[pid]]]
+        drawn, open_ids = settled(shown, set(per), rule, int(policy.get("lead", 3)))
+        targets = round_targets(drawn, open_ids, k * len(per), step, cap)
+        if not targets:
+            return shown, trace, False
+        cut = any(n > len(per[pid]) for pid, n in targets.items())  # a killed run's last round, or too few
+        for pid, n in targets.items():
+            taken[pid] = min(n, len(per[pid]))
+        held = [r for pid, items in per.items() for r in items[:taken[pid]]]
+        if len(held) > len(shown):
+            trace.append((len(held), len({r["problem_id"] for r in held if r["resolved"]})))
+        if cut:
+            return held, trace, True
 
 
 def replay(rows: Sequence[dict], k: int, rule: str, step: int, cap: int, lead: int = 3) -> list[dict]:
     """The rows an adaptive run with this policy would have drawn, replayed on a run that drew at
-    least `cap` samples of every problem (sample i has the same seed either way). Raises
-    ValueError when a round asks for a sample the run does not have."""
-    from swe_monkeys.tasks.allocation import round_targets, settled
+    least `cap` samples of every problem. Raises ValueError when it drew too few."""
+    shown, _, cut = replay_rounds(rows, {"k": k, "rule": rule, "round_size": step, "cap": cap, "lead": lead})
+    if cut:
+        raise ValueError(f"replay needs up to {cap} samples of every problem; the run has fewer")
+    return shown
 
+
+def _first_resolved(rows: Sequence[dict]) -> dict[str, Optional[int]]:
+    return {pid: next((r["sample_idx"] for r in items if r["resolved"]), None)
+            for pid, items in _per_problem(rows).items()}
+
+
+def adaptive_savings(rows: Sequence[dict], policy: dict[str, Any]) -> Savings:
+    """Samples spent against uniform k at equal coverage (see the module docstring)."""
+    k, rule = int(policy["k"]), str(policy.get("rule", "resolved"))
     per = _per_problem(rows)
-    have = {pid: len(items) for pid, items in per.items()}
-    taken = {pid: 0 for pid in per}
-    while True:
-        shown = [r for pid, items in per.items() for r in items[:taken[pid]]]
-        drawn, open_ids = settled(shown, set(per), rule, lead)
-        targets = round_targets(drawn, open_ids, k * len(per), step, cap)
-        if not targets:
-            return shown
-        for pid, n in targets.items():
-            if n > have[pid]:
-                raise ValueError(f"replay needs {n} samples of {pid}; the run has {have[pid]}")
-            taken[pid] = n
+    firsts = _first_resolved(rows)
+    spent, budget = len(rows), k * len(per)
+    solved = sum(f is not None for f in firsts.values())
+    uniform_solved = reached_at = None
+    exact = False
+    if rule == "resolved":
+        uniform_solved = sum(f is not None and f < k for f in firsts.values())
+        exact = all(len(per[pid]) >= k for pid, f in firsts.items() if f is None or f >= k)
+        _, trace, _ = replay_rounds(rows, policy)
+        reached_at = next((held for held, done in [(0, 0)] + trace if done >= uniform_solved), None)
+        saved = budget - reached_at if reached_at is not None else 0
+    else:
+        saved = budget - spent
+    return Savings(rule, k, len(per), spent, budget, solved, majority_accuracy(rows), uniform_solved, reached_at,
+                   saved, exact)
+
+
+def savings_line(s: Savings, dollars_per_sample: Optional[float] = None) -> str:
+    """The report's and sweep's one line on it."""
+    money = (lambda n: f" (${n * dollars_per_sample:.3g})") if dollars_per_sample else (lambda n: "")
+    head = f"adaptive allocation: {s.spent} samples for {s.problems} problems, coverage {100 * s.coverage:.1f}%"
+    if s.rule == "resolved":
+        uniform = (f"uniform k = {s.k} ({s.budget} samples{money(s.budget)}) solves {s.uniform_solved}/{s.problems}"
+                   + ("" if s.exact else " or more (some problem drew fewer than k samples)"))
+        if s.reached_at is None:
+            return f"{head}; {uniform}, which the adaptive rounds did not reach"
+        more = (f"; the rest of the budget took it to {s.solved}/{s.problems}" if s.solved > s.uniform_solved
+                else "")
+        return (f"{head}; {uniform}, which the adaptive rounds reached after {s.reached_at} samples: {s.saved} "
+                f"samples saved{money(s.saved)}, {100 * s.saved_fraction:.0f}% at equal coverage{more}")
+    return (f"{head}; stopping rule: majority-vote confidence (no oracle), not correctness; majority vote "
+            f"{100 * s.majority_correct / max(s.problems, 1):.1f}%; {s.saved} samples of the budget (k = {s.k}: "
+            f"{s.budget}) not spent{money(s.saved)} (uniform k's accuracy is not measured here: the samples it "
+            "would add were not drawn; `replay` on a uniform run measures it)")

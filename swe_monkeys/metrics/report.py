@@ -244,7 +244,7 @@ def build_report(run_dir: Path, options: ReportOptions = ReportOptions()) -> Rep
 def _allocation(rows: list[dict], policy: dict[str, Any], cost: Optional[CostSummary]) -> dict[str, Any]:
     from swe_monkeys.metrics.allocation import adaptive_savings, savings_line
 
-    savings = adaptive_savings(rows, int(policy["k"]), str(policy.get("rule", "resolved")))
+    savings = adaptive_savings(rows, policy)
     per_sample = cost.primary.per_sample if cost is not None and cost.primary.unit == "$" else None
     return {**savings.to_dict(), "policy": policy, "line": savings_line(savings, per_sample),
             "dollars_saved": savings.saved * per_sample if per_sample else None}

@@ -153,7 +153,7 @@ def allocation_line(store: Any, progress: Any = None) -> str:
     policy = store.get_meta("allocation")
     if not policy:
         return ""
-    savings = adaptive_savings(store.sample_table(), int(policy["k"]), str(policy.get("rule", "resolved")))
+    savings = adaptive_savings(store.sample_table(), policy)
     per_sample = None
     if progress is not None and progress.samples and progress.dollars and progress.priced != "unpriced":
         per_sample = progress.dollars / progress.samples
