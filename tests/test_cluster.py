@@ -172,6 +172,48 @@ def test_driver_killed_with_minus_nine_resumes(tmp_path, ray_cluster, dataset, r
     assert containers_of(first_actors) == [] and containers_of(pid for pid, _ in ACTOR_LINE.findall(log)) == []
 
 
+def _answers(base_url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(base_url.removesuffix("/v1") + "/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_a_lost_server_actor_leaves_the_sampling_to_the_others(tmp_path, ray_cluster):
+    """Model servers as Ray actors, a FAKE engine standing in for vLLM: one actor is killed, its server
+    goes with it, and the samples come from the other server with the seeds they always have."""
+    from swe_monkeys.cluster.serving import served_on_cluster
+    from swe_monkeys.sampling.phase import Problem, SampleConfig, sample_problems
+    from swe_monkeys.sampling.protocol import Prompt, SamplingParams
+    from swe_monkeys.sampling.server import ServeConfig
+    from swe_monkeys.sampling.session import SamplerSpec, open_sampler
+    from swe_monkeys.store.run_store import RunStore
+
+    engine = tmp_path / "engine-python"
+    engine.write_text(f"#!/bin/sh\n[ \"$1\" = -c ] && exit 1\nshift 2\n"
+                      f"exec {sys.executable} -m swe_monkeys.sampling.fake_server \"$@\"\n")
+    engine.chmod(0o755)
+    (tmp_path / "my-model").mkdir()
+    config = ServeConfig(model=str(tmp_path / "my-model"), python=str(engine), startup_timeout=120)
+    problems = [Problem("p1", Prompt.chat("Fix parse().")), Problem("p2", Prompt.chat("Add --verbose."))]
+    with served_on_cluster(config, ray_cluster, replicas=2) as endpoints:
+        assert len({e.node for e in endpoints}) == 2 and all(_answers(e.base_url) for e in endpoints)
+        os.kill(endpoints[1].pid, signal.SIGKILL)  # the node's actor is lost
+        _wait_for(lambda: not _answers(endpoints[1].base_url), 60, "the lost actor's server to stop")
+        spec = SamplerSpec(base_url=",".join(e.base_url for e in endpoints),
+                           options={"max_n": 2, "retries": 1, "backoff": 0.01, "backoff_max": 0.02})
+        with open_sampler(spec) as session, RunStore(tmp_path / "run") as store:
+            sample_problems(store, problems, session.sampler,
+                            SampleConfig(samples=4, params=SamplingParams(max_tokens=8, seed=3)))
+            metas = store.candidate_metas()
+            rows = [(c.problem_id, c.index, metas[cid]["seed"]) for cid, c in store.candidates()]
+        assert session.sampler.requests == {endpoints[0].base_url: 4}
+    assert rows == [(p, i, 3 + i) for p in ("p1", "p2") for i in range(4)]
+    assert not _answers(endpoints[0].base_url)  # stopped with the block
+
+
 @pytest.mark.vllm
 def test_vllm_cpu_server_as_a_ray_actor_serves_a_sweep(tmp_path, ray_cluster, dataset, repo_cache, images,
                                                        vllm_python):

@@ -107,6 +107,26 @@ def code(
     _emit(result, as_json)
 
 
+@app.command("cluster")
+def cluster(
+    example: str = typer.Option("calc", help="Example instance whose synthetic candidates are verified."),
+    candidates: int = typer.Option(40, help="Batch size."),
+    unique: int = typer.Option(16, help="Distinct candidates in the batch."),
+    ray: str = typer.Option("local", "--ray", help="local (a one-node cluster in this process), auto or HOST:PORT."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Verification candidates/s on this machine and with 1 and 2 Ray actors, and the Ray path's overhead."""
+    import tempfile
+
+    from swe_monkeys.cli.lifecycle import fail
+    from swe_monkeys.cluster.bench import run_cluster_bench
+    from swe_monkeys.swebench.bench import example_target
+
+    with fail(), tempfile.TemporaryDirectory(prefix="bench-cluster-") as tmp:
+        result = run_cluster_bench(example_target(example, Path(tmp)), candidates, unique, ray)
+    _emit(result, as_json)
+
+
 def _register_sample() -> None:
     from swe_monkeys.cli.sample import bench_sample
 

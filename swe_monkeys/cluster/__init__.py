@@ -59,9 +59,10 @@ def forwarded_env() -> dict[str, str]:
 
 
 @contextmanager
-def connected(address: str) -> Iterator[Any]:
+def connected(address: str, docker: Optional[int] = None) -> Iterator[Any]:
     """The `ray` module, joined to the cluster for the block (left again at its end). Nested blocks
-    share the outer connection."""
+    share the outer connection. "local" starts a one-node cluster with `docker` units (default: one
+    container per core, as a single machine runs)."""
     ray = import_ray()
     if ray.is_initialized():
         yield ray
@@ -72,7 +73,7 @@ def connected(address: str) -> Iterator[Any]:
         if address == "local":
             from swe_monkeys.swebench.checker import default_workers
 
-            ray.init(resources={DOCKER: default_workers()}, include_dashboard=False, **options)
+            ray.init(resources={DOCKER: docker or default_workers()}, include_dashboard=False, **options)
         else:
             ray.init(address=address, **options)
     except (ConnectionError, RuntimeError, ValueError) as exc:

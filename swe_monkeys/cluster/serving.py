@@ -27,6 +27,7 @@ class Endpoint:
     model: str
     gpus: int
     node: str
+    pid: int  # the actor's process
 
 
 class ServerActor:
@@ -48,7 +49,7 @@ class ServerActor:
             start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def endpoint(self) -> Endpoint:
-        return Endpoint(self.served.base_url, self.served.model, self.served.gpus, self.node)
+        return Endpoint(self.served.base_url, self.served.model, self.served.gpus, self.node, os.getpid())
 
     def stop(self) -> None:
         from swe_monkeys.sampling.server import stop_server
@@ -83,7 +84,7 @@ def served_on_cluster(config: ServeConfig, address: str, replicas: Optional[int]
             except (ray.exceptions.RayError, TimeoutError) as exc:
                 raise ClusterError(f"a vLLM server actor did not start: {str(exc).strip()[-1500:]}") from exc
             for e in endpoints:
-                log(f"[cluster] vLLM serving {e.model} at {e.base_url} (node {e.node[:8]})")
+                log(f"[cluster] vLLM serving {e.model} at {e.base_url} (node {e.node[:8]}, actor pid {e.pid})")
             yield endpoints
         finally:
             stops = [h.stop.remote() for h in handles]

@@ -43,20 +43,21 @@ class FakeBehaviour:
 
 
 class FakeOpenAIServer:
-    """A scripted fake OpenAI-compatible endpoint on 127.0.0.1; use as a context manager."""
+    """A scripted fake OpenAI-compatible endpoint (on 127.0.0.1 by default); use as a context manager."""
 
-    def __init__(self, behaviour: Optional[FakeBehaviour] = None, port: int = 0):
+    def __init__(self, behaviour: Optional[FakeBehaviour] = None, port: int = 0, host: str = "127.0.0.1"):
         self.behaviour = behaviour or FakeBehaviour()
         self.requests: list[dict[str, Any]] = []  # bodies of completion requests, in arrival order
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
+        self._httpd = ThreadingHTTPServer((host, port), _handler(self))
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
 
     def __enter__(self) -> "FakeOpenAIServer":
         self._thread.start()
@@ -155,12 +156,13 @@ def main(argv: list[str]) -> int:
     """Serve like `vllm serve --port P --served-model-name M ...` until SIGINT or SIGTERM."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--served-model-name", default="fake-model")
     args, _ = parser.parse_known_args(argv)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with FakeOpenAIServer(FakeBehaviour(models=(args.served_model_name,)), port=args.port):
+    with FakeOpenAIServer(FakeBehaviour(models=(args.served_model_name,)), port=args.port, host=args.host):
         stop.wait()
     return 0
 
