@@ -165,3 +165,17 @@ def test_sample_records_the_hardware_of_an_endpoint_here_or_the_one_given(tmp_pa
         assert store.get_meta("sampling_seconds") > 0
     with RunStore(tmp_path / "given") as store:
         assert store.get_meta("hardware") == {"name": "h100-sxm-80gb", "units": 8.0, "how": "given (--hardware)"}
+
+
+def test_held_time_is_written_as_samples_arrive_so_a_killed_run_keeps_it(tmp_path):
+    import time
+
+    from swe_monkeys.sampling.phase import _HeldTime
+    from swe_monkeys.store.run_store import RunStore
+
+    with RunStore(tmp_path / "run") as store:
+        store.set_meta("sampling_seconds", 10.0)  # an earlier process's time
+        held = _HeldTime(store, every=0.0)
+        time.sleep(0.05)
+        held.note()  # a sample arrived: the time so far is in the store before the process ends
+        assert 10.04 < store.get_meta("sampling_seconds") < 11.0

@@ -142,12 +142,10 @@ def sample_problems(store: RunStore, problems: list[Problem], sampler: Sampler, 
     report = SampleReport(len(problems), config.samples * len(problems),
                           sum(len([i for i in existing.get(p.id, ()) if i < config.samples]) for p in problems))
     runner = _Runner(store, sampler, config, ledger, identity, report, prompt_seen, on_sample)
-    start = time.monotonic()
     try:
         runner.run(plan(problems, existing, config.samples, sampler.max_n()))
     finally:
-        report.seconds = time.monotonic() - start
-        store.set_meta("sampling_seconds", float(store.get_meta("sampling_seconds") or 0.0) + report.seconds)
+        report.seconds = runner.held.stop()
         failures = {k: v for k, v in (store.get_meta("sampling_failures") or {}).items() if k not in ids}
         store.set_meta("sampling_failures", {**failures, **report.failed})
     if runner.fatal is not None:
@@ -173,6 +171,27 @@ def _ledger(config: SampleConfig, identity: dict, rows: list[dict]) -> Ledger:
     return ledger
 
 
+class _HeldTime:
+    """The run meta "sampling_seconds": wall time its sampling held the model server (what a
+    self-hosted run is priced by). Written as samples arrive (at most every `every` seconds), not
+    only at the end, so that a killed process leaves its time behind with its samples."""
+
+    def __init__(self, store: RunStore, every: float = 5.0):
+        self.store, self.every = store, every
+        self.base = float(store.get_meta("sampling_seconds") or 0.0)
+        self.start = self.at = time.monotonic()
+
+    def note(self) -> None:
+        if time.monotonic() - self.at >= self.every:
+            self.at = time.monotonic()
+            self.store.set_meta("sampling_seconds", self.base + self.at - self.start)
+
+    def stop(self) -> float:
+        seconds = time.monotonic() - self.start
+        self.store.set_meta("sampling_seconds", self.base + seconds)
+        return seconds
+
+
 class _Runner:
     """Sends the planned requests through a bounded pool, under the budget, and records results."""
 
@@ -183,6 +202,7 @@ class _Runner:
         self.model = identity.get("model", "")
         self.tag = " ".join(str(identity.get(k) or "") for k in ("backend", "server", "server_version")).strip()
         self.clock = GpuClock(config.gpus)
+        self.held = _HeldTime(store)
         self.fatal: Optional[BaseException] = None
         self._lock = threading.Lock()  # the report is updated from the worker threads
 
@@ -285,5 +305,6 @@ class _Runner:
             r.cached_tokens += completion.cached_tokens
             r.dollars += cost.dollars
             r.gpu_seconds += gpu_seconds
+            self.held.note()
         if self.on_sample:
             self.on_sample(pid, job.first, completion)
