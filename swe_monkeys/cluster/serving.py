@@ -12,6 +12,7 @@ guard process watches the actor), so a lost actor leaves no model server holding
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -39,14 +40,21 @@ class ServerActor:
         from swe_monkeys.sampling.server import start_server
 
         host = ray.util.get_node_ip_address()  # reachable from the driver's node, unlike 127.0.0.1
-        self.served = start_server(replace(config, host=host, port=0))
+        # A Ray worker blocks SIGINT and its children inherit the mask: a server started with it
+        # would ignore the SIGINT that stops it cleanly (and be killed 40 s later instead).
+        blocked = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            self.served = start_server(replace(config, host=host, port=0))
+            # The server has its own session (so Ctrl-C reaches the driver, not it): if this actor is
+            # killed, the guard takes the server's process group down with it.
+            group = self.served.process.pid
+            self._guard = subprocess.Popen(
+                ["sh", "-c", f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 1; done; "
+                             f"kill -s INT -- -{group}; sleep 30; kill -s KILL -- -{group}"],
+                start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         self.node = ray.get_runtime_context().get_node_id()
-        # The server has its own session (so Ctrl-C reaches the driver, not it): if this actor is
-        # killed, the guard takes the server's process group down with it.
-        self._guard = subprocess.Popen(
-            ["sh", "-c", f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 2; done; "
-                         f"kill -INT -{self.served.process.pid}; sleep 30; kill -KILL -{self.served.process.pid}"],
-            start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def endpoint(self) -> Endpoint:
         return Endpoint(self.served.base_url, self.served.model, self.served.gpus, self.node, os.getpid())
