@@ -2,7 +2,8 @@
 `docker: 1`) started by the test, real Docker verification of the embedded examples with a FAKE
 scripted sampler, the driver a real `sweep` subprocess.
 
-- the Ray sweep gives the single-machine run's rows and verdicts, with an actor per node;
+- a run verified on Ray (`verify --run --ray`) gives the single-machine run's rows and verdicts, with
+  an actor per node;
 - a verification actor killed (SIGKILL) mid-sweep: its work is re-run elsewhere, the rows are the
   same, and no container of the dead actor is left;
 - the driver killed with -9 and started again resumes to the same rows;
@@ -102,9 +103,17 @@ def containers_of(pids) -> list[str]:
     return out
 
 
-def test_ray_sweep_gives_the_single_machine_rows(tmp_path, ray_cluster, dataset, script, repo_cache, single_machine):
+def test_sampled_here_verified_on_ray_gives_the_single_machine_rows(tmp_path, ray_cluster, dataset, script,
+                                                                    repo_cache, single_machine):
+    """`sweep --no-verify`, then `verify --run R --ray ADDRESS` (the sweep verifying on Ray as it samples
+    is the subject of the two kill tests below)."""
     run = tmp_path / "run"
-    log = sweep(run, dataset, script, repo_cache, "--ray", ray_cluster)
+    sweep(run, dataset, script, repo_cache, "--no-verify")
+    env = {**os.environ, "SWE_MONKEYS_CACHE": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-m", "swe_monkeys.cli", "verify", "--run", str(run), "--ray", ray_cluster,
+                           "--repo-cache", str(repo_cache), "-q"], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    log = done.stderr
     actors = ACTOR_LINE.findall(log)
     assert len({node for _, node in actors}) == 2, log  # one actor on each node
     assert (_rows(run), _verdicts(run)) == single_machine
@@ -220,7 +229,7 @@ def test_vllm_cpu_server_as_a_ray_actor_serves_a_sweep(tmp_path, ray_cluster, da
     import httpx
 
     run = tmp_path / "run"
-    env = {**os.environ, "SWE_MONKEYS_CACHE": str(tmp_path / "cache"), "SWE_MONKEYS_VLLM_PYTHON": vllm_python}
+    env = {**os.environ, "SWE_MONKEYS_VLLM_PYTHON": vllm_python}  # the user's cache: the bundled model is there
     preset = tmp_path / "tiny.yaml"
     preset.write_text("template: swebench_repair\ntemperature: 1.0\nmax_tokens: 48\ncontext_tokens: 1500\n")
     done = subprocess.run([sys.executable, "-m", "swe_monkeys.cli.solve", "sweep", "--dataset", str(dataset),
