@@ -181,6 +181,32 @@ def test_driver_killed_with_minus_nine_resumes(tmp_path, ray_cluster, dataset, r
     assert containers_of(first_actors) == [] and containers_of(pid for pid, _ in ACTOR_LINE.findall(log)) == []
 
 
+def test_sigterm_mid_verification_on_ray_leaves_no_container(tmp_path, ray_cluster, examples, repo_cache, images,
+                                                              docker_client):
+    """Ray replaces the driver's SIGTERM handler with one that aborts on the spot; ours must still
+    run: the actors drop their containers, a candidate's hanging test run included."""
+    from tests.test_lifecycle import _hanging_completion, _running_tests
+
+    instances, script, err = tmp_path / "instances.jsonl", tmp_path / "script.json", tmp_path / "stderr.txt"
+    instances.write_text(json.dumps(examples["calc"].instance.to_row()) + "\n")
+    script.write_text(json.dumps([_hanging_completion()]))
+    env = {**os.environ, "SWE_MONKEYS_CACHE": str(tmp_path / "cache")}
+    with err.open("w") as stderr:
+        driver = subprocess.Popen([sys.executable, "-m", "swe_monkeys.cli", "sweep", "--dataset", str(instances),
+                                   "--fake", str(script), "-k", "2", "-q", "--repo-cache", str(repo_cache), "--run",
+                                   str(tmp_path / "run"), "--ray", ray_cluster], env=env, stdout=subprocess.DEVNULL,
+                                  stderr=stderr)
+        pids = _wait_for(lambda: [pid for pid, _ in ACTOR_LINE.findall(err.read_text())], 120, "the actors")
+
+        def running() -> bool:
+            return _running_tests(docker_client, [docker_client.containers.get(c) for c in containers_of(pids)])
+
+        _wait_for(running, 240, "a candidate's tests to run")
+        driver.send_signal(signal.SIGTERM)
+        driver.wait(timeout=120)
+    _wait_for(lambda: not containers_of(pids), 30, "the actors' containers to go")
+
+
 def _answers(base_url: str) -> bool:
     import httpx
 

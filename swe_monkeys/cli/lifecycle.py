@@ -3,7 +3,8 @@
 `install()` runs in the root callback, before any command: SIGINT and SIGTERM both stop a command
 like Ctrl-C (so model servers it started are stopped by their context managers; SIGINT included:
 a shell starts background jobs with it ignored), and the Docker containers this process started
-are removed on exit, on either signal, and -- after a SIGKILL -- by the next run. It imports
+are removed on exit, on either signal, and -- after a SIGKILL -- by the next run (with `--ray`,
+its verification actors are told to remove theirs). It imports
 nothing heavy: the sandbox module is only asked when it was loaded.
 
 `fail()` turns the project's own errors (errors.SweMonkeysError) into one line on stderr and exit
@@ -29,6 +30,9 @@ def _remove_containers() -> None:
     sandbox = sys.modules.get("swe_monkeys.sandbox.docker_sandbox")
     if sandbox is not None:
         sandbox.remove_all()
+    cluster = sys.modules.get("swe_monkeys.cluster.verifiers")  # --ray: the actors' containers too
+    if cluster is not None:
+        cluster.interrupt_all()
 
 
 def _stop(signum: int, frame: object) -> None:  # noqa: ARG001

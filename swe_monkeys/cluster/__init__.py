@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional
@@ -69,6 +71,7 @@ def connected(address: str, docker: Optional[int] = None) -> Iterator[Any]:
         return
     options: dict[str, Any] = {"runtime_env": {"env_vars": forwarded_env()}, "log_to_driver": False,
                                "logging_level": logging.WARNING}
+    handlers = _signal_handlers()
     try:
         if address == "local":
             from swe_monkeys.swebench.checker import default_workers
@@ -79,10 +82,27 @@ def connected(address: str, docker: Optional[int] = None) -> Iterator[Any]:
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ClusterError(f"cannot join the Ray cluster at {address!r}: {exc} (start one with "
                            "`ray start --head --resources '{\"docker\": 4}'`, or use --ray local)") from exc
+    finally:
+        # ray.init installs its own SIGTERM handler, which aborts the driver on the spot: the
+        # command's own (cli/lifecycle.py) must stay, so that SIGTERM closes the actors and
+        # their containers like Ctrl-C does.
+        _restore(handlers)
     try:
         yield ray
     finally:
         ray.shutdown()
+
+
+def _signal_handlers() -> dict[int, Any]:
+    return {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restore(handlers: dict[int, Any]) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return  # only the main thread sets handlers (an embedding application keeps Ray's)
+    for sig, handler in handlers.items():
+        if handler is not None and signal.getsignal(sig) is not handler:
+            signal.signal(sig, handler)
 
 
 def alive_nodes(ray: Any) -> list[dict[str, Any]]:

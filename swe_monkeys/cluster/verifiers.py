@@ -16,13 +16,19 @@ only the verdict that comes back is recorded, so nothing is judged twice into th
 node is still alive a replacement actor starts there, and removes, as every actor does when it
 starts, the containers that dead processes left on that node (`reap_orphans`). With no actor left
 a call's verdicts are `infra_error` (never right or wrong; the next run retries them).
+
+Interrupts: the driver's lifecycle handler (cli/lifecycle.py) calls `interrupt_all()` on SIGINT or
+SIGTERM, as it removes local containers: every actor removes its containers at once, so calls in
+flight end (as infra errors) instead of holding the driver until their tests finish.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
+import weakref
 from collections import Counter
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +39,7 @@ from swe_monkeys.errors import SweMonkeysError
 from swe_monkeys.types import Status, Verdict
 
 MAX_REPLACEMENTS = 2  # per node: a node whose actors keep dying is left to the others
+_OPEN: "weakref.WeakSet[ClusterChecker]" = weakref.WeakSet()  # what interrupt_all reaches
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,13 @@ class VerificationActor:
 
     def close(self) -> None:
         self._stack.close()
+        self.abort()  # containers of calls still running too
+
+    def abort(self) -> None:
+        """Remove every container this actor started: calls in flight end as infra errors."""
+        sandbox = sys.modules.get("swe_monkeys.sandbox.docker_sandbox")
+        if sandbox is not None:
+            sandbox.remove_all()
 
 
 @dataclass
@@ -127,6 +141,7 @@ class ClusterChecker:
         if not self._slots:
             raise ClusterError("no verification actor could start on the cluster (see the lines above)")
         self.parallel = sum(s.workers for s in self._slots)
+        _OPEN.add(self)
 
     # -- the Verifier protocol ----------------------------------------------------------------
     def judge(self, problem: Any, candidates: Sequence[tuple[str, dict[str, Any]]]) -> list[Verdict]:
@@ -148,7 +163,15 @@ class ClusterChecker:
             self._count(slot, len(verdicts))
             return verdicts
 
+    def interrupt(self) -> None:
+        """Ask every actor to remove its containers now (not waited for: called from a signal handler)."""
+        with self._lock:
+            slots = [s for s in self._slots if s.alive]
+        for slot in slots:
+            slot.actor.abort.remote()
+
     def close(self) -> None:
+        _OPEN.discard(self)
         with self._lock:
             slots = [s for s in self._slots if s.alive]
         refs = [s.actor.close.remote() for s in slots]  # each removes its containers
@@ -248,6 +271,15 @@ class ClusterChecker:
                 self._reported = time.monotonic()
         if due:
             self.spec.log(self.throughput_line())
+
+
+def interrupt_all() -> None:
+    """SIGINT/SIGTERM on the driver: every open ClusterChecker's actors drop their containers."""
+    for checker in list(_OPEN):
+        try:
+            checker.interrupt()
+        except Exception:  # Ray already gone: its actors went with it
+            pass
 
 
 @contextmanager
