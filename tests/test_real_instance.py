@@ -1,8 +1,10 @@
-"""A real SWE-bench Lite instance: the gold patch resolves, the empty patch does not.
+"""Real SWE-bench Lite instances: the gold patch resolves, the empty patch does not, and a small
+fixed sample across repositories validates (CI's time-boxed validation).
 
-Needs ../shared/data/swe-bench-lite and a bare clone of the repository: a repo cache named by
-SWE_MONKEYS_TEST_REPO_CACHE (owner__repo.git inside), or a mirror at ../.mirror/owner+repo/repo.
-Skipped with the reason otherwise (a user's clone has neither).
+Needs ../shared/data/swe-bench-lite and bare clones: ../shared/mirrors (thin mirrors of a fixed
+sample, which CI has), a repo cache named by SWE_MONKEYS_TEST_REPO_CACHE (owner__repo.git inside),
+or a mirror at ../.mirror/owner+repo/repo. Skipped with the reason otherwise (a user's clone has
+none of them).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import LITE
+from tests.conftest import LITE, SHARED
+
+MIRRORS = SHARED / "mirrors"
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 INSTANCE = "pallets__flask-4992"
@@ -24,12 +28,14 @@ def real_repo_cache(tmp_path) -> Path:
     if not LITE.exists():
         pytest.skip(f"SWE-bench Lite data not found at {LITE}")
     owner, name = REPO.split("/")
+    if (MIRRORS / f"{owner}__{name}.git").exists():
+        return MIRRORS
     configured = os.environ.get("SWE_MONKEYS_TEST_REPO_CACHE")
     if configured and (Path(configured) / f"{owner}__{name}.git").exists():
         return Path(configured)
     mirror = LITE.parents[2] / ".mirror" / f"{owner}+{name}" / "repo"
     if not mirror.exists():
-        pytest.skip(f"no bare clone of {REPO}: set SWE_MONKEYS_TEST_REPO_CACHE or provide {mirror}")
+        pytest.skip(f"no bare clone of {REPO}: {MIRRORS} is absent; set SWE_MONKEYS_TEST_REPO_CACHE or provide {mirror}")
     (tmp_path / f"{owner}__{name}.git").symlink_to(mirror)
     return tmp_path
 
@@ -72,3 +78,34 @@ def test_empty_patch_fails_the_fail_to_pass_tests(tmp_path, real_repo_cache, doc
         runner.close()
     assert verdict.status is Status.UNRESOLVED
     assert any(verdict.tests[t] != "PASSED" for t in inst.fail_to_pass)
+
+
+# CI's validation sample: one instance from each of three repositories of ../shared/mirrors, with
+# three test runners (pytest on flask, pytest's own suite, sympy's bin/test). The whole mirrored set
+# is validated with `swe-monkeys validate` (configs/swebench/validation.jsonl); CI re-checks this
+# sample on every submission within a few minutes.
+CI_SAMPLE = ("pallets__flask-4992", "pytest-dev__pytest-7373", "sympy__sympy-11400")
+
+
+def test_ci_sample_validates(tmp_path, docker_client, no_leftover_containers):
+    import json
+
+    from typer.testing import CliRunner
+
+    from swe_monkeys.cli import app
+
+    if not LITE.exists():
+        pytest.skip(f"SWE-bench Lite data not found at {LITE}")
+    if not MIRRORS.exists():
+        pytest.skip(f"no thin mirrors at {MIRRORS} (CI has them)")
+    table = tmp_path / "validation.jsonl"
+    args = ["validate", str(LITE), "--repeats", "1", "--repo-cache", str(MIRRORS), "--run", str(tmp_path / "v"),
+            "--table", str(table)]
+    for instance in CI_SAMPLE:
+        args += ["--id", instance]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = {r["instance"]: r for r in map(json.loads, table.read_text().splitlines())}
+    assert sorted(rows) == sorted(CI_SAMPLE)
+    for row in rows.values():
+        assert (row["gold_resolved"], row["runs"], row["empty_resolved"], row["empty_runs"]) == (1, 1, 0, 1), row

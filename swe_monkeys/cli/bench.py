@@ -69,6 +69,7 @@ def edits(
     repo_cache: Path = typer.Option(None, help="Bare mirrors named owner__repo.git (for --instance)."),
     seed: int = typer.Option(0, help="Sample i uses seed + i."),
     verify: bool = typer.Option(True, "--verify/--no-verify", help="Judge applied patches in Docker."),
+    run: Path = typer.Option(None, "--run", help="Keep the bench's run here (for `report`, `verify --run`)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Shares of a model's samples by edit outcome (and by the recovery rule that saved them), and resolved."""
@@ -85,7 +86,7 @@ def edits(
         chosen = bench_instances(tuple(examples), extra, repo_cache, Path(tmp) / "repos")
         with run_sampler(base_url, model, "", fake, max_n=samples) as sampler:
             result = run_edits_bench(sampler, load_preset(preset), chosen, Path(tmp) / "repos", samples, seed,
-                                     verify)
+                                     verify, run_dir=run)
     _emit(result, as_json)
 
 

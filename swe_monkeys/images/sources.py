@@ -35,7 +35,7 @@ def find_repo(repo: str, repo_cache: Path, *, allow_clone: bool = False) -> Path
     for candidate in (f"{owner}__{name}.git", f"{owner}__{name}", f"{owner}/{name}.git"):
         path = repo_cache / candidate
         if path.is_dir():
-            return path
+            return usable_git_dir(path)
     if not allow_clone:
         raise SourceError(f"repository {repo} is not in the repo cache {repo_cache} "
                           f"(expected {repo_cache / (owner + '__' + name + '.git')}); "
@@ -50,6 +50,31 @@ def find_repo(repo: str, repo_cache: Path, *, allow_clone: bool = False) -> Path
         shutil.rmtree(target, ignore_errors=True)
         raise SourceError(f"could not clone {repo} from GitHub: {exc.stderr.strip()[-300:]}") from exc
     return target
+
+
+def usable_git_dir(path: Path) -> Path:
+    """`path`, or when git does not take it for a repository because a copy dropped its empty
+    `refs/` folder (a read-only mirror copied without empty directories), a view of it that git
+    does: a cached folder with copies of its small files, a link to its objects and an empty
+    `refs/`. The mirror is never written."""
+    if (path / "refs").is_dir() or not (path / "objects").is_dir() or not (path / "HEAD").is_file():
+        return path
+    view = cache_dir() / "git-views" / hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+    if not (view / "refs").is_dir():
+        tmp = view.with_name(view.name + f".tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        (tmp / "refs" / "heads").mkdir(parents=True)
+        (tmp / "refs" / "tags").mkdir()
+        for part in path.iterdir():  # HEAD must be a file (git refuses a HEAD link outside refs/)
+            if part.is_file() and part.stat().st_size < 1 << 20:
+                shutil.copyfile(part, tmp / part.name)
+            else:
+                (tmp / part.name).symlink_to(part.resolve())
+        try:
+            tmp.rename(view)
+        except OSError:  # another process made it first
+            shutil.rmtree(tmp, ignore_errors=True)
+    return view
 
 
 def export_tree(repo_path: Path, commit: str, dest: Path) -> None:

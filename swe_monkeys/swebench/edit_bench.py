@@ -42,8 +42,10 @@ def outcomes_of(rows: list[dict[str, Any]]) -> list[EditOutcome]:
 
 
 def run_edits_bench(sampler: Any, preset: Any, instances: list[SWEInstance], cache: Path, samples: int,
-                    seed: int = 0, verify: bool = True, workers: Optional[int] = None) -> dict[str, Any]:
-    """Sample, extract and judge; the figures of `bench edits` (see the module docstring)."""
+                    seed: int = 0, verify: bool = True, workers: Optional[int] = None,
+                    run_dir: Optional[Path] = None) -> dict[str, Any]:
+    """Sample, extract and judge; the figures of `bench edits` (see the module docstring). The run
+    is kept at `run_dir` when given (a fresh folder: the bench never resumes an older run)."""
     from swe_monkeys.store.run_store import RunStore
     from swe_monkeys.tasks.pipeline import TaskRunConfig, run_task
     from swe_monkeys.tasks.swebench import SWEBench
@@ -51,7 +53,9 @@ def run_edits_bench(sampler: Any, preset: Any, instances: list[SWEInstance], cac
     task = SWEBench.from_preset(preset, cache)
     config = TaskRunConfig(samples=samples, params=preset.sampling_params(seed), verify=verify,
                            checker_options={"workers": workers})
-    with tempfile.TemporaryDirectory(prefix="bench-edits-") as tmp, RunStore(Path(tmp) / "run") as store:
+    if run_dir is not None and run_dir.exists() and any(run_dir.iterdir()):
+        raise FileExistsError(f"{run_dir} is not empty: the bench keeps its run in a new folder")
+    with tempfile.TemporaryDirectory(prefix="bench-edits-") as tmp, RunStore(run_dir or Path(tmp) / "run") as store:
         result = run_task(store, task, [task.problem(i) for i in instances], sampler, config)
         rows = store.sample_table()
     table = edit_outcome_table(outcomes_of(rows))

@@ -17,9 +17,15 @@ import textwrap
 from typing import Iterable
 
 from swe_monkeys.swebench.edit_blocks import EditBlock, ReadFile
+from swe_monkeys.swebench.normalise import AST_LOCK
 
 _FENCED = re.compile(r"^[ \t]*```[^\n`]*\n(.*?)^[ \t]*```", re.MULTILINE | re.DOTALL)
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _parse(text: str) -> ast.Module:
+    with AST_LOCK:  # CPython 3.11's ast is not thread-safe (see normalise)
+        return ast.parse(text)
 
 
 def _segments(text: str) -> list[str]:
@@ -29,7 +35,7 @@ def _segments(text: str) -> list[str]:
         body = "\n".join(line for line in match.group(1).split("\n") if not line.lstrip().startswith(">>> "))
         body = textwrap.dedent(body)
         try:
-            ast.parse(body)
+            _parse(body)
         except (SyntaxError, ValueError):
             continue
         out.append(body)
@@ -44,7 +50,7 @@ def _source(lines: list[str], node: ast.AST) -> str:
 def _definitions(path: str, text: str) -> list[tuple[str, str, str, str]]:
     """(name, path, source, indentation) of top-level functions/classes and of methods of a file."""
     try:
-        tree = ast.parse(text)
+        tree = _parse(text)
     except (SyntaxError, ValueError):
         return []
     lines, out = text.splitlines(keepends=True), []
@@ -69,7 +75,7 @@ def function_blocks(text: str, read_file: ReadFile, files: Iterable[str]) -> lis
     blocks, seen = [], set()
     for body in _segments(text):
         lines = body.splitlines(keepends=True)
-        for node in ast.parse(body).body:
+        for node in _parse(body).body:
             target = known.get(node.name) if isinstance(node, _DEFS) else None
             if not target or len(target) != 1 or node.name in seen:
                 continue  # nowhere, or not one place: not placed by a guess

@@ -182,7 +182,7 @@ def created_symlinks(files, changes: list[FileChange]) -> set[str]:
             if c.target and any(line.startswith(modes) for line in pf.patch_info or ())}
 
 
-_AST_LOCK = threading.Lock()
+AST_LOCK = threading.Lock()
 
 
 def normalise_content(path: str, content: str | None) -> str | None:
@@ -202,7 +202,7 @@ def normalise_content(path: str, content: str | None) -> str | None:
         try:
             # One thread at a time: CPython 3.11's ast is not thread-safe (concurrent parses in the
             # sampling threads raise "SystemError: AST constructor recursion depth mismatch").
-            with _AST_LOCK:
+            with AST_LOCK:
                 return ast.unparse(ast.parse(content.encode("utf-8", "surrogatepass")))
         # A cookie naming an unknown codec, null bytes and lone surrogates raise ValueError or
         # LookupError, hostile nesting RecursionError: keep the text itself, never crash intake.
