@@ -92,18 +92,38 @@ class GuardChannel:
                     "forged guard report")
 
 
-def unsafe_run_tests(job, extra_args=()):
-    """UNSAFE: runs the candidate's code (as the unprivileged user, no network, time-capped)."""
-    pw = pwd.getpwnam(job["user"])
+def _test_env(job):
     env = {"PATH": job["path"], "HOME": "/tmp", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
            "PYTHONIOENCODING": "utf-8", "TERM": "dumb", "USER": job["user"],
            # One hash seed for every run: sympy's bin/test otherwise draws a random PYTHONHASHSEED
            # per run, and tests that depend on set/dict order then pass or fail by chance.
            "PYTHONHASHSEED": "0"}
     env.update(job.get("env") or {})
-    channel = GuardChannel(env) if job.get("guard") else None
     if job.get("pytest"):
         env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    return env
+
+
+def _read_until(proc, buf, deadline):
+    """Collect the output until the command closes it (True) or the deadline passes (False)."""
+    fd = proc.stdout.fileno()
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        ready, _, _ = select.select([fd], [], [], min(left, 1.0))
+        if ready:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return True
+            buf.add(chunk)
+
+
+def unsafe_run_tests(job, extra_args=()):
+    """UNSAFE: runs the candidate's code (as the unprivileged user, no network, time-capped)."""
+    pw = pwd.getpwnam(job["user"])
+    env = _test_env(job)
+    channel = GuardChannel(env) if job.get("guard") else None
     cmd = job["cmd"] + " " + " ".join(shell_quote(a) for a in list(extra_args) + list(job["args"]))
     buf = CappedBuffer(int(job["output_cap"]))
     start = time.monotonic()
@@ -114,18 +134,7 @@ def unsafe_run_tests(job, extra_args=()):
     if channel:
         channel.after_spawn()
     _first_to_die(proc.pid)
-    deadline, timed_out, fd = start + float(job["timeout"]), False, proc.stdout.fileno()
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            timed_out = True
-            break
-        ready, _, _ = select.select([fd], [], [], min(left, 1.0))
-        if ready:
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                break
-            buf.add(chunk)
+    timed_out = not _read_until(proc, buf, start + float(job["timeout"]))
     # Whatever happened, nothing of the candidate's may outlive its run.
     clean = kill_uid(pw.pw_uid) if pw.pw_uid else True
     exit_code = None if timed_out else proc.wait()

@@ -49,9 +49,11 @@ def examples(repo_cache):
 def images(docker_client, repo_cache, examples):
     """Instance images of every example (built once; reused across sessions by content tags)."""
     from swe_monkeys.images.builder import ImageBuilder
+    from swe_monkeys.swebench.spec import load_spec
 
     builder = ImageBuilder(docker_client, repo_cache)
-    return {name: builder.ensure(ex.instance) for name, ex in examples.items()}
+    return {name: builder.ensure(ex.instance, load_spec(ex.instance.repo, ex.instance.version))
+            for name, ex in examples.items()}
 
 
 @pytest.fixture
@@ -101,3 +103,25 @@ def vllm_endpoint(vllm_python):
                          extra_args=("--enforce-eager",))
     with served_model(config) as served:
         yield served.base_url, served.model
+
+
+DEMO_MODEL = "qwen2.5-coder-0.5b"  # the README's first command's model
+
+
+@pytest.fixture(scope="session")
+def demo_endpoint(vllm_python):
+    """(base_url, model, context) of a real vLLM server with the demo model (Qwen2.5-Coder-0.5B on the
+    CPU), for the tests that need a model that can fix things. SWE_MONKEYS_DEMO_URL points them at a
+    running server."""
+    from swe_monkeys.sampling.models import installed_dir
+    from swe_monkeys.sampling.server import ServeConfig, served_model
+
+    if os.environ.get("SWE_MONKEYS_DEMO_URL"):
+        yield os.environ["SWE_MONKEYS_DEMO_URL"], "", 8192
+        return
+    if installed_dir(DEMO_MODEL) is None:
+        vllm_unavailable(f"demo model {DEMO_MODEL} is not installed (swe-monkeys model install --model {DEMO_MODEL})")
+    config = ServeConfig(model=DEMO_MODEL, python=vllm_python, max_model_len=8192, cpu_kv_cache_gb=1,
+                         extra_args=("--enforce-eager",))
+    with served_model(config) as served:
+        yield served.base_url, served.model, 8192

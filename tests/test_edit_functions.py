@@ -66,3 +66,17 @@ def test_decorated_definitions_and_prompt_echoes():
     out = completion_to_patch(answer, files.get, files=("m.py",))
     assert out.ok
     assert apply_in_memory(out.patch, files.get)["m.py"] == src.replace("return x\n", "return x + 1\n")
+
+
+def test_an_answer_cut_off_by_the_token_limit_gives_its_whole_definitions():
+    files = {"m.py": "def a():\n    return 1\n\n\ndef b():\n    return 2\n\n\ndef c():\n    return 3\n"}
+    cut = "Fixed:\n\n```python\ndef a():\n    return 10\n\ndef b():\n    return 20\n\ndef c():\n    ret"
+    out = completion_to_patch(cut, files.get, files=("m.py",))
+    after = apply_in_memory(out.patch, files.get)["m.py"]
+    assert "return 10" in after and "return 20" in after and "return 3" in after  # c is cut off: left alone
+    ends_whole = "```python\ndef a():\n    return 10\n\ndef b():\n    return 20\n"  # no closing fence
+    after = apply_in_memory(completion_to_patch(ends_whole, files.get, files=("m.py",)).patch, files.get)["m.py"]
+    assert "return 10" in after and "return 2\n" in after  # the last definition may be cut short: dropped
+    broken = "```python\ndef a():\n    return 10\n\nthis line is prose\n\ndef b():\n    return 20\n```\n"
+    after = apply_in_memory(completion_to_patch(broken, files.get, files=("m.py",)).patch, files.get)["m.py"]
+    assert "return 10" in after and "return 20" in after  # a closed block: each definition that parses

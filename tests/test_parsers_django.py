@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from swe_monkeys.swebench.parsers import (ERROR, FAILED, PASSED, SKIPPED, XFAIL, django_labels, parse_django,
-                                          select_args)
+from swe_monkeys.swebench.parsers import ERROR, FAILED, PASSED, SKIPPED, XFAIL
+from swe_monkeys.swebench.parsers_django import django_labels, parse_django
+from swe_monkeys.swebench.selecting import select_args
 
 LOGS = Path(__file__).parent / "data" / "logs"
 

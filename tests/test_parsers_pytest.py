@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from swe_monkeys.swebench.parsers import FAILED, PASSED, SKIPPED, XFAIL, parse_pytest, select_args
+from swe_monkeys.swebench.parsers import FAILED, PASSED, SKIPPED, XFAIL, parse_pytest
+from swe_monkeys.swebench.selecting import select_args
 
 LOGS = Path(__file__).parent / "data" / "logs"
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from swe_monkeys.swebench.parsers import ERROR, FAILED, PASSED, SKIPPED, XFAIL, XPASS, parse_sympy, select_args
+from swe_monkeys.swebench.parsers import ERROR, FAILED, PASSED, SKIPPED, XFAIL, XPASS, parse_sympy
+from swe_monkeys.swebench.selecting import select_args
 
 LOGS = Path(__file__).parent / "data" / "logs"
 

@@ -71,3 +71,29 @@ def test_flaky_tests_are_those_whose_status_changed():
             {"a": "PASSED", "c": "FAILED", "d": "PASSED"}]
     assert flaky_tests(runs) == ["b", "d"]
     assert flaky_tests([]) == []
+
+
+def test_the_readme_block_is_replaced_between_its_markers():
+    from swe_monkeys.swebench.validation_table import replace_block
+    text = "a\n<!-- coverage-table -->\nold\n<!-- /coverage-table -->\nb\n"
+    assert replace_block(text, "| t |\n") == "a\n<!-- coverage-table -->\n| t |\n<!-- /coverage-table -->\nb\n"
+    with pytest.raises(ValueError, match="coverage-table"):
+        replace_block("no markers", "x")
+
+
+def test_the_readme_table_is_the_one_the_validation_table_makes():
+    """README.md's coverage table is generated (`swe-monkeys specs DATASET --readme README.md`)."""
+    from pathlib import Path
+
+    from swe_monkeys.swebench.dataset import load_instances
+    from swe_monkeys.swebench.spec import current_specs
+    from tests.conftest import LITE
+
+    if not LITE.exists():
+        pytest.skip(f"SWE-bench Lite data not found at {LITE}")
+    rows, current = [i.to_row() for i in load_instances(LITE)], current_specs()
+    assert all((r["repo"], str(r["version"])) in current for r in rows), "an instance without a spec"
+    hashes = {r["instance_id"]: spec_hash(current[(r["repo"], str(r["version"]))]) for r in rows}
+    table = coverage_table(read_rows(), rows, current, hashes)
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert table in readme, "README's coverage table is stale: run swe-monkeys specs DATASET --readme README.md"

@@ -85,14 +85,17 @@ def test_resume_verifies_only_what_is_pending(tmp_path, repo_cache, examples, im
 
 def test_images_are_content_addressed(docker_client, repo_cache, examples, images):
     from swe_monkeys.images.builder import ImageBuilder
+    from swe_monkeys.swebench.spec import load_spec
 
     builder = ImageBuilder(docker_client, repo_cache)
     start = time.monotonic()
-    again = {name: builder.ensure(ex.instance) for name, ex in examples.items()}
+    again = {name: builder.ensure(ex.instance, load_spec(ex.instance.repo, ex.instance.version))
+             for name, ex in examples.items()}
     assert again == images and time.monotonic() - start < 10
     from swe_monkeys.images.manage import list_images, stale_images
+    from swe_monkeys.swebench.spec import current_specs
 
-    stale = {row["tag"] for row in stale_images(docker_client, builder)}
+    stale = {row["tag"] for row in stale_images(docker_client, builder, current_specs())}
     assert not stale & set(images.values()), "prune would remove current images"
     assert builder.base_tag() in {row["tag"] for row in list_images(docker_client)} - stale
 

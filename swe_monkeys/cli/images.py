@@ -31,12 +31,13 @@ def build(
 ) -> None:
     """Build the base image (and instance images); layers whose inputs did not change are reused."""
     from swe_monkeys.swebench.dataset import load_instances
+    from swe_monkeys.swebench.spec import load_spec
 
     with fail():
         client, builder = _builder(repo_cache, clone)
         typer.echo(builder.build_base())
         for inst in load_instances(instances, ids) if instances else []:
-            typer.echo(builder.ensure(inst))
+            typer.echo(builder.ensure(inst, load_spec(inst.repo, inst.version)))
 
 
 @app.command("ls")
@@ -54,8 +55,9 @@ def ls() -> None:
 def prune(everything: Annotated[bool, typer.Option("--all", help="Remove every swe-monkeys image.")] = False) -> None:
     """Remove stale swe-monkeys images (older tags of a layer, old bases) to reclaim disk."""
     from swe_monkeys.images.manage import prune_images
+    from swe_monkeys.swebench.spec import current_specs
 
     with fail():
         client, builder = _builder(None)
-        removed = prune_images(client, builder, everything)
+        removed = prune_images(client, builder, current_specs(), everything)
     typer.echo(f"removed {len(removed)} images" + "".join(f"\n  {t}" for t in removed))

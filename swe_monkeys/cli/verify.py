@@ -129,3 +129,25 @@ def validate(
                f"logs: {run / 'logs'}")
     if bad:
         raise typer.Exit(1)
+
+
+def specs(
+    instances: Annotated[Path, typer.Argument(help="The dataset: JSON/JSONL/parquet (gz ok) or a folder.")],
+    table: Annotated[Path, typer.Option(help="The validation table.")] = TABLE,
+    readme: Annotated[Optional[Path], typer.Option(
+        help="Write the table into this file between <!-- coverage-table --> markers.")] = None,
+) -> None:
+    """Per repository: the dataset's instances, how many have a spec, how many were validated here
+    with their current spec (the README's coverage table, generated from the validation table)."""
+    from swe_monkeys.swebench.dataset import load_instances
+    from swe_monkeys.swebench.validation_table import coverage_table, read_rows, replace_block, spec_hash
+    from swe_monkeys.swebench.spec import current_specs
+
+    with fail():
+        rows, current = [i.to_row() for i in load_instances(instances)], current_specs()
+        hashes = {r["instance_id"]: spec_hash(current[(r["repo"], str(r["version"]))])
+                  for r in rows if (r["repo"], str(r["version"])) in current}
+        text = coverage_table(read_rows(table), rows, current, hashes)
+        if readme is not None:
+            readme.write_text(replace_block(readme.read_text(), text))
+    typer.echo(text, nl=False)

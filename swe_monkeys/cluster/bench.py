@@ -48,10 +48,11 @@ def run_cluster_bench(target: Any, total: int = 40, unique: int = 16, address: s
     from swe_monkeys.images import sources
     from swe_monkeys.swebench.bench import synthetic_batch
     from swe_monkeys.swebench.checker import VerifyConfig, open_engine
+    from swe_monkeys.swebench.spec import load_spec
 
     inst = target.inst
     client, builder = open_engine(VerifyConfig(repo_cache=target.repo_cache, workers=1), lambda line: None)
-    builder.ensure(inst)  # built once, before any clock starts
+    builder.ensure(inst, load_spec(inst.repo, inst.version))  # built once, before any clock starts
     repo = sources.find_repo(inst.repo, target.repo_cache)
     batch = synthetic_batch(inst, lambda p: sources.read_file_at(repo, inst.base_commit, p), total, unique)
     runs: dict[str, dict[str, Any]] = {}

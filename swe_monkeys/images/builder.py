@@ -16,13 +16,15 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from swe_monkeys.images import sources
 from swe_monkeys.paths import IMAGES, cache_dir
-from swe_monkeys.swebench.spec import EnvSpec, load_spec
 from swe_monkeys.types import SWEInstance
 from swe_monkeys.errors import SweMonkeysError
+
+if TYPE_CHECKING:  # the image layer takes a spec, it does not find one
+    from swe_monkeys.swebench.spec import EnvSpec
 
 PREFIX = "swe-monkeys"
 LABEL = "swe-monkeys.kind"
@@ -91,9 +93,8 @@ class ImageBuilder:
             return False
 
     # -- layers -------------------------------------------------------------------------------
-    def ensure(self, inst: SWEInstance) -> str:
-        """The instance image for `inst`, building whatever layers are missing."""
-        spec = load_spec(inst.repo, inst.version)
+    def ensure(self, inst: SWEInstance, spec: EnvSpec) -> str:
+        """The instance image for `inst` under `spec`, building whatever layers are missing."""
         tag = self.instance_tag(inst, spec)
         if not self.exists(tag):
             self.build_instance(inst, spec)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from swe_monkeys.images.builder import LABEL, ImageBuilder
+
+Specs = Mapping[tuple[str, str], Any]  # (repo, version) -> the current EnvSpec
 
 
 def list_images(client) -> list[dict[str, Any]]:
@@ -17,33 +19,21 @@ def list_images(client) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (order.get(r["kind"], 3), r["tag"]))
 
 
-def _current_env(builder: ImageBuilder, labels: dict[str, str]) -> str | None:
+def _current_env(builder: ImageBuilder, labels: dict[str, str], specs: Specs) -> str | None:
     from swe_monkeys.images.sources import SourceError
-    from swe_monkeys.swebench.spec import SpecError, load_spec
 
+    spec = specs.get((labels.get("swe-monkeys.repo", ""), labels.get("swe-monkeys.version", "")))
     try:
-        return builder.env_tag(load_spec(labels["swe-monkeys.repo"], labels["swe-monkeys.version"]))
-    except (KeyError, SpecError, SourceError):
+        return builder.env_tag(spec) if spec is not None else None
+    except SourceError:
         return None
 
 
-def _current_bases(builder: ImageBuilder) -> set[str]:
-    """The plain base and every variant a current spec's debian_packages make."""
-    from swe_monkeys.swebench.spec import SpecError, load_spec, supported
-
-    tags = {builder.base_tag()}
-    for repo, version in supported():
-        try:
-            tags.add(builder.base_tag(load_spec(repo, version).debian_packages))
-        except SpecError:
-            continue
-    return tags
-
-
-def stale_images(client, builder: ImageBuilder) -> list[dict[str, Any]]:
+def stale_images(client, builder: ImageBuilder, specs: Specs) -> list[dict[str, Any]]:
     """Images no current recipe would produce: an old base, an env whose spec or recipe changed,
-    an instance on a stale env or superseded by a newer build of the same instance, untagged ones."""
-    current_bases = _current_bases(builder)
+    an instance on a stale env or superseded by a newer build of the same instance, untagged ones.
+    `specs`: every current spec, by (repo, version)."""
+    current_bases = {builder.base_tag()} | {builder.base_tag(s.debian_packages) for s in specs.values()}
     rows = list_images(client)
     labels = {image.short_id.split(":")[-1]: image.labels for image in client.images.list(filters={"label": LABEL})}
     newest: dict[str, str] = {}
@@ -51,7 +41,7 @@ def stale_images(client, builder: ImageBuilder) -> list[dict[str, Any]]:
         name = row["tag"].partition(":")[0]
         newest[name] = max(newest.get(name, ""), row["created"])
     current_envs = {row["tag"] for row in rows
-                    if row["kind"] == "env" and _current_env(builder, labels.get(row["id"], {})) == row["tag"]}
+                    if row["kind"] == "env" and _current_env(builder, labels.get(row["id"], {}), specs) == row["tag"]}
     stale = []
     for row in rows:
         meta = labels.get(row["id"], {})
@@ -66,9 +56,9 @@ def stale_images(client, builder: ImageBuilder) -> list[dict[str, Any]]:
     return stale
 
 
-def prune_images(client, builder: ImageBuilder, everything: bool = False) -> list[str]:
+def prune_images(client, builder: ImageBuilder, specs: Specs, everything: bool = False) -> list[str]:
     """Remove stale images (all swe-monkeys images with everything=True), instances first."""
-    doomed = list_images(client) if everything else stale_images(client, builder)
+    doomed = list_images(client) if everything else stale_images(client, builder, specs)
     removed = []
     for row in reversed(doomed):
         try:

@@ -154,7 +154,7 @@ def run_verify_bench(target: BenchTarget, total: int = 250, unique: int = 60, wo
     with tempfile.TemporaryDirectory(prefix="bench-verify-") as tmp:
         config = VerifyConfig(repo_cache=target.repo_cache, workers=workers, use_cache=False)
         client, builder = open_engine(config, lambda line: None)
-        image = builder.ensure(inst)
+        image = builder.ensure(inst, spec)
         repo = sources.find_repo(inst.repo, target.repo_cache)
         batch = synthetic_batch(inst, lambda p: sources.read_file_at(repo, inst.base_commit, p), total, unique)
         distinct = list(dict.fromkeys(batch))

@@ -130,7 +130,7 @@ class SWEChecker:
         info = _Instance(inst, read_file=_reader(inst, self.config.repo_cache))
         try:
             info.spec = load_spec(inst.repo, inst.version)
-            info.image = self.builder.ensure(inst)
+            info.image = self.builder.ensure(inst, info.spec)
             info.image_id = self.client.images.get(info.image).id
         except (SpecError, sources.SourceError, ImageBuildError) as exc:
             info.problem = str(exc)

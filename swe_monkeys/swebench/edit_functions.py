@@ -2,7 +2,8 @@
 
 The weakest models, asked for edits, often answer with the fixed function alone: a fenced block
 holding `def fahrenheit_to_celsius(...)` and nothing that says where it goes. `function_blocks`
-takes every fenced Python block that parses (a leading `>>> ` prompt echo dropped), and for each
+takes every fenced Python block that parses (a leading `>>> ` prompt echo dropped; of a block cut
+off by the token limit, the definitions that are whole), and for each
 function, method or class defined at its top level finds the one definition of that name among
 the files the prompt showed; the block's SEARCH is that definition's exact source, its REPLACE the
 new one at the old indentation. A name defined twice (two files, or a function and a method), or
@@ -19,7 +20,8 @@ from typing import Iterable
 from swe_monkeys.swebench.edit_blocks import EditBlock, ReadFile
 from swe_monkeys.swebench.normalise import AST_LOCK
 
-_FENCED = re.compile(r"^[ \t]*```[^\n`]*\n(.*?)^[ \t]*```", re.MULTILINE | re.DOTALL)
+_FENCED = re.compile(r"^[ \t]*```[^\n`]*\n(.*?)(?:^[ \t]*(```)|\Z)", re.MULTILINE | re.DOTALL)  # or cut off
+_TOP = re.compile(r"^(?:@|def |async def |class )")
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
@@ -29,17 +31,37 @@ def _parse(text: str) -> ast.Module:
 
 
 def _segments(text: str) -> list[str]:
-    """Fenced blocks' bodies that parse as Python (prompt echoes dropped), dedented."""
+    """Fenced blocks' bodies that parse as Python (prompt echoes dropped), dedented. A block that
+    does not parse (an answer cut off by the token limit, a stray line between two functions)
+    gives its top-level definitions that parse on their own; of a block with no closing fence the
+    last definition is dropped (it may be cut short and still parse)."""
     out = []
     for match in _FENCED.finditer(text.replace("\r\n", "\n")):
         body = "\n".join(line for line in match.group(1).split("\n") if not line.lstrip().startswith(">>> "))
-        body = textwrap.dedent(body)
-        try:
-            _parse(body)
-        except (SyntaxError, ValueError):
-            continue
-        out.append(body)
+        body, closed = textwrap.dedent(body), match.group(2) is not None
+        chunks = [body] if closed and _parses(body) else _definitions_in(body)[:None if closed else -1]
+        out += [chunk for chunk in chunks if _parses(chunk)]
     return out
+
+
+def _definitions_in(body: str) -> list[str]:
+    """The body cut before each top-level `def`, `class` or decorator line, and before any other
+    unindented line (prose, an import), which ends a definition."""
+    chunks: list[list[str]] = [[]]
+    for line in body.split("\n"):
+        other = line[:1] not in ("", " ", "\t", ")", "]", "}") and not _TOP.match(line)
+        if other or _TOP.match(line) and not (chunks[-1] and chunks[-1][-1].startswith("@")):
+            chunks.append([])
+        chunks[-1].append(line)
+    return ["\n".join(c) + "\n" for c in chunks if c and _TOP.match(c[0])]
+
+
+def _parses(text: str) -> bool:
+    try:
+        _parse(text)
+        return True
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
 
 
 def _source(lines: list[str], node: ast.AST) -> str:

@@ -26,7 +26,9 @@ from swe_monkeys.sandbox.docker_sandbox import Limits, SandboxError
 from swe_monkeys.sandbox.session import FreshSessions, HarnessSession, HarnessSpec, SessionBroken
 from swe_monkeys.swebench import grading, parsers
 from swe_monkeys.swebench.grading import GoldStatuses
+from swe_monkeys.swebench.parsers_django import django_labels
 from swe_monkeys.swebench.rules import REVERT_RULES
+from swe_monkeys.swebench.selecting import select_args
 from swe_monkeys.swebench.spec import EnvSpec
 from swe_monkeys.types import Status, SWEInstance, Verdict
 
@@ -69,7 +71,7 @@ def test_args(inst: SWEInstance, spec: EnvSpec) -> list[str]:
         return list(dict.fromkeys(inst.fail_to_pass + inst.pass_to_pass))
     files = [path for path, removed in _test_patch_paths(inst.test_patch) if not removed]
     if spec.test_args == "labels":
-        return parsers.django_labels(files)
+        return django_labels(files)
     return [f for f in files if f.endswith(".py")] or files
 
 
@@ -78,7 +80,7 @@ def fail_fast_args(inst: SWEInstance, spec: EnvSpec) -> list[str] | None:
     if not inst.fail_to_pass:
         return None
     files = [path for path, removed in _test_patch_paths(inst.test_patch) if not removed]
-    return parsers.select_args(spec.parser, list(inst.fail_to_pass), files=files)
+    return select_args(spec.parser, list(inst.fail_to_pass), files=files)
 
 
 def _failure(stage: str, error: str) -> Verdict:

@@ -18,7 +18,7 @@ from swe_monkeys.errors import SweMonkeysError
 SPEC_DIR = CONFIGS / "swebench"
 # files: the test_patch's test files as paths; ids: the FAIL_TO_PASS + PASS_TO_PASS ids;
 # labels: the test_patch's test files as dotted module labels (tests/a/test_b.py -> a.test_b),
-# which is what Django's tests/runtests.py takes (parsers.django_labels).
+# which is what Django's tests/runtests.py takes (parsers_django.django_labels).
 TEST_ARGS_MODES = ("files", "ids", "labels")
 
 
@@ -124,6 +124,17 @@ def load_spec(repo: str, version: str) -> EnvSpec:
         raise SpecError(f"{repo} has no spec for version {version}; specs exist for: "
                         f"{', '.join(sorted(map(str, versions)))}")
     return build_spec(repo, str(version), entry or {}, data.get("defaults"), where=f"{path} version {version}")
+
+
+def current_specs() -> dict[tuple[str, str], EnvSpec]:
+    """Every spec that loads, by (repo, version)."""
+    out = {}
+    for repo, version in supported():
+        try:
+            out[(repo, version)] = load_spec(repo, version)
+        except SpecError:
+            continue
+    return out
 
 
 def describe_supported() -> str:

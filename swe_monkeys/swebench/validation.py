@@ -55,7 +55,7 @@ def validate(instances: list[SWEInstance], repeats: int, config: VerifyConfig,
 def _validate_one(client, builder, cache, inst, spec, repeats, config, log_dir) -> dict[str, Any]:
     from swe_monkeys.swebench.runner import CandidateRunner
 
-    image = builder.ensure(inst)
+    image = builder.ensure(inst, spec)
     image_id = client.images.get(image).id
     runner = CandidateRunner(client, image, config.limits)
     try:

@@ -96,3 +96,14 @@ def coverage_table(rows: list[dict], instances: Iterable[dict], supported: Itera
     lines += [f"| {repo} | {total[repo]} | {with_spec[repo]} | {validated[repo]} |" for repo in sorted(total)]
     lines.append(f"| all | {sum(total.values())} | {sum(with_spec.values())} | {sum(validated.values())} |")
     return "\n".join(lines) + "\n"
+
+
+MARK_START, MARK_END = "<!-- coverage-table -->", "<!-- /coverage-table -->"
+
+
+def replace_block(text: str, table: str) -> str:
+    """`text` with the block between the coverage-table markers replaced by `table`."""
+    start, end = text.find(MARK_START), text.find(MARK_END)
+    if start < 0 or end < start:
+        raise ValueError(f"no {MARK_START} ... {MARK_END} block to replace")
+    return text[:start + len(MARK_START)] + "\n" + table + text[end:]

@@ -9,7 +9,7 @@ def celsius_to_fahrenheit(celsius):
 
 
 def fahrenheit_to_celsius(fahrenheit):
-    """Degrees Fahrenheit to degrees Celsius."""
+    """Degrees Fahrenheit to degrees Celsius (the offset first, then the scale)."""
     # subtract the offset first, then scale   
     return (fahrenheit  -  32) * 5 / 9  # C = (F - 32) * 5/9
 
