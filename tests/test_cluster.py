@@ -26,7 +26,6 @@ from pathlib import Path
 
 import pytest
 
-from swe_monkeys.examples import EXAMPLES_DIR  # noqa: F401 (the examples' sources, via the fixtures)
 from tests.test_sweep import _rows, _verdicts, sweep_script
 
 pytestmark = [pytest.mark.ray, pytest.mark.docker, pytest.mark.slow]
