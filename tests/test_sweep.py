@@ -1,4 +1,4 @@
-"""`sweep` on the three examples with a FAKE scripted sampler: coverage table, growth, export,
+"""`sweep` on the embedded examples with a FAKE scripted sampler: coverage table, growth, export,
 selection without the oracle, and kill -9 in the middle of a sweep (a real subprocess)."""
 
 from __future__ import annotations
@@ -38,8 +38,10 @@ def own_cache(tmp_path, monkeypatch):
 
 @pytest.fixture
 def dataset(tmp_path, examples) -> Path:
+    """The three examples the scripted completions know (calc, daterange, slugkit)."""
     path = tmp_path / "instances.jsonl"
-    path.write_text("".join(json.dumps(ex.instance.to_row()) + "\n" for ex in examples.values()))
+    path.write_text("".join(json.dumps(examples[name].instance.to_row()) + "\n"
+                            for name in ("calc", "daterange", "slugkit")))
     return path
 
 
@@ -142,12 +144,12 @@ def test_kill_minus_nine_mid_sweep_loses_and_duplicates_nothing(tmp_path, datase
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    partial = _rows(killed)
-    assert 8 <= len(partial) < 36, "the kill landed after the sweep ended; slow the fake down"
+    partial, total = _rows(killed), 36
+    assert 8 <= len(partial) < total, "the kill landed after the sweep ended; slow the fake down"
     subprocess.run(_sweep_cmd(dataset, killed, script, repo_cache), check=True, env=env, capture_output=True)
     resumed = _rows(killed)
     assert all(row in resumed for row in partial)  # nothing finished was lost or rewritten
-    assert len({(r[0], r[1]) for r in resumed}) == len(resumed) == 36  # none duplicated
+    assert len({(r[0], r[1]) for r in resumed}) == len(resumed) == total  # none duplicated
     assert resumed == _rows(whole)  # identical to the uninterrupted run
     verdicts = _verdicts(killed)
     assert verdicts == _verdicts(whole) and all(status not in (None, "infra_error") for _, _, status in verdicts)
