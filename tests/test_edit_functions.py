@@ -80,3 +80,11 @@ def test_an_answer_cut_off_by_the_token_limit_gives_its_whole_definitions():
     broken = "```python\ndef a():\n    return 10\n\nthis line is prose\n\ndef b():\n    return 20\n```\n"
     after = apply_in_memory(completion_to_patch(broken, files.get, files=("m.py",)).patch, files.get)["m.py"]
     assert "return 10" in after and "return 20" in after  # a closed block: each definition that parses
+
+
+def test_a_class_cut_off_in_a_method_gives_its_whole_methods():
+    src = "class P:\n    def a(self):\n        return 1\n\n    def b(self):\n        return 2\n"
+    files = {"p.py": src}
+    cut = "```python\nclass P:\n    def a(self):\n        return 10\n\n    def b(self):\n        ret"
+    out = completion_to_patch(cut, files.get, files=("p.py",))
+    assert out.ok and apply_in_memory(out.patch, files.get)["p.py"] == src.replace("return 1\n", "return 10\n")

@@ -39,8 +39,21 @@ def _segments(text: str) -> list[str]:
     for match in _FENCED.finditer(text.replace("\r\n", "\n")):
         body = "\n".join(line for line in match.group(1).split("\n") if not line.lstrip().startswith(">>> "))
         body, closed = textwrap.dedent(body), match.group(2) is not None
-        chunks = [body] if closed and _parses(body) else _definitions_in(body)[:None if closed else -1]
-        out += [chunk for chunk in chunks if _parses(chunk)]
+        out += [body] if closed and _parses(body) else _whole_definitions(body, closed)
+    return out
+
+
+def _whole_definitions(body: str, closed: bool) -> list[str]:
+    """The definitions of a block that parse on their own; of a class that does not (cut off in
+    one of its methods), its methods that do. Without a closing fence the last is dropped."""
+    chunks, out = _definitions_in(body), []
+    for n, chunk in enumerate(chunks):
+        last = n == len(chunks) - 1 and not closed
+        if _parses(chunk) and not last:
+            out.append(chunk)
+        elif chunk.startswith("class "):
+            inner = textwrap.dedent(chunk.split("\n", 1)[1] if "\n" in chunk else "")
+            out += _whole_definitions(inner, closed=not last)
     return out
 
 
