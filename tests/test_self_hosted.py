@@ -143,6 +143,10 @@ def test_report_backtest_json_shape(local_run):
         assert r["low"] <= r["predicted"] <= r["high"] and r["model"] == "qwen2.5-coder-0.5b"
     text = CliRunner().invoke(app, ["report", str(run), "--no-plots", "--backtest", "2", "--bootstrap", "50"])
     assert "Backtest: fitted on the first 2 samples of each problem" in text.stdout
+    one = json.loads(CliRunner().invoke(app, ["report", str(run), "--no-plots", "--backtest", "1", "--json",
+                                              "--bootstrap", "50"]).stdout)
+    assert {r["method"] for r in one["backtest"]} == {"smooth-prior", "beta"}  # no power law through one point
+    assert any("power-law not fitted on 1 sample(s)" in note for note in one["notes"])
     too_many = CliRunner().invoke(app, ["report", str(run), "--no-plots", "--backtest", "10"])
     assert too_many.exit_code == 1 and "more than 10 judged samples" in too_many.output
 

@@ -194,10 +194,11 @@ def _fits(report: Report, n: np.ndarray, c: np.ndarray, options: ReportOptions) 
         report.notes.append("extrapolation check skipped: needs at least 20 samples per problem")
 
 
-def _backtest(rows: list[dict], fit_on: int, options: ReportOptions) -> list[dict[str, Any]]:
+def _backtest(rows: list[dict], fit_on: int, options: ReportOptions, notes: list[str]) -> list[dict[str, Any]]:
     """Per model of the run: forecasts fitted on the first `fit_on` judged samples of every problem
     against the coverage all its samples show at larger k (swe_monkeys.metrics.backtest)."""
     from swe_monkeys.metrics.backtest import backtest, backtest_ks, verdict_matrix
+    from swe_monkeys.metrics.extrapolate import DEFAULT_METHOD, ForecastError
 
     out = []
     for model in sorted({r["model"] or "" for r in rows}):
@@ -206,8 +207,14 @@ def _backtest(rows: list[dict], fit_on: int, options: ReportOptions) -> list[dic
         if not ks:
             raise ReportError(f"--backtest {fit_on} needs problems with more than {fit_on} judged samples; "
                               f"model {model or '-'} has at most {int(n.max()) if n.size else 0}")
-        for row in backtest(n, matrix, fit_on, ks, n_boot=min(options.n_boot, 200), seed=options.seed):
-            out.append({"model": model, **row})
+        for method in (DEFAULT_METHOD, "power-law", "beta"):
+            try:
+                found = backtest(n, matrix, fit_on, ks, methods=(method,), n_boot=min(options.n_boot, 200),
+                                 seed=options.seed)
+            except ForecastError as exc:  # e.g. a power law through a single point
+                notes.append(f"backtest: {method} not fitted on {fit_on} sample(s) per problem: {exc}")
+                continue
+            out += [{"model": model, **row} for row in found]
     return out
 
 
@@ -234,7 +241,7 @@ def build_report(run_dir: Path, options: ReportOptions = ReportOptions()) -> Rep
     report.curves += _selection_curves(rows, ids, ks, options)
     _fits(report, n, c, options)
     if options.backtest is not None:
-        report.backtest = _backtest(rows, options.backtest, options)
+        report.backtest = _backtest(rows, options.backtest, options, report.notes)
     add_cost(report, rows, meta, passk.coverage_every_k(n, c), options)
     if meta.get("allocation"):
         report.allocation = _allocation(rows, meta["allocation"], report.cost)
