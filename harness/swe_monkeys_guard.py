@@ -160,8 +160,9 @@ def _channel():
     return None
 
 
-def pytest_addoption(parser, pluginmanager):
-    """The first hook pytest calls on this plugin: before conftests and collection."""
+def pytest_addoption(parser):
+    """The first hook pytest calls on this plugin: before conftests and collection. (pytest 4's
+    hookspec has `parser` alone: a hookimpl naming more is refused at registration.)"""
     if _ACTIVE and not _SNAPSHOT:
         _take_snapshot()
 

@@ -144,3 +144,13 @@ def test_parse_sympy():
     assert grade(report(SYMPY_LOG, 1), inst, spec).status is Status.UNRESOLVED
     fixed = SYMPY_LOG.replace("test_coth F", "test_coth ok").replace("1 passed, 1 failed", "2 passed")
     assert grade(report(fixed, 0), inst, spec).status is Status.RESOLVED
+
+
+def test_progress_markers_in_a_pytest_pass_to_pass_list_are_not_graded():
+    """SWE-bench's lists for some pytest instances hold "[100%]" and "[": no log can name them."""
+    from swe_monkeys.swebench.grading import not_a_test
+
+    assert not_a_test("[100%]", "pytest") and not_a_test("[", "pytest")
+    assert not_a_test("[100%]------------------------------", "pytest")
+    assert not not_a_test("testing/test_x.py::test_a[1]", "pytest") and not not_a_test("t/test_x.py", "pytest")
+    assert not not_a_test("test_sympify", "sympy")  # other runners' names are not pytest ids

@@ -84,7 +84,8 @@ def validate(
     run: Annotated[Path, typer.Option(help="Where the logs of every gold and empty run are kept.")] = Path(
         "runs/validate"),
     table: Annotated[Path, typer.Option(help="The validation table rows are merged into as instances finish.")] = TABLE,
-    again: Annotated[bool, typer.Option("--again", help="Validate instances the table already has for this spec.")] = False,
+    again: Annotated[bool, typer.Option("--again", help="Validate instances the table already has for this spec; "
+                                                           "the new rows replace the old.")] = False,
     repo_cache: RepoCache = None,
     clone: Clone = False,
 ) -> None:
@@ -117,6 +118,8 @@ def validate(
                        f"spec in {table} (--again to run them again)", err=True)
         for n, row in enumerate(api.validate(todo, repeats, config, log=lambda line: typer.echo(
                 f"[image] {line}", err=True), log_dir=run / "logs"), 1):
+            if again:  # a new judgement of this spec (the harness changed): it replaces the old row
+                rows = [r for r in rows if (r["instance"], r["spec_hash"]) != (row["instance"], row["spec_hash"])]
             rows = merge_rows(rows, [row])
             write_rows(rows, table)  # each instance kept as soon as it is done
             state = "ok" if row["valid"] else ("FLAKY" if row["flaky"] else "INVALID")

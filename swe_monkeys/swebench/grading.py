@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from swe_monkeys.swebench.parsers import ERROR, FAILED, PARSERS, PASSED, SKIPPED, XFAIL, ParsedLog
+from swe_monkeys.swebench.parsers import ERROR, FAILED, PARSERS, PASSED, PYTEST_PARSERS, SKIPPED, XFAIL, ParsedLog
 from swe_monkeys.swebench.spec import EnvSpec
 from swe_monkeys.types import Status, SWEInstance, Verdict
 
@@ -64,12 +64,19 @@ def _consistency_problem(parsed: ParsedLog, exit_code: int | None) -> str:
     return ""
 
 
+def not_a_test(name: str, parser: str) -> bool:
+    """A PASS_TO_PASS entry that names no test: SWE-bench's own log parsing left progress markers
+    such as "[100%]" or "[" in some pytest instances' lists (pytest-dev__pytest-5227, -5413, ...).
+    Such an entry can never be found in a log, so it is not graded (a pytest test id has "::")."""
+    return parser in PYTEST_PARSERS and "::" not in name and not name.endswith(".py")
+
+
 def _test_outcomes(parsed: ParsedLog, inst: SWEInstance, gold: GoldStatuses | None,
-                   only_fail_to_pass: bool) -> tuple[dict[str, str], list[str]]:
+                   only_fail_to_pass: bool, parser: str) -> tuple[dict[str, str], list[str]]:
     tests, failing = {}, []
     groups = [("FAIL_TO_PASS", inst.fail_to_pass, True)]
     if not only_fail_to_pass:
-        groups.append(("PASS_TO_PASS", inst.pass_to_pass, False))
+        groups.append(("PASS_TO_PASS", [t for t in inst.pass_to_pass if not not_a_test(t, parser)], False))
     for label, names, f2p in groups:
         for name in names:
             tests[name] = status = parsed.statuses.get(name, "MISSING")
@@ -111,7 +118,7 @@ def grade(result: dict[str, Any], inst: SWEInstance, spec: EnvSpec, gold: GoldSt
         return Verdict(Status.UNRESOLVED, reason=f"pytest guard: {result['guard']}{notes}", apply_method=method,
                        log=log)
     parsed = PARSERS.get(spec.parser)(log)
-    tests, failing = _test_outcomes(parsed, inst, gold, only_fail_to_pass)
+    tests, failing = _test_outcomes(parsed, inst, gold, only_fail_to_pass, spec.parser)
     problem = _consistency_problem(parsed, result.get("exit_code"))
     if problem:
         return Verdict(Status.UNRESOLVED, reason=problem + notes, tests=tests, apply_method=method, log=log)
