@@ -67,7 +67,7 @@ def test_presets_and_templates(tmp_path):
 
     assert load_preset("swebench").temperature == 1.6
     assert load_preset("math").temperature == 0.6 and load_preset("code").temperature == 0.6
-    with pytest.raises(PresetError, match="valid: code, demo, math, swebench"):
+    with pytest.raises(PresetError, match="valid: code, demo, math, small, swebench"):
         load_preset("nope")
     typo = tmp_path / "typo.yaml"
     typo.write_text("temprature: 0.2\n")
