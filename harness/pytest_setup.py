@@ -18,6 +18,7 @@ import os
 import shutil
 
 CONFIG_DIR = "/opt/swe-monkeys/cfg"  # root-owned; the copied configuration lives here
+ROOTDIR_FILE = CONFIG_DIR + "/rootdir"  # for a pytest without --rootdir: the guard applies it
 NAMES = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
 
 
@@ -39,8 +40,17 @@ def site_dirs():
 
 
 def entry_point_plugins(dirs):
-    """Names of the pytest11 entry points of every distribution found in dirs (pristine: call
-    this before any candidate content exists)."""
+    """How to name, with `-p`, the pytest11 entry points of every distribution found in dirs
+    (pristine: call this before any candidate content exists): by entry-point name where the
+    installed pytest resolves those (`consider_entry_points`, pytest >= 4.5), else by the module
+    the entry point loads (older pytest imports the `-p` argument as a module). A pytest too old
+    to turn autoloading off (< 3.7) loads them all itself -- naming them again would register each
+    twice and end the run -- so none is named; the revert rules keep a candidate's distribution
+    metadata out of the tree there."""
+    source = _pytest_source(dirs, _PLUGIN_LOADERS)
+    if "PYTEST_DISABLE_PLUGIN_AUTOLOAD" not in source:
+        return []
+    by_name = "consider_entry_points" in source
     names = []
     for d in dirs:
         for meta in sorted(glob.glob(os.path.join(d, "*.dist-info")) + glob.glob(os.path.join(d, "*.egg-info"))):
@@ -51,14 +61,20 @@ def entry_point_plugins(dirs):
             except (configparser.Error, UnicodeDecodeError):
                 continue
             if parser.has_section("pytest11"):
-                names.extend(parser.options("pytest11"))
+                for name, target in parser.items("pytest11"):
+                    names.append(name if by_name else target.split(":")[0].strip())
     return list(dict.fromkeys(names))
 
 
-def _pytest_source(dirs):
-    """Text of the installed _pytest/config/findpaths.py (what config files this pytest reads)."""
+_CONFIG_FINDERS = ("_pytest/config/findpaths.py", "_pytest/config/__init__.py", "_pytest/config.py")
+_PLUGIN_LOADERS = ("_pytest/config/__init__.py", "_pytest/config.py")
+
+
+def _pytest_source(dirs, rels=_CONFIG_FINDERS):
+    """Text of the first installed pytest file of rels (by default the one that says what config
+    files this pytest reads)."""
     for d in dirs:
-        for rel in ("_pytest/config/findpaths.py", "_pytest/config/__init__.py", "_pytest/config.py"):
+        for rel in rels:
             path = os.path.join(d, rel)
             if os.path.isfile(path):
                 with open(path, errors="replace") as f:
@@ -106,11 +122,19 @@ def _common_dir(args, root):
     return common if common == root or common.startswith(root + os.sep) else root
 
 
-def harness_config(args, names, read_pristine, root="/testbed"):
+def rootdir_option(dirs):
+    """Whether the installed pytest takes --rootdir (3.5 and later)."""
+    return "--rootdir" in _pytest_source(dirs, ("_pytest/main.py",))
+
+
+def harness_config(args, names, read_pristine, root="/testbed", rootdir_flag=True):
     """Copy the configuration pytest would have used to CONFIG_DIR; returns the pytest options.
 
     `read_pristine(relative path)` gives a file's pristine (+ test patch) text or None: the
-    candidate's version of a file is never read here.
+    candidate's version of a file is never read here. A pytest without --rootdir (3.3: astropy
+    1.3) would take the common ancestor of the arguments as its rootdir, and every test id would
+    lose its directory; there the rootdir goes to ROOTDIR_FILE, which the guard plugin applies
+    at pytest_configure, before anything is collected.
     """
     os.makedirs(CONFIG_DIR, mode=0o755, exist_ok=True)
     shutil.rmtree(CONFIG_DIR)
@@ -121,16 +145,21 @@ def harness_config(args, names, read_pristine, root="/testbed"):
             rel = os.path.relpath(os.path.join(directory, name), root)
             text = read_pristine(rel)
             if text is not None and _has_section(name, text):
-                return _write(name, text, directory)
+                return _write(name, text, directory, rootdir_flag)
         if directory == root:
             break
         directory = os.path.dirname(directory)
-    return _write("pytest.ini", "[pytest]\n", root)  # no configuration: an empty one, still ours
+    return _write("pytest.ini", "[pytest]\n", root, rootdir_flag)  # no configuration: an empty one, still ours
 
 
-def _write(name, text, rootdir):
+def _write(name, text, rootdir, rootdir_flag):
     path = os.path.join(CONFIG_DIR, name)
     with open(path, "w") as f:
         f.write(text)
     os.chmod(path, 0o644)
-    return ["-c", path, "--rootdir=" + rootdir]
+    if rootdir_flag:
+        return ["-c", path, "--rootdir=" + rootdir]
+    with open(ROOTDIR_FILE, "w") as f:
+        f.write(rootdir)
+    os.chmod(ROOTDIR_FILE, 0o644)
+    return ["-c", path]

@@ -69,6 +69,7 @@ class Pristine:
         dirs = pytest_setup.site_dirs()
         self.plugins = pytest_setup.entry_point_plugins(dirs)
         self.config_names = pytest_setup.supported_names(dirs)
+        self.rootdir_flag = pytest_setup.rootdir_option(dirs)
         self.test_files = set()
         self.runs = 0
         for site in glob.glob("/opt/venv/lib/python*/site-packages"):
@@ -192,7 +193,8 @@ def run(state, job, result):
     state.runs += 1
     extra = []
     if job.get("pytest"):
-        extra += pytest_setup.harness_config(job["args"], state.config_names, state.read_for_config)
+        extra += pytest_setup.harness_config(job["args"], state.config_names, state.read_for_config,
+                                              rootdir_flag=state.rootdir_flag)
         if job.get("guard"):
             extra += ["-p", "swe_monkeys_guard"]
         for name in state.plugins:

@@ -29,6 +29,7 @@ import os
 import sys
 
 ENV = "SWE_MONKEYS_GUARD_FDS"
+ROOTDIR_FILE = "/opt/swe-monkeys/cfg/rootdir"  # written by the harness for a pytest without --rootdir
 RUN_INFO = "/opt/swe-monkeys/run/candidate-paths"  # root-owned: "M path" / "A path" the candidate's patch wrote
 WATCHED = ("_pytest", "pytest", "pluggy", "unittest")
 OWN = ("_pytest", "pytest", "pluggy")  # what must come from the environment's own files
@@ -170,6 +171,22 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     if _ACTIVE and not _SNAPSHOT:
         _take_snapshot()
+    if _ACTIVE:
+        _pin_rootdir(config)
+
+
+def _pin_rootdir(config):
+    """A pytest without --rootdir (3.3) takes the arguments' common ancestor; the harness wrote
+    the rootdir pytest's own rules give (root-owned file) and it is set here, before collection
+    makes test ids from it. Newer pytest got --rootdir and no file is written."""
+    try:
+        with open(ROOTDIR_FILE) as f:
+            rootdir = f.read().strip()
+    except OSError:
+        return
+    import py
+
+    config.rootdir = py.path.local(rootdir)
 
 
 def pytest_unconfigure(config):
