@@ -94,6 +94,25 @@ def test_the_readme_table_is_the_one_the_validation_table_makes():
     rows, current = [i.to_row() for i in load_instances(LITE)], current_specs()
     assert all((r["repo"], str(r["version"])) in current for r in rows), "an instance without a spec"
     hashes = {r["instance_id"]: spec_hash(current[(r["repo"], str(r["version"]))]) for r in rows}
-    table = coverage_table(read_rows(), rows, current, hashes)
+    from swe_monkeys.swebench.validation_table import exceptions, load_notes
+
+    table = coverage_table(read_rows(), rows, current, hashes) + exceptions(read_rows(), hashes, load_notes())
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert table in readme, "README's coverage table is stale: run swe-monkeys specs DATASET --readme README.md"
+
+
+def test_exceptions_list_the_cause_or_the_rows_reason_and_the_time():
+    from swe_monkeys.swebench.validation_table import exceptions
+
+    rows = [row(seconds=1800.0), row(instance="o__r-2", gold=0, reason="gold: FAIL_TO_PASS t: FAILED", seconds=1800.0),
+            row(instance="o__r-3", gold=0), row(instance="o__r-4", h="old", gold=0)]
+    text = exceptions(rows, {"o__r-1": "h1", "o__r-2": "h1", "o__r-3": "h1", "o__r-4": "new"},
+                      {"o__r-3": "needs the network"})
+    assert "The 3 instances judged with today's specs took 1.0 h" in text
+    assert text.splitlines()[-2:] == ["- `o__r-2`: gold: FAIL_TO_PASS t: FAILED", "- `o__r-3`: needs the network"]
+
+
+def test_every_note_names_a_dataset_instance():
+    from swe_monkeys.swebench.validation_table import load_notes
+
+    assert all("__" in instance and why.strip() for instance, why in load_notes().items())

@@ -19,6 +19,7 @@ from typing import Iterable
 from swe_monkeys.paths import CONFIGS
 
 TABLE = CONFIGS / "swebench" / "validation.jsonl"
+NOTES = CONFIGS / "swebench" / "notes" / "validation.yaml"  # why an instance is not validated here
 FIELDS = ("instance", "spec_hash", "gold_resolved", "runs", "empty_resolved", "empty_runs", "flaky_tests", "date",
           "seconds", "reason", "log_dir")
 OPTIONAL = {"flaky_tests": [], "log_dir": "", "empty_runs": None, "seconds": 0.0, "reason": ""}
@@ -95,6 +96,26 @@ def coverage_table(rows: list[dict], instances: Iterable[dict], supported: Itera
     lines = ["| repository | instances | with spec | validated here |", "|---|---:|---:|---:|"]
     lines += [f"| {repo} | {total[repo]} | {with_spec[repo]} | {validated[repo]} |" for repo in sorted(total)]
     lines.append(f"| all | {sum(total.values())} | {sum(with_spec.values())} | {sum(validated.values())} |")
+    return "\n".join(lines) + "\n"
+
+
+def load_notes(path: Path = NOTES) -> dict[str, str]:
+    import yaml
+
+    return {str(k): str(v) for k, v in (yaml.safe_load(path.read_text()) or {}).items()} if path.exists() else {}
+
+
+def exceptions(rows: list[dict], current: dict[str, str], notes: dict[str, str]) -> str:
+    """Markdown: the time the current rows took, and each instance whose row for its current spec
+    is not validated, with its note (the cause) or else the row's own reason."""
+    mine = [row for row in rows if current.get(row["instance"]) == row["spec_hash"]]
+    hours = sum(float(row.get("seconds") or 0) for row in mine) / 3600
+    lines = [f"\nThe {len(mine)} instances judged with today's specs took {hours:.1f} h of validation on this "
+             "machine (the rows' seconds, summed). Not validated here:\n"]
+    for row in sorted(mine, key=lambda r: r["instance"]):
+        if not is_validated(row):
+            why = notes.get(row["instance"]) or " ".join(str(row.get("reason") or "no reason recorded").split())[:200]
+            lines.append(f"- `{row['instance']}`: {why}")
     return "\n".join(lines) + "\n"
 
 
