@@ -96,6 +96,21 @@ def _take_snapshot():
             _SNAPSHOT[(mod_name, attr)] = value
 
 
+_OWNERS = {}
+
+
+def _file_owner(path):
+    """(real path, owner uid or None): looked up once per file in a check (thousands of functions
+    share a few hundred files; the check runs once, at the end, so nothing changes meanwhile)."""
+    if path not in _OWNERS:
+        real = os.path.realpath(path)
+        try:
+            _OWNERS[path] = (real, os.stat(real).st_uid)
+        except OSError:
+            _OWNERS[path] = (real, None)
+    return _OWNERS[path]
+
+
 def _untrusted(path, module_name=""):
     """Why code from this real file may not implement pytest's behaviour, or "".
 
@@ -103,12 +118,11 @@ def _untrusted(path, module_name=""):
     candidate did not touch), and -- when the repository is pytest itself -- pytest's own
     modules, which its patches legitimately edit. Files are root-owned in the container, so one
     owned by anyone else was created while the tests ran."""
-    real = os.path.realpath(path)
-    try:
-        if os.stat(real).st_uid != 0:
-            return "created at run time"
-    except OSError:
+    real, uid = _file_owner(path)
+    if uid is None:
         return "missing"
+    if uid != 0:
+        return "created at run time"
     if real in _ADDED:
         return "added by the candidate"
     if real in _MODIFIED and module_name.split(".")[0] not in ("_pytest", "pytest"):
@@ -123,6 +137,7 @@ def _code_file(value):
 
 
 def _problems(pluginmanager):
+    _OWNERS.clear()
     found = []
     for mod_name, module in _watched_modules():
         if mod_name.split(".")[0] in OWN:
