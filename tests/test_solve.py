@@ -134,3 +134,13 @@ def test_docker_not_running_is_a_clear_error(tmp_path, calc_file, script_file, r
     result = CliRunner().invoke(app, ["solve", str(calc_file), "-k", "2", "--fake", str(script_file), "--run",
                                       str(tmp_path / "run"), "--repo-cache", str(repo_cache)])
     assert result.exit_code == 1 and result.output.count("error:") == 1, result.output
+
+
+def test_another_seed_gets_its_own_default_run(tmp_path, calc_file, script_file, repo_cache, monkeypatch):
+    """The README's `--seed N` after a first run: a run of its own, not the seed-0 run's mismatch error."""
+    monkeypatch.chdir(tmp_path)
+    for seed in ("0", "1"):
+        result = CliRunner().invoke(app, ["solve", str(calc_file), "-k", "1", "--fake", str(script_file),
+                                          "--seed", seed, "--repo-cache", str(repo_cache), "--no-verify", "-q"])
+        assert result.exit_code in (0, 2), result.output
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["swe-monkeys__calc-1", "swe-monkeys__calc-1-seed1"]

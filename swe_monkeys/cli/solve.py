@@ -70,7 +70,8 @@ def solve(
     stop_on_success: Annotated[bool, typer.Option("--stop-on-success", help="Stop at the first resolved.")] = False,
     out: Annotated[Optional[Path], typer.Option(help="Write the winning patch here instead of stdout.")] = None,
     hardware: Hardware = "",
-    run: Annotated[Optional[Path], typer.Option(help="Run directory (default runs/<instance id>).")] = None,
+    run: Annotated[Optional[Path], typer.Option(help="Run directory (default runs/<instance id>, "
+                                                      "runs/<instance id>-seed<N> with --seed N).")] = None,
     preset: Annotated[str, typer.Option(help="configs/presets/<name>.yaml.")] = "swebench",
     temperature: Temperature = None, seed: Seed = 0, repo_cache: RepoCache = None,
     verify: Verify = True, workers: Workers = None, concurrency: Concurrency = 8,
@@ -97,7 +98,7 @@ def solve(
         hosting = hosting_for(hardware, base_url, serve, fake is not None)
         config = _run_config(p, samples or p.samples, seed, temperature, verify, workers, concurrency,
                              (max_tokens, max_dollars), price_as, stop_on_success, ray)
-        run = run or Path("runs") / inst.instance_id
+        run = run or Path("runs") / (inst.instance_id + (f"-seed{seed}" if seed else ""))  # --seed N: its own run
         with run_sampler(base_url, serve, model, fake, concurrency, max_n=1, on_log=_log, ray=ray) as sampler, \
                 RunStore(run) as store:
             config = _with_policies(config, task, "uniform", hosting)
