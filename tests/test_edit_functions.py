@@ -49,6 +49,7 @@ def test_a_name_defined_twice_or_nowhere_is_not_placed_by_a_guess():
     assert twice.status == "no_edits"
     nowhere = completion_to_patch("```python\ndef h():\n    return 9\n```\n", files.get, files=tuple(files))
     assert nowhere.status == "no_edits"
+    assert "a fenced function whose name is defined once in the shown files" in nowhere.reason  # what was tried
 
 
 def test_an_unchanged_function_is_no_change_and_unparseable_blocks_are_skipped():

@@ -84,7 +84,14 @@ def extract_edits(text: str, read_file: ReadFile, files: Iterable[str],
                 return blocks, fired
         if "function_answer" in active and (blocks := function_blocks(text, read_file, files)):
             return blocks, {"function_answer"}
-        raise
+        tried = [what for rule, what in _FALLBACKS if rule in active]
+        if not tried:
+            raise
+        raise NoEditsError("no SEARCH/REPLACE edit block in the completion, nor " + ", nor ".join(tried)) from None
+
+
+_FALLBACKS = (("diff_answer", "a unified diff"), ("whole_file", "a whole file of the shown ones"),
+              ("function_answer", "a fenced function whose name is defined once in the shown files"))
 
 
 def _target(block: EditBlock, read_file: ReadFile, files: tuple[str, ...], active: frozenset[str],
