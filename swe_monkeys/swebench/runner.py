@@ -37,7 +37,6 @@ CANDIDATE_HARNESS = HarnessSpec(
            "swe_monkeys_guard.py"),
     script="run_candidate.py", marker=b"@@SWE-MONKEYS-RESULT@@")
 PREPARE_TIMEOUT_S = 600  # four apply strategies of at most 120 s each, plus the test patch
-AHEAD = 2  # containers started ahead: a start (0.6-1 s) can outlast a quick candidate (flask-4992: 0.4 s)
 EXEC_MARGIN_S = 120  # beyond the spec's test timeout, for the harness's own work around a run
 VENV_PATH = "/opt/venv/bin:/usr/local/bin:/usr/bin:/bin"
 
@@ -96,7 +95,7 @@ class CandidateRunner:
 
     def __init__(self, client, image: str, limits: Limits):
         self.client, self.image, self.limits = client, image, limits
-        self.sessions = FreshSessions(lambda: HarnessSession(client, image, limits, CANDIDATE_HARNESS), ahead=AHEAD)
+        self.sessions = FreshSessions(lambda: HarnessSession(client, image, limits, CANDIDATE_HARNESS))
 
     def close(self) -> None:
         self.sessions.close()
