@@ -96,29 +96,26 @@ def _take_snapshot():
             _SNAPSHOT[(mod_name, attr)] = value
 
 
-_OWNERS = {}
-
-
-def _file_owner(path):
-    """(real path, owner uid or None): looked up once per file in a check (thousands of functions
-    share a few hundred files; the check runs once, at the end, so nothing changes meanwhile)."""
-    if path not in _OWNERS:
+def _file_owner(path, owners):
+    """(real path, owner uid or None), looked up once per file in a check: `owners` lives for one
+    check (thousands of functions share a few hundred files; nothing changes while it runs)."""
+    if path not in owners:
         real = os.path.realpath(path)
         try:
-            _OWNERS[path] = (real, os.stat(real).st_uid)
+            owners[path] = (real, os.stat(real).st_uid)
         except OSError:
-            _OWNERS[path] = (real, None)
-    return _OWNERS[path]
+            owners[path] = (real, None)
+    return owners[path]
 
 
-def _untrusted(path, module_name=""):
+def _untrusted(path, owners, module_name=""):
     """Why code from this real file may not implement pytest's behaviour, or "".
 
     Trusted: installed code, the pristine tree's own files (a conftest.py or any file the
     candidate did not touch), and -- when the repository is pytest itself -- pytest's own
     modules, which its patches legitimately edit. Files are root-owned in the container, so one
     owned by anyone else was created while the tests ran."""
-    real, uid = _file_owner(path)
+    real, uid = _file_owner(path, owners)
     if uid is None:
         return "missing"
     if uid != 0:
@@ -137,11 +134,10 @@ def _code_file(value):
 
 
 def _problems(pluginmanager):
-    _OWNERS.clear()
-    found = []
+    found, owners = [], {}
     for mod_name, module in _watched_modules():
         if mod_name.split(".")[0] in OWN:
-            why = _untrusted(module.__file__, mod_name)
+            why = _untrusted(module.__file__, owners, mod_name)
             if why:
                 found.append("%s imported from a file %s" % (mod_name, why))
         for attr, value in _members(module):
@@ -151,12 +147,12 @@ def _problems(pluginmanager):
                 # pytest patches itself (legacypath's Config methods), always with functions of its
                 # own files; a replacement without a source file (exec'd, a partial, a builtin) is not that.
                 found.append("%s.%s replaced by code without a source file" % (mod_name, attr))
-            why = code_file and _untrusted(code_file, getattr(value, "__module__", "") or "")
+            why = code_file and _untrusted(code_file, owners, getattr(value, "__module__", "") or "")
             if why:
                 found.append("%s.%s from a file %s" % (mod_name, attr, why))
     for impl in _hookimpls(pluginmanager):
         code_file = _code_file(impl.function)
-        why = _untrusted(code_file, getattr(impl.function, "__module__", "") or "") if code_file \
+        why = _untrusted(code_file, owners, getattr(impl.function, "__module__", "") or "") if code_file \
             else "without a source file"
         if why:
             found.append("hook %s %s" % (getattr(impl.function, "__name__", "?"), why))

@@ -6,6 +6,8 @@ module and every run ended before a test ran."""
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 HARNESS = Path(__file__).resolve().parents[1] / "harness"
 
 
@@ -30,12 +32,19 @@ def _site(tmp_path, pytest_file, pytest_text):
     return [str(site)]
 
 
-def test_old_pytest_gets_module_names(tmp_path):
-    setup = _pytest_setup()
-    dirs = _site(tmp_path, "_pytest/config/__init__.py",
-                 "if not os.environ.get('PYTEST_DISABLE_PLUGIN_AUTOLOAD'):\n    load()\n"
-                 "def import_plugin(self, modname):\n    __import__(modname)\n")
-    assert setup.entry_point_plugins(dirs) == ["hypothesis.extra.pytestplugin", "pytest_cov.plugin"]
+AUTOLOAD_SWITCH = "if not os.environ.get('PYTEST_DISABLE_PLUGIN_AUTOLOAD'):\n    load()\n"
+
+
+@pytest.mark.parametrize("loader, expected", [
+    # pytest 3.7-4.4: autoloading can be turned off, `-p` imports a module
+    ("def import_plugin(self, modname):\n    __import__(modname)\n",
+     ["hypothesis.extra.pytestplugin", "pytest_cov.plugin"]),
+    # pytest >= 4.5: `-p` resolves entry-point names
+    ("def import_plugin(self, modname, consider_entry_points=False):\n    pass\n", ["hypothesispytest", "pytest_cov"]),
+])
+def test_plugins_are_named_as_the_installed_pytest_resolves_them(tmp_path, loader, expected):
+    dirs = _site(tmp_path, "_pytest/config/__init__.py", AUTOLOAD_SWITCH + loader)
+    assert _pytest_setup().entry_point_plugins(dirs) == expected
 
 
 def test_pytest_that_always_autoloads_gets_none(tmp_path):
@@ -43,11 +52,3 @@ def test_pytest_that_always_autoloads_gets_none(tmp_path):
     setup = _pytest_setup()
     dirs = _site(tmp_path, "_pytest/config.py", "def import_plugin(self, modname):\n    __import__(modname)\n")
     assert setup.entry_point_plugins(dirs) == []
-
-
-def test_new_pytest_gets_entry_point_names(tmp_path):
-    setup = _pytest_setup()
-    dirs = _site(tmp_path, "_pytest/config/__init__.py",
-                 "if not os.environ.get('PYTEST_DISABLE_PLUGIN_AUTOLOAD'):\n    load()\n"
-                 "def import_plugin(self, modname, consider_entry_points=False):\n    pass\n")
-    assert setup.entry_point_plugins(dirs) == ["hypothesispytest", "pytest_cov"]

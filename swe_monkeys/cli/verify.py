@@ -145,15 +145,11 @@ def specs(
     validation time, and each instance not validated with why (configs/swebench/notes/validation.yaml)."""
     from swe_monkeys.swebench.dataset import load_instances
     from swe_monkeys.swebench.spec import current_specs
-    from swe_monkeys.swebench.validation_table import (coverage_table, exceptions, load_notes, read_rows,
-                                                      replace_block, spec_hash)
+    from swe_monkeys.swebench.validation_table import coverage_block, load_notes, read_rows, replace_block
 
     with fail():
-        rows, current = [i.to_row() for i in load_instances(instances)], current_specs()
-        hashes = {r["instance_id"]: spec_hash(current[(r["repo"], str(r["version"]))])
-                  for r in rows if (r["repo"], str(r["version"])) in current}
-        done = read_rows(table)
-        text = coverage_table(done, rows, current, hashes) + exceptions(done, hashes, load_notes())
+        rows = [i.to_row() for i in load_instances(instances)]
+        text = coverage_block(read_rows(table), rows, current_specs(), load_notes())
         if readme is not None:
             readme.write_text(replace_block(readme.read_text(), text))
     typer.echo(text, nl=False)

@@ -71,12 +71,17 @@ def not_a_test(name: str, parser: str) -> bool:
     return parser in PYTEST_PARSERS and "::" not in name and not name.endswith(".py")
 
 
+def graded_pass_to_pass(inst: SWEInstance, parser: str) -> list[str]:
+    """The instance's PASS_TO_PASS tests that name a test (what is run and graded)."""
+    return [t for t in inst.pass_to_pass if not not_a_test(t, parser)]
+
+
 def _test_outcomes(parsed: ParsedLog, inst: SWEInstance, gold: GoldStatuses | None,
                    only_fail_to_pass: bool, parser: str) -> tuple[dict[str, str], list[str]]:
     tests, failing = {}, []
     groups = [("FAIL_TO_PASS", inst.fail_to_pass, True)]
     if not only_fail_to_pass:
-        groups.append(("PASS_TO_PASS", [t for t in inst.pass_to_pass if not not_a_test(t, parser)], False))
+        groups.append(("PASS_TO_PASS", graded_pass_to_pass(inst, parser), False))
     for label, names, f2p in groups:
         for name in names:
             tests[name] = status = parsed.statuses.get(name, "MISSING")

@@ -68,7 +68,7 @@ def test_patch_files(inst: SWEInstance) -> list[str]:
 def test_args(inst: SWEInstance, spec: EnvSpec) -> list[str]:
     """What is appended to the test command: the test_patch's files, their Django labels, or the ids."""
     if spec.test_args == "ids":
-        return [t for t in dict.fromkeys(inst.fail_to_pass + inst.pass_to_pass) if not grading.not_a_test(t, spec.parser)]
+        return list(dict.fromkeys(inst.fail_to_pass + grading.graded_pass_to_pass(inst, spec.parser)))
     files = [path for path, removed in _test_patch_paths(inst.test_patch) if not removed]
     if spec.test_args == "labels":
         return django_labels(files)

@@ -119,6 +119,14 @@ def exceptions(rows: list[dict], current: dict[str, str], notes: dict[str, str])
     return "\n".join(lines) + "\n"
 
 
+def coverage_block(done: list[dict], instances: list[dict], current: dict, notes: dict[str, str]) -> str:
+    """The README's generated block: the coverage table and the exceptions, for dataset rows
+    `instances`, validation rows `done` and the specs of today (`current`, by (repo, version))."""
+    hashes = {r["instance_id"]: spec_hash(current[(r["repo"], str(r["version"]))])
+              for r in instances if (r["repo"], str(r["version"])) in current}
+    return coverage_table(done, instances, current, hashes) + exceptions(done, hashes, notes)
+
+
 MARK_START, MARK_END = "<!-- coverage-table -->", "<!-- /coverage-table -->"
 
 
