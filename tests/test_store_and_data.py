@@ -151,3 +151,20 @@ def test_a_store_written_before_the_one_vocabulary_still_opens(tmp_path):
         assert store.get_meta("task") == "swebench" and store.verdicts()[cid].resolved
     with RunStore(tmp_path) as again:  # opening twice changes nothing more
         assert len(again.candidates()) == 1 and again.get_meta("task") == "swebench"
+
+
+def _open_cache(path: str) -> str:
+    from swe_monkeys.store.verdict_cache import VerdictCache
+
+    VerdictCache(path).get("k")
+    return "ok"
+
+
+def test_many_processes_open_a_new_verdict_cache_at_once(tmp_path):
+    """Verification actors on one machine open the same new cache together: none may fail with
+    "database is locked" (a Ray test once lost an actor to it)."""
+    import multiprocessing
+
+    path = str(tmp_path / "verdicts.sqlite")
+    with multiprocessing.get_context("spawn").Pool(8) as pool:
+        assert pool.map(_open_cache, [path] * 16) == ["ok"] * 16

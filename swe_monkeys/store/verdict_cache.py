@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import sqlite3
 import threading
 import time
@@ -31,6 +32,21 @@ def verdict_key(instance_id: str, patch_key: str, image_id: str, harness_version
     return hashlib.sha256("\0".join((instance_id, patch_key, image_id, harness_version)).encode()).hexdigest()
 
 
+def _set_up(db: sqlite3.Connection, tries: int = 60) -> None:
+    """WAL mode and the schema. Several processes opening a new cache at once (verification actors
+    on one machine) can meet "database is locked" here: switching to WAL does not wait on SQLite's
+    busy timeout, so it is retried."""
+    for attempt in range(tries):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == tries - 1:
+                raise
+            time.sleep(0.05 + random.random() * 0.2)
+
+
 class VerdictCache:
     """The cache file (default ~/.cache/swe-monkeys/verdicts.sqlite); thread-safe."""
 
@@ -38,8 +54,7 @@ class VerdictCache:
         self.path = Path(path) if path else cache_dir() / "verdicts.sqlite"
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(SCHEMA)
+        _set_up(self._db)
 
     def get(self, key: str) -> Verdict | None:
         with self._lock:
