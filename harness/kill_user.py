@@ -35,7 +35,8 @@ def _task_uids(status_path):
 
 
 def live_tasks(uid):
-    """{thread group id: [task ids]} of the uid's tasks that are not dead."""
+    """{thread group id: [task ids]} of the uid's tasks that are not dead (uid None: of every
+    task that has any uid other than root's)."""
     found = {}
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -46,13 +47,14 @@ def live_tasks(uid):
             continue
         for tid in tids:
             uids = _task_uids("/proc/%s/task/%s/status" % (pid, tid))
-            if uids is not None and uid in uids:
+            if uids is not None and (uid in uids if uid is not None else uids != {0}):
                 found.setdefault(int(pid), []).append(int(tid))
     return found
 
 
 def kill_uid(uid, deadline_s=5.0):
-    """SIGKILL every task of uid until none is left; True when none is, False past the deadline."""
+    """SIGKILL every task of uid (None: of every uid but root) until none is left; True when none
+    is, False past the deadline."""
     if uid == 0:
         raise ValueError("refusing to kill root's tasks")
     end = time.monotonic() + deadline_s

@@ -24,6 +24,9 @@ Trust boundary: the candidate's code runs only in a run, as the unprivileged use
 reads no configuration the candidate could write (.gitattributes are put back before the test
 patch, .git is root-owned and its path refused at intake).
 
+  {"op": "ready"}         answered once the pristine state above is taken (the host asks while
+                          the container waits for its candidate, so that work is off the clock).
+
 Usage: python3 run_candidate.py --serve   (one JSON request per stdin line, one marked reply each)
 """
 
@@ -38,6 +41,7 @@ import sys
 import time
 
 import pytest_setup
+import reach
 import tree
 from kill_user import kill_uid
 from unsafe_tests import unsafe_run_tests
@@ -72,6 +76,7 @@ class Pristine:
         self.rootdir_flag = pytest_setup.rootdir_option(dirs)
         self.test_files = set()
         self.runs = 0
+        self.root_ran = False  # a candidate's code ran as root: this container judges nothing more
         for site in glob.glob("/opt/venv/lib/python*/site-packages"):
             # Loads the guard at interpreter start, by path, before any code of the tree runs.
             with open(os.path.join(site, "zzz-swe-monkeys-guard.pth"), "w") as f:
@@ -79,6 +84,8 @@ class Pristine:
         for d in (WORK, os.path.dirname(RUN_INFO)):
             os.makedirs(d, exist_ok=True)
         os.chmod(WORK, 0o700)
+        self.reach = reach.Reach(skip=(TESTBED, HOME))
+        self.git = reach.GitState(tree.GIT_DIR)
 
     def read_for_config(self, rel):
         """A file as the test run may see it: pristine, or pristine + test_patch for its files."""
@@ -186,6 +193,7 @@ def remove_user_files(uid):
 def run(state, job, result):
     result["stage"] = "run"
     uid = pwd.getpwnam(job["user"]).pw_uid
+    state.root_ran |= uid == 0
     if state.runs and uid:
         if not kill_uid(uid):
             raise RuntimeError("a process of the previous run could not be stopped")
@@ -203,12 +211,38 @@ def run(state, job, result):
     return result
 
 
+def reset(state, job, result):
+    """Make the container as it was before its first candidate, or say why it cannot be.
+
+    Every task of every user but root is killed; the tree is put back (ignored files included);
+    whatever was created in a directory outside the tree that a non-root user can write is
+    removed; root's git index is put back. Then it checks, rather than assumes, that it worked:
+    no such task, no difference in the tree, in any such directory or writable file, or in .git,
+    no System V IPC object. Anything else -- or a run as root, which could have written anywhere --
+    and the host throws the container away instead of giving it another candidate.
+    """
+    result["stage"] = "reset"
+    dirty = ["a candidate's code ran as root"] if state.root_ran else []
+    if not kill_uid(None):
+        dirty.append("a process of a user other than root survived SIGKILL")
+    dirty += ["tree: %s" % p for p in state.manifest.reset()[:20]]
+    dirty += state.reach.restore()[:20]
+    dirty += state.git.restore()[:20]
+    dirty += ["System V IPC %s" % o for o in reach.ipc_objects()[:20]]
+    state.runs, state.test_files = 0, set()
+    result.update(clean=not dirty, dirty=dirty)
+    return result
+
+
 def handle(state, request):
     op, result = request.get("op"), {"stage": "init"}
     try:
         if isinstance(state, Exception):
             raise RuntimeError("harness start failed: %s" % state)
-        (prepare if op == "prepare" else run)(state, request, result)
+        if op == "ready":
+            result["stage"] = "ready"  # the pristine state is taken: the host may hand this container out
+        else:
+            {"prepare": prepare, "reset": reset}.get(op, run)(state, request, result)
         result["ok"] = True
     except Exception as exc:  # reported with the stage reached: the host decides whose fault it was
         result.update(ok=False, error="%s: %s" % (type(exc).__name__, exc))

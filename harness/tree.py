@@ -21,8 +21,32 @@ GIT_DIR = TESTBED + "/.git"
 GIT = ["git", "--git-dir=" + GIT_DIR, "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false"]
 
 
+def entry_key(st, link=None):
+    """What identifies one tree entry's state. A file: its inode, type and mode, owner, size and
+    times, the change time included (no unprivileged process can set it back). A directory: its
+    inode, mode and owner (its size and times change whenever an entry is added)."""
+    if stat.S_ISDIR(st.st_mode):
+        return (st.st_mode, st.st_uid, st.st_gid, st.st_ino, 0, 0, 0, None)
+    return (st.st_mode, st.st_uid, st.st_gid, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, link)
+
+
+def _lstat_key(full):
+    """entry_key of a path, or None when it is gone."""
+    try:
+        st = os.lstat(full)
+    except OSError:
+        return None
+    link = None
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            link = os.readlink(full)
+        except OSError:
+            link = ""
+    return entry_key(st, link)
+
+
 def _walk(root):
-    """{relative path: (mode, size, mtime_ns, link target)} of everything below root but .git."""
+    """{relative path: entry_key} of everything below root but .git."""
     out, stack = {}, [""]
     while stack:
         rel = stack.pop()
@@ -34,20 +58,11 @@ def _walk(root):
             if not rel and name == ".git":
                 continue
             path = rel + "/" + name if rel else name
-            try:
-                st = os.lstat(os.path.join(root, path))
-            except OSError:
+            key = _lstat_key(os.path.join(root, path))
+            if key is None:
                 continue
-            link = None
-            if stat.S_ISLNK(st.st_mode):
-                try:
-                    link = os.readlink(os.path.join(root, path))
-                except OSError:
-                    link = ""
-            is_dir = stat.S_ISDIR(st.st_mode)
-            # A directory's size and mtime change whenever an entry is added: only its mode matters.
-            out[path] = (st.st_mode, 0 if is_dir else st.st_size, 0 if is_dir else st.st_mtime_ns, link)
-            if is_dir:
+            out[path] = key
+            if stat.S_ISDIR(key[0]):
                 stack.append(path)
     return out
 
@@ -123,20 +138,32 @@ class Manifest:
             _remove(full, keep_dir=entry is not None and stat.S_ISDIR(entry[0]))
             if entry is None:
                 continue
-            mode = stat.S_IMODE(entry[0])
+            mode, uid, gid = stat.S_IMODE(entry[0]), entry[1], entry[2]
             if stat.S_ISDIR(entry[0]):
                 if not os.path.isdir(full):
                     os.mkdir(full)
-                os.chown(full, 0, 0)
+                os.chown(full, uid, gid)
                 os.chmod(full, mode)
             elif stat.S_ISLNK(entry[0]):
-                os.symlink(entry[3], full)
+                os.symlink(entry[7], full)
             elif path in contents:
                 fd = os.open(full, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
                 with os.fdopen(fd, "wb") as f:
                     f.write(contents[path])
-                os.chown(full, 0, 0)
+                os.chown(full, uid, gid)
                 os.chmod(full, mode)
+            else:
+                continue
+            # Pristine again, by construction: what the tree holds now is the pristine entry.
+            self.entries[path] = _lstat_key(full)
+
+    def reset(self):
+        """Put the whole tree back as it was, ignored files included; returns what still differs
+        afterwards (nothing, unless something kept the harness from restoring it)."""
+        modified, added, removed = self.changes()
+        self.restore(modified + added + removed)
+        modified, added, removed = self.changes()
+        return modified + added + removed
 
 
 def _inside_real_dirs(root, path):

@@ -40,6 +40,8 @@ class HarnessSpec:
     files: tuple[str, ...]
     script: str
     marker: bytes
+    ready: dict[str, Any] | None = None  # a request the harness answers once it is set up
+    reset: dict[str, Any] | None = None  # a request that makes the container as new: {"clean": true}
 
 
 class HarnessSession:
@@ -54,8 +56,7 @@ class HarnessSession:
     def start(self) -> "HarnessSession":
         sandbox = DockerSandbox(self.client, self.image, self.limits).__enter__()
         try:
-            for name in self.spec.files:
-                sandbox.put_file(f"{IN_CONTAINER}/{name}", (HARNESS / name).read_bytes())
+            sandbox.put_files({f"{IN_CONTAINER}/{name}": (HARNESS / name).read_bytes() for name in self.spec.files})
             # The image's own Python (Debian's 3.11), never the env's venv first on PATH: the harness
             # needs its standard library (tomllib), whatever Python the repository is tested with.
             self._session = sandbox.open_session(["/usr/bin/python3", "-u", f"{IN_CONTAINER}/{self.spec.script}",
@@ -102,20 +103,28 @@ class HarnessSession:
             self.sandbox = None
 
 
-class FreshSessions:
-    """Sessions that have served nothing yet, `ahead` of them started in the background."""
+class CleanSessions:
+    """Sessions no job has touched: new ones, or used ones whose harness reset the container and
+    proved it clean (`HarnessSpec.reset`).
+
+    One job at a time uses a session while `ahead` more are made ready in the background: started,
+    or reset after their last job. So with `ahead` = 1 two containers take turns, each reset while
+    the other works. A session whose reset fails, or whose harness finds something it cannot undo,
+    is removed and a new one is started instead."""
 
     def __init__(self, factory: Callable[[], HarnessSession], ahead: int = 1):
         self.factory = factory
         self._ready: "queue.Queue[HarnessSession | SandboxError]" = queue.Queue()
         self._wanted = threading.Semaphore(0)
         self._closed = threading.Event()
-        self._removals: "queue.Queue[HarnessSession | None]" = queue.Queue()
+        self._returns: "queue.Queue[HarnessSession | None]" = queue.Queue()
+        self.started = self.reused = 0
+        self.dirty: list[str] = []  # why the last few sessions were thrown away rather than reused
         self._threads = [threading.Thread(target=self._starter, daemon=True) for _ in range(max(1, ahead))]
-        self._threads.append(threading.Thread(target=self._remover, daemon=True))
+        self._threads.append(threading.Thread(target=self._returner, daemon=True))
         for thread in self._threads:
             thread.start()
-        for _ in range(max(1, ahead)):
+        for _ in range(max(1, ahead) + 1):
             self._wanted.release()
 
     def _starter(self) -> None:
@@ -124,7 +133,7 @@ class FreshSessions:
             if self._closed.is_set():
                 return
             try:
-                session = self.factory().start()
+                session = self._ready_session()
             except SandboxError as exc:
                 self._ready.put(exc)
                 continue
@@ -134,32 +143,69 @@ class FreshSessions:
             if self._closed.is_set():
                 session.close()
                 return
+            self.started += 1
             self._ready.put(session)
 
-    def _remover(self) -> None:
-        while (session := self._removals.get()) is not None:
+    def _ready_session(self) -> HarnessSession:
+        """A started session whose harness has done its setup (the time that takes is the
+        container's wait for its job, not the job's)."""
+        session = self.factory().start()
+        if session.spec.ready is not None:
+            try:
+                session.request(session.spec.ready, 300)
+            except SessionBroken as exc:
+                session.close()
+                raise SandboxError(f"the harness {exc} while it set up") from exc
+            except BaseException:
+                session.close()
+                raise
+            session.used = False
+        return session
+
+    def _returner(self) -> None:
+        while (session := self._returns.get()) is not None:
+            if not self._closed.is_set() and self._reset(session):
+                self.reused += 1
+                self._ready.put(session)
+                continue
             session.close()
+            if not self._closed.is_set():
+                self._wanted.release()  # a new one instead
+
+    def _reset(self, session: HarnessSession) -> bool:
+        """True when the harness put everything back and found nothing it could not undo."""
+        if session.spec.reset is None:
+            return False
+        try:
+            reply = session.request(session.spec.reset, 300)
+        except (SessionBroken, SandboxError) as exc:
+            reply = {"dirty": [f"reset: {exc}"]}
+        if reply.get("ok") and reply.get("clean") is True:
+            session.used = False
+            return True
+        self.dirty = (self.dirty + [", ".join(reply.get("dirty") or [reply.get("error", "no reason")])])[-20:]
+        return False
 
     def take(self) -> HarnessSession:
-        """A fresh session (waits for the one being started). Raises SandboxError."""
+        """A session no job has touched (waits for one being started or reset). Raises SandboxError."""
         if self._closed.is_set():
             raise SandboxError("closed")
         got = self._ready.get()
-        self._wanted.release()  # start the next one while this one works
         if isinstance(got, SandboxError):
+            self._wanted.release()  # the next take tries again
             raise got
         return got
 
-    def discard(self, session: HarnessSession) -> None:
-        """Remove a used session in the background."""
-        self._removals.put(session)
+    def give_back(self, session: HarnessSession) -> None:
+        """A used session: reset for another job, or removed, in the background."""
+        self._returns.put(session)
 
     def close(self) -> None:
         self._closed.set()
         for _ in self._threads:
             self._wanted.release()
         self._close_ready()
-        self._removals.put(None)
+        self._returns.put(None)
         for thread in self._threads:  # a start under way finishes, and its session is closed
             thread.join(timeout=60)
         self._close_ready()

@@ -23,7 +23,7 @@ from functools import lru_cache
 
 from swe_monkeys.paths import HARNESS, PROJECT_ROOT
 from swe_monkeys.sandbox.docker_sandbox import Limits, SandboxError
-from swe_monkeys.sandbox.session import FreshSessions, HarnessSession, HarnessSpec, SessionBroken
+from swe_monkeys.sandbox.session import CleanSessions, HarnessSession, HarnessSpec, SessionBroken
 from swe_monkeys.swebench import grading, parsers
 from swe_monkeys.swebench.grading import GoldStatuses
 from swe_monkeys.swebench.parsers_django import django_labels
@@ -33,9 +33,10 @@ from swe_monkeys.swebench.spec import EnvSpec
 from swe_monkeys.types import Status, SWEInstance, Verdict
 
 CANDIDATE_HARNESS = HarnessSpec(
-    files=("run_candidate.py", "tree.py", "pytest_setup.py", "unsafe_tests.py", "kill_user.py",
+    files=("run_candidate.py", "tree.py", "reach.py", "pytest_setup.py", "unsafe_tests.py", "kill_user.py",
            "swe_monkeys_guard.py"),
-    script="run_candidate.py", marker=b"@@SWE-MONKEYS-RESULT@@")
+    script="run_candidate.py", marker=b"@@SWE-MONKEYS-RESULT@@", ready={"op": "ready"},
+    reset={"op": "reset"})
 PREPARE_TIMEOUT_S = 600  # four apply strategies of at most 120 s each, plus the test patch
 EXEC_MARGIN_S = 120  # beyond the spec's test timeout, for the harness's own work around a run
 VENV_PATH = "/opt/venv/bin:/usr/local/bin:/usr/bin:/bin"
@@ -95,7 +96,7 @@ class CandidateRunner:
 
     def __init__(self, client, image: str, limits: Limits):
         self.client, self.image, self.limits = client, image, limits
-        self.sessions = FreshSessions(lambda: HarnessSession(client, image, limits, CANDIDATE_HARNESS))
+        self.sessions = CleanSessions(lambda: HarnessSession(client, image, limits, CANDIDATE_HARNESS))
 
     def close(self) -> None:
         self.sessions.close()
@@ -104,7 +105,7 @@ class CandidateRunner:
               fail_fast: bool = False) -> Verdict:
         """One candidate's verdict (patch "" = the empty candidate)."""
         first = fail_fast_args(inst, spec) if fail_fast and gold is not None and gold.fail_fast_agrees(inst) else None
-        verdict, _ = self._in_fresh_container(inst, spec, patch, gold, first)
+        verdict, _ = self._in_clean_container(inst, spec, patch, gold, first)
         return verdict
 
     def judge_gold(self, inst: SWEInstance, spec: EnvSpec, first_pass: bool = True
@@ -112,14 +113,14 @@ class CandidateRunner:
         """The gold patch under SWE-bench's own rules, and its per-test statuses when it resolves
         (with the statuses its FAIL_TO_PASS tests get when run first and alone, unless `first_pass`
         is off: a repeat run that only has to confirm the verdict and the statuses)."""
-        verdict, first = self._in_fresh_container(inst, spec, inst.patch, None,
+        verdict, first = self._in_clean_container(inst, spec, inst.patch, None,
                                                   fail_fast_args(inst, spec) if first_pass else None, keep_going=True)
         if not verdict.resolved:
             return verdict, None
         detail = {"reason": verdict.reason, "seconds": verdict.seconds}
         return verdict, GoldStatuses(statuses=dict(verdict.tests), first=first, detail=detail)
 
-    def _in_fresh_container(self, inst, spec, patch, gold, first, keep_going=False):
+    def _in_clean_container(self, inst, spec, patch, gold, first, keep_going=False):
         try:
             session = self.sessions.take()
         except SandboxError as exc:
@@ -127,7 +128,7 @@ class CandidateRunner:
         try:
             return self._judge_in(session, inst, spec, patch, gold, first, keep_going)
         finally:
-            self.sessions.discard(session)
+            self.sessions.give_back(session)
 
     def _judge_in(self, session, inst, spec, patch, gold, first, keep_going):
         """(verdict, FAIL_TO_PASS statuses of the fail-fast run or None)."""
