@@ -10,6 +10,9 @@ the rest of the container, found by permission bits rather than by a list of nam
   other non-directory such a user could write (device nodes aside: writing /dev/null keeps
   nothing). `Reach.restore()` removes what was created in those directories since, and lists
   what it cannot undo: a pristine entry changed, renamed or removed, a writable file written.
+  It also records every other directory's inode, times and mode: root's own tools (git apply,
+  patch) refuse to write through a candidate's symlinks, and should one ever not, the file it
+  wrote or replaced outside the tree changes its directory, and the container is thrown away.
 - `ipc_objects()` lists System V shared memory, semaphores and message queues (kernel objects
   that outlive their creator; POSIX queues live in /dev/mqueue and are covered by `Reach`).
 - `GitState` records root's repository (.git, which no unprivileged user can write, but root's
@@ -33,6 +36,13 @@ def _others_can_change(st):
     return st.st_uid != 0 or bool(st.st_mode & 0o022)
 
 
+def _dir_times(st):
+    """What changes when anything in a directory is created, removed, renamed or re-permissioned.
+    Not its change time: overlayfs copies a directory up (a new change time, the same mtime) when
+    something below it is first written, which a legitimate write to /var/tmp does to /var."""
+    return (st.st_ino, st.st_mode, st.st_uid, st.st_gid, st.st_mtime_ns)
+
+
 def _listing(path):
     """{name: entry_key} of one directory's entries, or None when it is no longer a directory."""
     try:
@@ -48,6 +58,7 @@ class Reach:
     def __init__(self, skip=()):
         self.skip = set(SKIP) | set(skip)
         self.dirs, self.files = {}, {}  # dir -> (its key, {name: key}); file -> key
+        self.fixed = {}  # every other directory -> (inode, mode, owner, mtime, ctime)
         stack = ["/"]
         while stack:
             path = stack.pop()
@@ -66,6 +77,8 @@ class Reach:
                 if stat.S_ISDIR(st.st_mode):
                     if _others_can_change(st):
                         self.dirs[full] = None
+                    else:
+                        self.fixed[full] = _dir_times(st)
                     stack.append(full)
                 elif (stat.S_ISREG(st.st_mode) or stat.S_ISFIFO(st.st_mode)) and _others_can_change(st):
                     self.files[full] = _lstat_key(full)
@@ -90,6 +103,12 @@ class Reach:
             problems += ["changed: %s/%s" % (path, n) for n in sorted(set(now) | set(pristine))
                          if now.get(n) != pristine.get(n)]
         problems += ["written: %s" % p for p, key in self.files.items() if _lstat_key(p) != key]
+        for path, key in self.fixed.items():
+            try:
+                if _dir_times(os.lstat(path)) != key:
+                    problems.append("changed: %s" % path)
+            except OSError:
+                problems.append("gone: %s" % path)
         return problems
 
 

@@ -1,31 +1,33 @@
-"""In-container harness: judge one candidate patch in a container that has never run anything else.
+"""In-container harness: judge candidate patches, one at a time, in a container it resets between them.
 
 Runs as root with the standard library of the image's python3 only. It never decides
 "resolved": it reports facts (which apply strategy worked, what was reverted and why, the test
 command's exit code, its capped log, the guard's word) as JSON lines, and the host grades.
 
-Each container judges exactly one candidate (the host starts the next one while this one runs),
-so nothing a candidate leaves behind -- a process, a file in a scratch place, git metadata --
-can reach another candidate's judgement. Before reading any request the harness lists the
-pristine tree (tree.Manifest), the pristine environment's pytest plugins and the config files
-its pytest reads, and installs the guard's loader; then, per request:
+Nothing a candidate leaves behind -- a process, a file in the tree or a scratch place, git
+metadata, a kernel object -- may reach another candidate's judgement. Before reading any request
+the harness takes the pristine state: the tree (tree.Manifest, ignored files included), every
+place outside it a non-root user can write (reach.Reach), root's .git (reach.GitState), the
+pristine environment's pytest plugins and the config files its pytest reads; and installs the
+guard's loader. Then, per request:
 
+  {"op": "ready"}         answered once that state is taken (the host asks while the container
+                          waits for its candidate, so that work is off the clock);
   {"op": "prepare", ...}  apply the candidate with a fallback chain (the tree restored between
                           tries), put back what a candidate may not change (test files and their
                           directories, tool configuration, the test runner's own files, symlinks
                           leaving the tree), apply the instance's test_patch, seal new paths
                           (root-owned; see tree.seal_new_paths) and write the list of the
                           candidate's paths for the guard;
-  {"op": "run", ...}      run the test command (unsafe_tests.py); a second run in the same
-                          container (fail fast: FAIL_TO_PASS first) starts after every task and
-                          every file of the test user is gone.
+  {"op": "run", ...}      run the test command (unsafe_tests.py); a second run for the same
+                          candidate (fail fast: FAIL_TO_PASS first) starts after every task and
+                          every file of the test user is gone;
+  {"op": "reset"}         after a candidate: back to the pristine state, checked (see `reset`);
+                          {"clean": false} and the host removes the container instead.
 
 Trust boundary: the candidate's code runs only in a run, as the unprivileged user; root's git
 reads no configuration the candidate could write (.gitattributes are put back before the test
 patch, .git is root-owned and its path refused at intake).
-
-  {"op": "ready"}         answered once the pristine state above is taken (the host asks while
-                          the container waits for its candidate, so that work is off the clock).
 
 Usage: python3 run_candidate.py --serve   (one JSON request per stdin line, one marked reply each)
 """

@@ -154,3 +154,25 @@ def test_progress_markers_in_a_pytest_pass_to_pass_list_are_not_graded():
     assert not_a_test("[100%]------------------------------", "pytest")
     assert not not_a_test("testing/test_x.py::test_a[1]", "pytest") and not not_a_test("t/test_x.py", "pytest")
     assert not not_a_test("test_sympify", "sympy")  # other runners' names are not pytest ids
+
+
+def test_fail_fast_runs_only_where_gold_says_it_can_pay():
+    from swe_monkeys.swebench.grading import GoldStatuses
+
+    # flask-4992's test_config.py: the whole file takes about as long as pytest's start
+    assert not GoldStatuses({}, first={}, seconds={"first": 0.25, "full": 0.29}).fail_fast_pays()
+    # a long suite whose FAIL_TO_PASS tests are quick: fail fast saves most of the run
+    assert GoldStatuses({}, first={}, seconds={"first": 0.4, "full": 9.6}).fail_fast_pays()
+    # a record made before timings were kept, or a gold run without the first pass: as before
+    assert GoldStatuses({}, first={}).fail_fast_pays()
+    assert GoldStatuses({}, first=None, seconds={"full": 1.0}).fail_fast_pays()
+
+
+def test_gold_record_round_trip():
+    from swe_monkeys.swebench.grading import GoldStatuses
+
+    gold = GoldStatuses({"t::a": "PASSED"}, first={"t::a": "PASSED"}, detail={"reason": "ok"},
+                        seconds={"first": 0.3, "full": 2.0})
+    again = GoldStatuses.from_record(gold.record())
+    assert (again.statuses, again.first, again.seconds) == (gold.statuses, gold.first, gold.seconds)
+    assert GoldStatuses.from_record({"statuses": {}, "first": None}).seconds == {}  # an old record

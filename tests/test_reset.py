@@ -83,8 +83,8 @@ def _snapshot(session) -> str:
     return res.output
 
 
-def _as_user(session, code: str) -> None:
-    res = session.sandbox.exec(["/opt/venv/bin/python", "-c", code], timeout=120, user="swe")
+def _as_user(session, code: str, user: str = "swe") -> None:
+    res = session.sandbox.exec(["/opt/venv/bin/python", "-c", code], timeout=120, user=user)
     assert res.exit_code == 0, res.output
 
 
@@ -113,22 +113,25 @@ def test_reset_undoes_a_judged_candidate(docker_client, images, examples, no_lef
                                     "test_files": test_patch_files(inst),
                                     "revert_patterns": [list(r) for r in REVERT_RULES]}, 300)
             assert prep["stage"] == "prepared", prep
-            run = session.request({"op": "run", "cmd": "pytest -rA -p no:cacheprovider", "args": ["tests"], "env": {},
-                                   "timeout": 120, "output_cap": 1 << 20, "user": "swe", "path": "/opt/venv/bin:/usr/bin:/bin",
-                                   "pytest": True, "guard": True}, 300)
+            run = session.request({"op": "run", "cmd": "pytest -rA -p no:cacheprovider", "args": ["tests"],
+                                   "env": {}, "timeout": 120, "output_cap": 1 << 20, "user": "swe",
+                                   "path": "/opt/venv/bin:/usr/bin:/bin", "pytest": True, "guard": True}, 300)
             assert run["ok"] and run["guard"] == "ok", run
             reply = session.request({"op": "reset"}, 300)
             assert reply["clean"], reply
             assert _snapshot(session) == before
 
 
-@pytest.mark.parametrize("what, plant", [
-    ("written: /home/swe/.profile", "open('/home/swe/.profile', 'a').write('export X=1\\n')"),
-    ("System V IPC shm", "import ctypes; ctypes.CDLL('libc.so.6').shmget(0x5EED, 4096, 0o1666)"),
+@pytest.mark.parametrize("what, user, plant", [
+    ("written: /home/swe/.profile", "swe", "open('/home/swe/.profile', 'a').write('export X=1\\n')"),
+    ("System V IPC shm", "swe", "import ctypes; ctypes.CDLL('libc.so.6').shmget(0x5EED, 4096, 0o1666)"),
+    # what root's tools would leave if one ever wrote through a candidate's symlink: a start-up hook
+    ("changed: /opt/venv/lib/python3.11/site-packages", "root",
+     "open('/opt/venv/lib/python3.11/site-packages/zz_escape.pth', 'w').write('import os\\n')"),
 ])
-def test_reset_refuses_what_it_cannot_undo(docker_client, images, no_leftover_containers, what, plant):
+def test_reset_refuses_what_it_cannot_undo(docker_client, images, no_leftover_containers, what, user, plant):
     with _session(docker_client, images["calc"]) as session:
-        _as_user(session, plant)
+        _as_user(session, plant, user)
         reply = session.request({"op": "reset"}, 300)
         assert reply["ok"] and reply["clean"] is False
         assert any(d.startswith(what) for d in reply["dirty"]), reply["dirty"]

@@ -5,10 +5,9 @@ hardened container (docker_sandbox.py), copies the harness files in, starts the 
 long-lived exec, and exchanges one JSON request line for one marked JSON reply line. Both the
 SWE-bench candidate runner and the program runner use it.
 
-`FreshSessions` hands out sessions that have never served a job, starting the next one in the
-background while the current one works and removing used ones in the background, so that a
-container per candidate costs little more than a warm container -- and nothing one candidate
-does can survive into another's judgement.
+`CleanSessions` hands out sessions no job has touched: new ones, or used ones whose harness reset
+the container and proved it clean. While one works, the next is started or reset in the background,
+so a container that nothing of an earlier candidate survives in costs little more than a warm one.
 """
 
 from __future__ import annotations
@@ -52,6 +51,7 @@ class HarnessSession:
         self.sandbox: DockerSandbox | None = None
         self._session = None
         self.used = False
+        self.broken = False  # a request got no reply: the harness's state is unknown
 
     def start(self) -> "HarnessSession":
         sandbox = DockerSandbox(self.client, self.image, self.limits).__enter__()
@@ -59,8 +59,9 @@ class HarnessSession:
             sandbox.put_files({f"{IN_CONTAINER}/{name}": (HARNESS / name).read_bytes() for name in self.spec.files})
             # The image's own Python (Debian's 3.11), never the env's venv first on PATH: the harness
             # needs its standard library (tomllib), whatever Python the repository is tested with.
-            self._session = sandbox.open_session(["/usr/bin/python3", "-u", f"{IN_CONTAINER}/{self.spec.script}",
-                                                  "--serve"])
+            # -B: the harness writes no bytecode, so root changes no directory outside its home.
+            self._session = sandbox.open_session(
+                ["/usr/bin/python3", "-u", "-B", f"{IN_CONTAINER}/{self.spec.script}", "--serve"])
         except SandboxError:
             sandbox.close()
             raise
@@ -80,10 +81,12 @@ class HarnessSession:
         self.used = True
         reply, timed_out = self._session.request(json.dumps(payload).encode(), self.spec.marker, timeout)
         if reply is None:
+            self.broken = True
             raise SessionBroken("overran its time limit" if timed_out else "ended without a reply", timed_out)
         try:
             return json.loads(reply[len(self.spec.marker):])
         except ValueError as exc:
+            self.broken = True
             raise SessionBroken("sent an unreadable reply") from exc
 
     def state(self) -> dict[str, Any]:
@@ -174,7 +177,7 @@ class CleanSessions:
 
     def _reset(self, session: HarnessSession) -> bool:
         """True when the harness put everything back and found nothing it could not undo."""
-        if session.spec.reset is None:
+        if session.spec.reset is None or session.broken or session.sandbox is None:
             return False
         try:
             reply = session.request(session.spec.reset, 300)

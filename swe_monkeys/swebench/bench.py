@@ -3,8 +3,9 @@
 On an example instance or a real SWE-bench one it measures
 (1) the bare test run: the spec's test command alone, in a warm container of the instance image
     whose tree has the gold patch and the test patch applied;
-(2) the time per unique candidate through the verifier's runner -- a fresh container each,
-    started ahead, the harness's put-back, configuration and guard included -- and its ratio to (1);
+(2) the time per unique candidate through the verifier's runner -- clean containers taking turns
+    (each reset and checked, then given the next candidate, while the other is tested), the
+    harness's put-back, configuration and guard included -- and its ratio to (1);
 (3) a batch of synthetic candidates with realistic duplication through the full verifier, with
     and without fail-fast, checking that both give the same verdicts;
 (4) optionally a SWE-bench-harness-style loop (a fresh container and the whole eval script per
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import random
 import resource
+import shlex
 import statistics
 import tempfile
 import time
@@ -75,8 +77,11 @@ TIMER = ("import subprocess, sys, time; t = time.monotonic(); "
 
 
 def _bare_test_runs(client, image: str, inst: SWEInstance, spec, runs: int) -> list[float]:
-    """The test command alone, timed inside a warm container prepared with gold + test patch."""
-    cmd = f"cd /testbed && PATH=/opt/venv/bin:$PATH {spec.test_cmd} {' '.join(test_args(inst, spec))}"
+    """The test command alone, timed inside a warm container prepared with gold + test patch, in
+    the environment every judged run gets (the spec's variables, PYTHONHASHSEED=0: without it
+    sympy's bin/test starts itself again with a random seed, which a judged run never pays)."""
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in {**spec.env, "PYTHONHASHSEED": "0"}.items())
+    cmd = f"cd /testbed && PATH=/opt/venv/bin:$PATH {env} {spec.test_cmd} {' '.join(test_args(inst, spec))}"
     with HarnessSession(client, image, Limits(), CANDIDATE_HARNESS) as session:
         session.request({"op": "prepare", "patch": inst.patch, "test_patch": inst.test_patch,
                          "test_files": test_patch_files(inst), "revert_patterns": [list(r) for r in REVERT_RULES]},
@@ -90,14 +95,16 @@ def _bare_test_runs(client, image: str, inst: SWEInstance, spec, runs: int) -> l
 
 
 def _per_candidate(client, image: str, inst: SWEInstance, spec, patches: list[str]) -> dict[str, float]:
-    """Back-to-back judges (full runs: fail-fast off) against the bare test run before and after."""
+    """Candidates judged back to back as the verifier judges a batch (`judge_many`: the next one
+    applied while one is tested; full runs, fail-fast off) against the bare test run before and after."""
     bare = _bare_test_runs(client, image, inst, spec, max(3, len(patches) // 2))
     runner = CandidateRunner(client, image, Limits())
     try:
-        runner.judge(inst, spec, patches[0])  # the first start is not overlapped with anything
+        for _ in runner.judge_many(inst, spec, patches[:2]):  # both containers started: a start is once per runner
+            pass
         start = time.monotonic()
-        for patch in patches:
-            runner.judge(inst, spec, patch)
+        for _ in runner.judge_many(inst, spec, patches):
+            pass
         per_unique = (time.monotonic() - start) / len(patches)
     finally:
         runner.close()
@@ -122,7 +129,8 @@ def _batch(target: BenchTarget, batch: list[str], config: VerifyConfig, tmp: Pat
     seconds = time.monotonic() - start
     verdicts = store.verdicts()
     statuses = [verdicts[cid].status.value for cid, _ in store.candidates()]
-    return seconds, dict(Counter(statuses)), statuses, len(set(store.dedup_keys().values()) - {""})
+    stopped = sum(v.reason.startswith("fail fast") for v in verdicts.values())
+    return seconds, dict(Counter(statuses)), statuses, len(set(store.dedup_keys().values()) - {""}), stopped
 
 
 def _harness_style(client, image: str, inst, spec, patches: list[str]) -> float:
@@ -159,14 +167,16 @@ def run_verify_bench(target: BenchTarget, total: int = 250, unique: int = 60, wo
         batch = synthetic_batch(inst, lambda p: sources.read_file_at(repo, inst.base_commit, p), total, unique)
         distinct = list(dict.fromkeys(batch))
         timing = _per_candidate(client, image, inst, spec, distinct[:per_unique_sample])
-        fast_s, counts, fast, judged = _batch(target, batch, config, Path(tmp), "fail-fast")
+        fast_s, counts, fast, judged, stopped = _batch(target, batch, config, Path(tmp), "fail-fast")
         config.fail_fast = False
-        full_s, _, full, _ = _batch(target, batch, config, Path(tmp), "full")
+        full_s, _, full, _, _ = _batch(target, batch, config, Path(tmp), "full")
         result = {"instance": inst.instance_id, "candidates": total, "unique_judged": judged, "workers": workers,
                   **{k: round(v, 3) for k, v in timing.items()},
                   "overhead_ratio": round(timing["per_unique_s"] / timing["bare_test_s"], 3),
                   "batch_s": round(fast_s, 2), "batch_no_fail_fast_s": round(full_s, 2),
                   "fail_fast_speedup": round(full_s / fast_s, 2), "verdicts_identical": fast == full,
+                  # candidates stopped after the FAIL_TO_PASS run (0 where gold's timings say it cannot pay)
+                  "fail_fast_stopped": stopped,
                   "verdicts": counts}
         if harness_sample:
             sample = batch[:harness_sample]

@@ -3,7 +3,7 @@
 `SWEChecker.judge(problem, candidates)` is what the task pipeline (tasks/pipeline.py) calls for
 SWE-bench, as it calls the math and code checkers. Per candidate: intake (empty / malformed /
 tests-only are verdicts of their own), the cross-run verdict cache (by instance, normalised
-patch, image digest and harness version), and otherwise a fresh container (runner.py). Before an
+patch, image digest and harness version), and otherwise a clean container (runner.py). Before an
 instance's first candidate is judged its gold patch is, once per image and harness version
 (cached): a candidate's test counts only with the status it has under gold. On an instance that
 `validate` found flaky each candidate runs `flaky_runs` times and the majority decides. Up to
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import closing
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -116,7 +117,18 @@ class SWEChecker:
         info = self._instance(instance_of(problem))
         if info.problem:
             return [Verdict(Status.INFRA_ERROR, reason=f"environment: {info.problem}") for _ in candidates]
-        return [self._judge_one(info, patch) for patch, _ in candidates]
+        verdicts: list[Verdict | None] = []
+        todo: list[tuple[int, str, str]] = []  # (index, patch as taken in, cache key)
+        for patch, _ in candidates:
+            verdict, taken, cache_key = self._without_container(info, patch)
+            if verdict is None:
+                todo.append((len(verdicts), taken, cache_key))
+            verdicts.append(verdict)
+        if todo:
+            with closing(self._in_containers(info, [p for _, p, _ in todo])) as judged:
+                for n, _, cache_key in todo:
+                    verdicts[n] = self._keep(next(judged), cache_key)
+        return verdicts
 
     # -- one instance ---------------------------------------------------------------------------
     def _instance(self, inst: SWEInstance) -> _Instance:
@@ -136,29 +148,41 @@ class SWEChecker:
             info.problem = str(exc)
         return info
 
-    def _judge_one(self, info: _Instance, patch: str) -> Verdict:
+    def _without_container(self, info: _Instance, patch: str) -> tuple[Verdict | None, str, str]:
+        """(the verdict of intake or of the cache, or None; the patch as taken in; its cache key)."""
         taken = intake(patch)
         if taken.status is not None:
-            return Verdict(taken.status, reason=taken.reason)
+            return Verdict(taken.status, reason=taken.reason), "", ""
         cache_key = verdict_key(info.inst.instance_id, normalised_key(taken.patch, info.read_file), info.image_id,
                                 harness_version())
         cached = self.cache.get(cache_key) if self.cache else None
         if cached is not None:
             cached.reason = f"cached: {cached.reason}"
-            return cached
+        return cached, taken.patch, cache_key
+
+    def _in_containers(self, info: _Instance, patches: list[str]):
+        """Each patch's verdict, in order, as it is reached (the runner applies the next candidate
+        while one is tested); on an instance `validate` found flaky, the majority of `flaky_runs`."""
         runner = self._take_runner(info.image, info.spec)
         try:
             gold = self._gold(info, runner)
-            if isinstance(gold, Verdict):
-                return replace(gold)  # the instance cannot be judged in this image
+            if isinstance(gold, Verdict):  # the instance cannot be judged in this image
+                yield from (replace(gold) for _ in patches)
+                return
             flaky = self.cache is not None and self.cache.is_flaky(info.inst.instance_id, info.image_id)
             runs = self.config.flaky_runs if flaky else 1
-            verdicts = [runner.judge(info.inst, info.spec, taken.patch, gold, self.config.fail_fast)
-                        for _ in range(runs)]
+            with closing(runner.judge_many(info.inst, info.spec, [p for p in patches for _ in range(runs)], gold,
+                                           self.config.fail_fast)) as verdicts:
+                for _ in patches:
+                    judged = [next(verdicts) for _ in range(runs)]
+                    yield judged[0] if runs == 1 else majority(judged)
         finally:
             self._give_back(info.image, runner)
-        verdict = verdicts[0] if runs == 1 else majority(verdicts)
-        if verdict.log:  # kept beside the cache, so a verdict served from it points to its log
+
+    def _keep(self, verdict: Verdict, cache_key: str) -> Verdict:
+        """Write the verdict's log beside the cache (so a verdict served from it points to its log)
+        and cache it."""
+        if verdict.log:
             path = cache_dir() / "logs" / f"{cache_key}.log"
             path.write_text(verdict.log, errors="replace")
             verdict.log_ref = str(path)
@@ -218,11 +242,10 @@ def gold_record(runner: CandidateRunner, inst: SWEInstance, spec: EnvSpec, image
         verdict, gold = runner.judge_gold(inst, spec)
         if not verdict.status.is_judgement:
             return verdict  # an infrastructure fault: tried again next time
-        record = {"resolved": gold is not None, "reason": verdict.reason,
-                  "statuses": gold.statuses if gold else {}, "first": gold.first if gold else None}
+        record = gold.record() if gold is not None else {"resolved": False, "reason": verdict.reason, "statuses": {}}
         if cache is not None:
             cache.put_gold(gold_key(inst, image_id), record)
     if not record["resolved"]:
         return Verdict(Status.INFRA_ERROR, reason="the gold patch does not resolve this instance in its image, "
                        f"so no candidate can be judged: {record['reason']} (swe-monkeys validate re-checks it)")
-    return GoldStatuses(statuses=record["statuses"], first=record.get("first"))
+    return GoldStatuses.from_record(record)

@@ -35,10 +35,35 @@ class GoldStatuses:
     # The FAIL_TO_PASS statuses when they are run first and alone (fail fast); None: not tried.
     first: dict[str, str] | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    # Seconds of gold's FAIL_TO_PASS-alone run and of its full run ({} for records made before).
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def fail_fast_agrees(self, inst: SWEInstance) -> bool:
         """True when running FAIL_TO_PASS tests alone gives gold's statuses (no order dependence)."""
         return self.first is not None and all(self.first.get(t) == self.statuses.get(t) for t in inst.fail_to_pass)
+
+    def fail_fast_pays(self) -> bool:
+        """True unless gold's timings show the FAIL_TO_PASS-first run cannot save time.
+
+        With a share p of candidates failing FAIL_TO_PASS, running those tests first costs F + (1-p)A
+        per candidate against A for the full run alone (F and A each with the test runner's start):
+        it pays while F < pA. Most samples fail, but an easy instance's need not, so p is taken as
+        1/2. On a suite whose whole file runs in about the time pytest takes to start (flask's
+        test_config.py: F 0.25 s, A 0.29 s) fail-fast would only add a second start."""
+        first, full = self.seconds.get("first"), self.seconds.get("full")
+        return not (first and full) or first < FAIL_FAST_SHARE * full
+
+    def record(self) -> dict[str, Any]:
+        """What the verdict cache keeps of a resolving gold run."""
+        return {"resolved": True, "reason": self.detail.get("reason", ""), "statuses": self.statuses,
+                "first": self.first, "seconds": self.seconds}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> "GoldStatuses":
+        return cls(statuses=record["statuses"], first=record.get("first"), seconds=record.get("seconds") or {})
+
+
+FAIL_FAST_SHARE = 0.5  # the share of candidates assumed to fail FAIL_TO_PASS (see fail_fast_pays)
 
 
 def _acceptable(status: str, gold: str | None, fail_to_pass: bool) -> bool:

@@ -1,11 +1,13 @@
-"""Judge candidates of one instance image, each in a container that has never run another.
+"""Judge candidates of one instance image, each in a container no other candidate's work survives in.
 
 Nothing a candidate does may reach another candidate's judgement: not a process (a thread
 whose group leader exited, a double-forked daemon), not a file in any writable place, not git
-metadata. The simplest way to make that true by construction is a fresh container per
-candidate, and `FreshSessions` makes it cheap: the next container is started (and the harness
-has listed its pristine tree) while the current candidate's tests run, and used containers are
-removed in the background.
+metadata. `CleanSessions` hands out containers that are new or that the harness reset after
+their last candidate and proved clean (run_candidate.py's "reset": every non-root task killed,
+the tree and every directory a non-root user can write put back, root's git index restored,
+then all of it checked against the state taken before the first candidate); a container the
+harness cannot vouch for is removed and a new one started. Two take turns per runner, each
+reset (or started) while the other judges, so isolation costs little beyond the test run.
 
 Per candidate: prepare (apply, put back, test patch) -> optionally the FAIL_TO_PASS tests alone
 (fail fast: most samples fail them, and then the PASS_TO_PASS run is not paid for) -> the full
@@ -19,7 +21,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
+from typing import Iterator
 
 from swe_monkeys.paths import HARNESS, PROJECT_ROOT
 from swe_monkeys.sandbox.docker_sandbox import Limits, SandboxError
@@ -92,7 +96,7 @@ def _failure(stage: str, error: str) -> Verdict:
 
 
 class CandidateRunner:
-    """Judges candidates of one image, one fresh container each (the next one started ahead)."""
+    """Judges candidates of one image, each in a new or reset-and-proved-clean container."""
 
     def __init__(self, client, image: str, limits: Limits):
         self.client, self.image, self.limits = client, image, limits
@@ -104,58 +108,85 @@ class CandidateRunner:
     def judge(self, inst: SWEInstance, spec: EnvSpec, patch: str, gold: GoldStatuses | None = None,
               fail_fast: bool = False) -> Verdict:
         """One candidate's verdict (patch "" = the empty candidate)."""
-        first = fail_fast_args(inst, spec) if fail_fast and gold is not None and gold.fail_fast_agrees(inst) else None
-        verdict, _ = self._in_clean_container(inst, spec, patch, gold, first)
-        return verdict
+        return next(self.judge_many(inst, spec, [patch], gold, fail_fast))
+
+    def judge_many(self, inst: SWEInstance, spec: EnvSpec, patches: list[str], gold: GoldStatuses | None = None,
+                   fail_fast: bool = False) -> Iterator[Verdict]:
+        """The candidates' verdicts, in order, each as soon as it is reached. While one candidate's
+        tests run, the next one is applied in the other container (prepare is root's work on the
+        candidate's patch and the test patch: nothing of the running candidate is involved)."""
+        wanted = fail_fast and gold is not None and gold.fail_fast_agrees(inst) and gold.fail_fast_pays()
+        first = fail_fast_args(inst, spec) if wanted else None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare-ahead") as ahead:
+            pending = ahead.submit(self._prepared, inst, patches[0]) if patches else None
+            try:
+                for n in range(len(patches)):
+                    session, prep = pending.result()
+                    pending = ahead.submit(self._prepared, inst, patches[n + 1]) if n + 1 < len(patches) else None
+                    yield self._tested(session, prep, inst, spec, gold, first)[0]
+            finally:  # the consumer stopped early: a candidate prepared ahead goes back unjudged
+                if pending is not None:
+                    session, _ = pending.result()
+                    if session is not None:
+                        self.sessions.give_back(session)
 
     def judge_gold(self, inst: SWEInstance, spec: EnvSpec, first_pass: bool = True
                    ) -> tuple[Verdict, GoldStatuses | None]:
         """The gold patch under SWE-bench's own rules, and its per-test statuses when it resolves
         (with the statuses its FAIL_TO_PASS tests get when run first and alone, unless `first_pass`
         is off: a repeat run that only has to confirm the verdict and the statuses)."""
-        verdict, first = self._in_clean_container(inst, spec, inst.patch, None,
-                                                  fail_fast_args(inst, spec) if first_pass else None, keep_going=True)
+        session, prep = self._prepared(inst, inst.patch)
+        verdict, first, seconds = self._tested(session, prep, inst, spec, None,
+                                               fail_fast_args(inst, spec) if first_pass else None, keep_going=True)
         if not verdict.resolved:
             return verdict, None
         detail = {"reason": verdict.reason, "seconds": verdict.seconds}
-        return verdict, GoldStatuses(statuses=dict(verdict.tests), first=first, detail=detail)
+        return verdict, GoldStatuses(statuses=dict(verdict.tests), first=first, detail=detail, seconds=seconds)
 
-    def _in_clean_container(self, inst, spec, patch, gold, first, keep_going=False):
+    def _prepared(self, inst: SWEInstance, patch: str):
+        """(a clean session with the candidate applied, the harness's prepare reply), or (None, the
+        Verdict a failure to get there amounts to)."""
         try:
             session = self.sessions.take()
         except SandboxError as exc:
-            return Verdict(Status.INFRA_ERROR, reason=f"container: {exc}"), None
+            return None, Verdict(Status.INFRA_ERROR, reason=f"container: {exc}")
+        job = {"op": "prepare", "patch": patch, "test_patch": inst.test_patch, "test_files": test_patch_files(inst),
+               "revert_patterns": [list(rule) for rule in REVERT_RULES]}
+        return session, self._request(session, job, PREPARE_TIMEOUT_S, "prepare")
+
+    def _tested(self, session, prep, inst, spec, gold, first, keep_going=False):
+        """(verdict, FAIL_TO_PASS statuses of the fail-fast run or None, {"first"/"full": test seconds});
+        the session goes back to the supply (to be reset) whatever happens."""
+        if session is None:
+            return prep, None, {}
         try:
-            return self._judge_in(session, inst, spec, patch, gold, first, keep_going)
+            return self._judge_in(session, prep, inst, spec, gold, first, keep_going)
         finally:
             self.sessions.give_back(session)
 
-    def _judge_in(self, session, inst, spec, patch, gold, first, keep_going):
-        """(verdict, FAIL_TO_PASS statuses of the fail-fast run or None)."""
-        job = {"op": "prepare", "patch": patch, "test_patch": inst.test_patch, "test_files": test_patch_files(inst),
-               "revert_patterns": [list(rule) for rule in REVERT_RULES]}
-        prep = self._request(session, job, PREPARE_TIMEOUT_S, "prepare")
+    def _judge_in(self, session, prep, inst, spec, gold, first, keep_going):
         if isinstance(prep, Verdict):
-            return prep, None
+            return prep, None, {}
         if prep.get("stage") != "prepared":
-            return grading.grade(prep, inst, spec, gold), None
-        seconds, first_statuses = float(prep.get("setup_seconds", 0.0)), None
+            return grading.grade(prep, inst, spec, gold), None, {}
+        seconds, first_statuses, runs = float(prep.get("setup_seconds", 0.0)), None, {}
         if first:
             report = self._run(session, spec, first)
             if isinstance(report, Verdict):
-                return report, None
-            seconds += float(report.get("test_seconds", 0.0))
+                return report, None, runs
+            runs["first"] = float(report.get("test_seconds", 0.0))
             verdict = grading.grade({**prep, **report}, inst, spec, gold, only_fail_to_pass=True)
             first_statuses = {t: verdict.tests.get(t, "MISSING") for t in inst.fail_to_pass}
             if not verdict.resolved and not keep_going:
-                verdict.reason, verdict.seconds = "fail fast: " + verdict.reason, seconds
-                return verdict, first_statuses
+                verdict.reason, verdict.seconds = "fail fast: " + verdict.reason, seconds + runs["first"]
+                return verdict, first_statuses, runs
         report = self._run(session, spec, test_args(inst, spec))
         if isinstance(report, Verdict):
-            return report, first_statuses
+            return report, first_statuses, runs
+        runs["full"] = float(report.get("test_seconds", 0.0))
         verdict = grading.grade({**prep, **report}, inst, spec, gold)
-        verdict.seconds = seconds + float(report.get("test_seconds", 0.0))
-        return verdict, first_statuses
+        verdict.seconds = seconds + sum(runs.values())
+        return verdict, first_statuses, runs
 
     def _run(self, session, spec: EnvSpec, args: list[str]):
         job = {"op": "run", "cmd": spec.test_cmd, "args": args, "env": spec.env, "timeout": spec.timeout,

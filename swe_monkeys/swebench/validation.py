@@ -1,6 +1,6 @@
 """Validation runs: does an instance's environment tell right from wrong?
 
-For each instance, in fresh containers: the gold patch `repeats` times (it must resolve every time)
+For each instance, in clean containers: the gold patch `repeats` times (it must resolve every time)
 and the empty patch once (it must not resolve). Gold's per-test statuses become what candidates
 are graded against; tests whose status changed between gold runs are reported as flaky. Each
 instance yields one row for configs/swebench/validation.jsonl (see validation_table) as soon as
@@ -71,8 +71,7 @@ def _validate_one(client, builder, cache, inst, spec, repeats, config, log_dir) 
         keep_logs(log_dir / inst.instance_id, {"gold": gold, "empty": empty})
     gold_ok, empty_ok = sum(v.resolved for v in gold), sum(v.resolved for v in empty)
     if record is not None and gold_ok * 2 > repeats:
-        cache.put_gold(gold_key(inst, image_id), {"resolved": True, "reason": gold[0].reason,
-                                                  "statuses": record.statuses, "first": record.first})
+        cache.put_gold(gold_key(inst, image_id), record.record())
     detail = {"gold": [v.summary() for v in gold], "empty": [v.summary() for v in empty]}
     cache.record_validation(inst.instance_id, image_id, repeats, gold_ok, empty_ok, detail)
     failed = next((v for v in gold if not v.resolved), None)

@@ -10,7 +10,7 @@ The same task interface as math and code (tasks/__init__.py), on the same pipeli
   fired are recorded; a completion that yields no patch is still a sample (judged `empty`);
 - `content_key`: the normalised patch (comments and layout of Python dropped), so equal patches
   are judged once;
-- `checker`: `SWEChecker` (swebench/checker.py): intake, images, fresh containers, gold statuses,
+- `checker`: `SWEChecker` (swebench/checker.py): intake, images, clean containers, gold statuses,
   the verdict cache;
 - `vote_ok`: the oracle-free filter of selection: a candidate that breaks a PASS_TO_PASS test is
   dropped before the plurality vote over normalised patches.
