@@ -22,10 +22,9 @@ leave behind for the next process.
 """
 
 import os
-import shutil
 import stat
 
-from tree import _lstat_key
+from tree import lstat_key, remove_path
 
 SKIP = ("/proc", "/sys")
 SPECIAL_OK = ("/dev/shm", "/dev/mqueue")  # the only places below /dev a user may create entries in
@@ -44,12 +43,12 @@ def _dir_times(st):
 
 
 def _listing(path):
-    """{name: entry_key} of one directory's entries, or None when it is no longer a directory."""
+    """{name: lstat_key} of one directory's entries, or None when it is no longer a directory."""
     try:
         names = os.listdir(path)
     except OSError:
         return None
-    return {name: _lstat_key(os.path.join(path, name)) for name in names}
+    return {name: lstat_key(os.path.join(path, name)) for name in names}
 
 
 class Reach:
@@ -81,16 +80,16 @@ class Reach:
                         self.fixed[full] = _dir_times(st)
                     stack.append(full)
                 elif (stat.S_ISREG(st.st_mode) or stat.S_ISFIFO(st.st_mode)) and _others_can_change(st):
-                    self.files[full] = _lstat_key(full)
+                    self.files[full] = lstat_key(full)
         for path in self.dirs:
-            self.dirs[path] = (_lstat_key(path), _listing(path) or {})
+            self.dirs[path] = (lstat_key(path), _listing(path) or {})
 
     def restore(self):
         """Remove every entry created since the walk in a writable directory (it and everything
         below it); returns what cannot be undone here (empty when all is as it was)."""
         problems = []
         for path, (key, pristine) in self.dirs.items():
-            if _lstat_key(path) != key:
+            if lstat_key(path) != key:
                 problems.append("changed: %s" % path)
                 continue
             now = _listing(path)
@@ -98,11 +97,11 @@ class Reach:
                 problems.append("gone: %s" % path)
                 continue
             for name in set(now) - set(pristine):
-                _remove(os.path.join(path, name))
+                remove_path(os.path.join(path, name))
             now = _listing(path) or {}
             problems += ["changed: %s/%s" % (path, n) for n in sorted(set(now) | set(pristine))
                          if now.get(n) != pristine.get(n)]
-        problems += ["written: %s" % p for p, key in self.files.items() if _lstat_key(p) != key]
+        problems += ["written: %s" % p for p, key in self.files.items() if lstat_key(p) != key]
         for path, key in self.fixed.items():
             try:
                 if _dir_times(os.lstat(path)) != key:
@@ -110,20 +109,6 @@ class Reach:
             except OSError:
                 problems.append("gone: %s" % path)
         return problems
-
-
-def _remove(full):
-    try:
-        st = os.lstat(full)
-    except OSError:
-        return
-    if stat.S_ISDIR(st.st_mode):
-        shutil.rmtree(full, ignore_errors=True)
-    else:
-        try:
-            os.unlink(full)
-        except OSError:
-            pass
 
 
 def ipc_objects():
@@ -159,17 +144,17 @@ class GitState:
                 dirs.remove("objects")
             for name in dirs + files:
                 full = os.path.join(root, name)
-                out[full] = _lstat_key(full)
+                out[full] = lstat_key(full)
         return out
 
     def restore(self):
         """Put the index back when it changed; returns what else differs."""
-        if self.index_bytes is not None and _lstat_key(self.index) != self.keys.get(self.index):
+        if self.index_bytes is not None and lstat_key(self.index) != self.keys.get(self.index):
             tmp = self.index + ".swe-monkeys"
             with open(tmp, "wb") as f:
                 f.write(self.index_bytes)
             os.chmod(tmp, stat.S_IMODE(self.keys[self.index][0]))
             os.replace(tmp, self.index)
-            self.keys[self.index] = _lstat_key(self.index)
+            self.keys[self.index] = lstat_key(self.index)
         now = self._keys()
         return ["changed: %s" % p for p in sorted(set(now) | set(self.keys)) if now.get(p) != self.keys.get(p)]

@@ -37,7 +37,6 @@ import json
 import os
 import pwd
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -172,24 +171,23 @@ def prepare(state, job, result):
     return result
 
 
-def remove_user_files(uid):
-    """Everything the test user created (it can create but never change what it does not own)."""
-    for top in (TESTBED,) + SCRATCH_DIRS:
-        for root, dirs, files in os.walk(top):
-            if root == TESTBED and ".git" in dirs:
-                dirs.remove(".git")
-            for name in list(dirs) + files:
-                path = os.path.join(root, name)
-                try:
-                    if os.lstat(path).st_uid != uid:
-                        continue
-                except OSError:
+def remove_user_files(state, uid):
+    """Everything the test user created: in the tree (it can create but never change what it does
+    not own), and whatever is new where the pristine survey found a non-root user could write."""
+    state.reach.restore()  # what it cannot undo is the candidate's own, and the reset finds it
+    for root, dirs, files in os.walk(TESTBED):
+        if root == TESTBED and ".git" in dirs:
+            dirs.remove(".git")
+        for name in list(dirs) + files:
+            path = os.path.join(root, name)
+            try:
+                if os.lstat(path).st_uid != uid:
                     continue
-                if name in dirs and not os.path.islink(path):
-                    shutil.rmtree(path, ignore_errors=True)
-                    dirs.remove(name)
-                else:
-                    os.unlink(path)
+            except OSError:
+                continue
+            tree.remove_path(path)
+            if name in dirs:
+                dirs.remove(name)
 
 
 def run(state, job, result):
@@ -199,7 +197,7 @@ def run(state, job, result):
     if state.runs and uid:
         if not kill_uid(uid):
             raise RuntimeError("a process of the previous run could not be stopped")
-        remove_user_files(uid)
+        remove_user_files(state, uid)
     state.runs += 1
     extra = []
     if job.get("pytest"):

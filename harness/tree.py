@@ -21,32 +21,28 @@ GIT_DIR = TESTBED + "/.git"
 GIT = ["git", "--git-dir=" + GIT_DIR, "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false"]
 
 
-def entry_key(st, link=None):
-    """What identifies one tree entry's state. A file: its inode, type and mode, owner, size and
-    times, the change time included (no unprivileged process can set it back). A directory: its
-    inode, mode and owner (its size and times change whenever an entry is added)."""
-    if stat.S_ISDIR(st.st_mode):
-        return (st.st_mode, st.st_uid, st.st_gid, st.st_ino, 0, 0, 0, None)
-    return (st.st_mode, st.st_uid, st.st_gid, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, link)
-
-
-def _lstat_key(full):
-    """entry_key of a path, or None when it is gone."""
+def lstat_key(full):
+    """What identifies one entry's state, or None when it is gone. A file: its inode, type and
+    mode, owner, size and times, the change time included (no unprivileged process can set it
+    back), a symlink's target. A directory: its inode, mode and owner (its size and times change
+    whenever an entry is added)."""
     try:
         st = os.lstat(full)
     except OSError:
         return None
+    if stat.S_ISDIR(st.st_mode):
+        return (st.st_mode, st.st_uid, st.st_gid, st.st_ino, 0, 0, 0, None)
     link = None
     if stat.S_ISLNK(st.st_mode):
         try:
             link = os.readlink(full)
         except OSError:
             link = ""
-    return entry_key(st, link)
+    return (st.st_mode, st.st_uid, st.st_gid, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, link)
 
 
 def _walk(root):
-    """{relative path: entry_key} of everything below root but .git."""
+    """{relative path: lstat_key} of everything below root but .git."""
     out, stack = {}, [""]
     while stack:
         rel = stack.pop()
@@ -58,7 +54,7 @@ def _walk(root):
             if not rel and name == ".git":
                 continue
             path = rel + "/" + name if rel else name
-            key = _lstat_key(os.path.join(root, path))
+            key = lstat_key(os.path.join(root, path))
             if key is None:
                 continue
             out[path] = key
@@ -135,7 +131,7 @@ class Manifest:
             if not _inside_real_dirs(self.root, path):
                 continue  # its parent is no real directory of the tree: restoring that parent removes it
             entry = self.entries.get(path)
-            _remove(full, keep_dir=entry is not None and stat.S_ISDIR(entry[0]))
+            remove_path(full, keep_dir=entry is not None and stat.S_ISDIR(entry[0]))
             if entry is None:
                 continue
             mode, uid, gid = stat.S_IMODE(entry[0]), entry[1], entry[2]
@@ -155,7 +151,7 @@ class Manifest:
             else:
                 continue
             # Pristine again, by construction: what the tree holds now is the pristine entry.
-            self.entries[path] = _lstat_key(full)
+            self.entries[path] = lstat_key(full)
 
     def reset(self):
         """Put the whole tree back as it was, ignored files included; returns what still differs
@@ -179,7 +175,8 @@ def _inside_real_dirs(root, path):
     return True
 
 
-def _remove(full, keep_dir=False):
+def remove_path(full, keep_dir=False):
+    """Remove a file, symlink or (unless keep_dir) directory tree; never follows a symlink."""
     try:
         st = os.lstat(full)
     except FileNotFoundError:

@@ -50,7 +50,6 @@ class HarnessSession:
         self.client, self.image, self.limits, self.spec = client, image, limits, spec
         self.sandbox: DockerSandbox | None = None
         self._session = None
-        self.used = False
         self.broken = False  # a request got no reply: the harness's state is unknown
 
     def start(self) -> "HarnessSession":
@@ -78,7 +77,6 @@ class HarnessSession:
         """Send one request; the harness's reply as a dict. Raises SessionBroken, SandboxError."""
         if self._session is None:
             raise SandboxError("the session is not running")
-        self.used = True
         reply, timed_out = self._session.request(json.dumps(payload).encode(), self.spec.marker, timeout)
         if reply is None:
             self.broken = True
@@ -162,7 +160,6 @@ class CleanSessions:
             except BaseException:
                 session.close()
                 raise
-            session.used = False
         return session
 
     def _returner(self) -> None:
@@ -184,7 +181,6 @@ class CleanSessions:
         except (SessionBroken, SandboxError) as exc:
             reply = {"dirty": [f"reset: {exc}"]}
         if reply.get("ok") and reply.get("clean") is True:
-            session.used = False
             return True
         self.dirty = (self.dirty + [", ".join(reply.get("dirty") or [reply.get("error", "no reason")])])[-20:]
         return False
