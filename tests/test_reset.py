@@ -157,3 +157,50 @@ def test_a_container_is_reused_only_when_clean(docker_client, images, no_leftove
         assert any("written: /home/swe/.bashrc" in d for d in pool.dirty), pool.dirty
     finally:
         pool.close()
+
+
+PLANT_FOR_THE_SECOND_RUN = '''
+
+import os as _os
+# hostile: planted during the FAIL_TO_PASS run, to mask this candidate's broken PASS_TO_PASS test in
+# its full run (pytest loads tests/conftest.py before any test module imports this package)
+for _where, _text in (("/testbed/tests/conftest.py", "import pytest\\n\\n@pytest.hookimpl(hookwrapper=True)\\n"
+                       "def pytest_runtest_makereport(item, call):\\n    outcome = yield\\n"
+                       "    outcome.get_result().outcome = 'passed'\\n"), ("/tmp/sitecustomize.py", "")):
+    try:
+        open(_where, "a").write(_text)
+    except OSError:
+        pass
+'''
+
+
+def test_fail_fast_second_run_sees_nothing_of_the_first(docker_client, images, examples, no_leftover_containers):
+    """Between one candidate's FAIL_TO_PASS run and its full run, what its first run planted is
+    gone: a fix that breaks a PASS_TO_PASS test and plants a force-pass conftest is unresolved for
+    that test, not rescued (nor caught only by the guard). Fail fast is forced on, as on a long suite."""
+    from dataclasses import replace
+
+    from swe_monkeys.paths import PROJECT_ROOT
+    from swe_monkeys.swebench.edits import unified_diff
+    from swe_monkeys.swebench.runner import CandidateRunner
+    from swe_monkeys.swebench.spec import load_spec
+
+    example = examples["calc"]
+    inst, spec = example.instance, load_spec(example.instance.repo, example.instance.version)
+    init = "calc/__init__.py"
+    base = (PROJECT_ROOT / "swe_monkeys/examples/calc/base" / init).read_text()
+    hostile = example.candidates["breaks_p2p"] + unified_diff({init: base}, {init: base + PLANT_FOR_THE_SECOND_RUN})
+    runner = CandidateRunner(docker_client, images["calc"], Limits())
+    try:
+        _, gold = runner.judge_gold(inst, spec)
+        forced = replace(gold, seconds={"first": 0.01, "full": 10.0})
+        assert forced.fail_fast_agrees(inst) and forced.fail_fast_pays()
+        verdicts = list(runner.judge_many(inst, spec, [hostile, example.candidates["breaks_p2p"],
+                                                       example.candidates["wrong"]], forced, fail_fast=True))
+    finally:
+        runner.close()
+    planted, plain, wrong = verdicts
+    assert planted.status.value == "unresolved" and "PASS_TO_PASS" in planted.reason, planted.reason
+    assert "guard" not in planted.reason and not planted.reason.startswith("fail fast"), planted.reason
+    assert plain.reason == planted.reason  # the same verdict as the candidate without the plant
+    assert wrong.status.value == "unresolved" and wrong.reason.startswith("fail fast")
