@@ -40,7 +40,9 @@ def test_two_endpoints_give_the_samples_of_one(tmp_path):
             sample_problems(store, PROBLEMS, session.sampler, CONFIG)
             two = _samples(store)
             assert store.get_meta("sampling")["backend"]["endpoints"] == 2
-        assert sorted(session.sampler.requests.values()) == [5, 5]  # both did half the work
+        # both did part of the work: each request goes to the least busy endpoint, so with four in
+        # flight the split follows which answered first (5/5 usually, 4/6 seen once in CI)
+        assert sum(session.sampler.requests.values()) == 10 and min(session.sampler.requests.values()) >= 3
     assert two == one and [s[3] for s in one if s[0] == "p1"] == list(range(7, 17))
 
 
