@@ -2,7 +2,7 @@
 
 Served over stdin/stdout: one JSON request per line, one reply line per request, starting with
 `@@SWE_MONKEYS_PROGRAM@@ `. A request is {"id", "program", "stdin", "timeout", "memory_mb",
-"output_cap", "checked"}. The server runs as root; `unsafe_run_program` runs each program as a
+"output_cap", "checked", "tests", "entry_point"}. The server runs as root; `unsafe_run_program` runs each program as a
 uid of its own (a new one per program, never shared), in its own session, with rlimits on CPU
 seconds, address space, file size (which also caps stdout/stderr: they go to root's files), open
 files and processes, and a wall-clock timeout.
@@ -16,15 +16,23 @@ Nothing a program does survives into the next program's judgement, by constructi
   the reply says `dirty` and the host replaces the container;
 - the next program runs as another uid, which cannot signal, trace or write anything of this one.
 
-`checked` programs (HumanEval/MBPP: the candidate followed by the dataset's asserts) pass only if
-the whole program ran to its end: a wrapper execs it as `__main__` and only *afterwards* reads a
-per-run nonce from a pipe and writes it to a second pipe that the server reads. While the
-program runs no Python object holds the nonce (it waits in the kernel's pipe buffer) nor the
-pipes' numbers (they are read back from /proc/self/cmdline): a frame, a default argument or
-`sys.modules["__main__"]` gives nothing away. A program written against this file could still
-find the pipes; it cannot pass by os._exit(0), sys.exit(0), printing "passed" or killing its parent.
+`checked` programs (HumanEval/MBPP) pass only if the whole program ran to its end: a wrapper
+(program_wrapper.py) execs it as `__main__` and only *afterwards* reads a per-run nonce from a
+pipe and writes it to a second pipe that the server reads. While the program runs no Python object
+holds the nonce (it waits in the kernel's pipe buffer) nor the pipes' numbers (they are read back
+from /proc/self/cmdline): a frame, a default argument or `sys.modules["__main__"]` gives nothing
+away. A program written against this file could still find the pipes; it cannot pass by
+os._exit(0), sys.exit(0), printing "passed" or killing its parent.
+
+The dataset's tests travel apart from the program (`"tests"`, and HumanEval's `"entry_point"`), in
+the nonce pipe behind the nonce: the program never has them as source, and the wrapper compiles and
+runs them only after the program ended, in a fresh namespace, with the builtins and the modules the
+tests import checked against snapshots taken before the program ran, under an audit hook that makes
+trace/profile hooks, code-object swaps, gc walks and ctypes tampering (reply `tampered`: which).
 """
 
+import ast
+import fcntl
 import json
 import os
 import random
@@ -41,30 +49,8 @@ from kill_user import kill_uid
 
 MARK = "@@SWE_MONKEYS_PROGRAM@@ "
 UID_FIRST, UID_COUNT = 20000, 30000
-WRAPPER_PATH = "/opt/swe-monkeys/program_wrapper.py"
-WRAPPER = r'''"""Runs one program as __main__; then, and only then, passes the nonce on (run_programs.py)."""
-import os, sys, types
-
-
-def _run():
-    path = sys.argv[1]
-    sys.argv[:] = [path]
-    if hasattr(sys, "orig_argv"):
-        sys.orig_argv[:] = [sys.executable, path]
-    with open(path) as f:
-        source = f.read()
-    module = types.ModuleType("__main__")
-    module.__file__ = path
-    sys.modules["__main__"] = module
-    exec(compile(source, path, "exec"), module.__dict__)
-
-
-_run()
-del _run
-with open("/proc/self/cmdline", "rb") as f:
-    nonce_fd, result_fd = [int(x) for x in f.read().split(b"\0")[-3:-1]]
-os.write(result_fd, os.read(nonce_fd, 64))
-'''
+WRAPPER_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "program_wrapper.py")
+PIPE_MAX = 1 << 20  # F_SETPIPE_SZ's ceiling for a process without CAP_SYS_RESOURCE
 
 
 def _limits(uid, timeout, memory_mb, file_mb):
@@ -87,7 +73,7 @@ def _limits(uid, timeout, memory_mb, file_mb):
 
 def lock_down():
     """Before the first program: no directory is writable by "others" (/tmp, /var/tmp, /dev/shm,
-    /run/lock, /dev/mqueue, ...), and the program wrapper is in place, root-owned."""
+    /run/lock, /dev/mqueue, ...), and the program wrapper (program_wrapper.py) is root-owned, read-only."""
     for top, dirs, _ in os.walk("/"):
         if top == "/":
             dirs[:] = [d for d in dirs if d not in ("proc", "sys")]
@@ -97,9 +83,7 @@ def lock_down():
                 os.chmod(top, mode & 0o7775)
         except OSError:
             continue
-    os.makedirs(os.path.dirname(WRAPPER_PATH), exist_ok=True)
-    with open(WRAPPER_PATH, "w") as f:
-        f.write(WRAPPER)
+    os.chown(WRAPPER_PATH, 0, 0)
     os.chmod(WRAPPER_PATH, 0o644)
 
 
@@ -135,12 +119,19 @@ def _read_capped(path, cap):
 
 
 class _Channel:
-    """The nonce pipe and the result pipe of a checked program, at numbers picked at random."""
+    """The nonce pipe and the result pipe of a checked program, at numbers picked at random. The
+    nonce pipe also carries the entry point and the tests: the program's process can read them only
+    from the pipe, which the wrapper empties after the program ended (program_wrapper.py)."""
 
-    def __init__(self):
+    def __init__(self, entry_point="", tests=""):
         self.nonce = secrets.token_hex(16).encode()
+        payload = self.nonce + (entry_point + "\n" + tests).encode()
+        if len(payload) > PIPE_MAX:
+            raise ValueError("tests of %d bytes do not fit the pipe" % len(payload))
         nonce_r, nonce_w = os.pipe()
-        os.write(nonce_w, self.nonce)
+        if len(payload) > 65536:
+            fcntl.fcntl(nonce_w, fcntl.F_SETPIPE_SZ, PIPE_MAX)
+        os.write(nonce_w, payload)
         os.close(nonce_w)
         self.result_r, result_w = os.pipe()
         picks = random.sample(range(100, 1000), 2)
@@ -149,16 +140,34 @@ class _Channel:
             os.close(fd)
         self.child_fds = tuple(picks)
 
-    def completed(self):
+    def outcome(self):
+        """(completed, tampered): the nonce came back, or what the wrapper's tamper hook wrote."""
         for fd in self.child_fds:
             os.close(fd)
         os.set_blocking(self.result_r, False)
         try:
-            return os.read(self.result_r, 64) == self.nonce
+            said = os.read(self.result_r, 256)
         except OSError:
-            return False
+            said = b""
         finally:
             os.close(self.result_r)
+        tampered = said.decode("utf-8", "replace")[len("tampered: "):] if said.startswith(b"tampered: ") else None
+        return said == self.nonce, tampered
+
+
+def test_modules(tests):
+    """The top-level modules the tests import (the wrapper imports them before the program runs)."""
+    names = set()
+    try:
+        tree = ast.parse(tests)
+    except SyntaxError:
+        return ""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return ",".join(sorted(names))
 
 
 def _stage(req, uid):
@@ -200,10 +209,11 @@ def unsafe_run_program(req, uid):
     timeout, cap = float(req.get("timeout", 10)), int(req.get("output_cap", 1 << 20))
     base, program, work = _stage(req, uid)
     out_path, err_path = os.path.join(base, ".stdout"), os.path.join(base, ".stderr")
-    channel = _Channel() if req.get("checked") else None
+    tests = req.get("tests") or ""
+    channel = _Channel(req.get("entry_point") or "", tests) if req.get("checked") else None
     cmd = [sys.executable, "-I", "-B", program]
     if channel:
-        cmd = [sys.executable, "-I", "-B", WRAPPER_PATH, program] + [str(fd) for fd in channel.child_fds]
+        cmd = [sys.executable, "-I", "-B", WRAPPER_PATH, program, test_modules(tests)] + [str(fd) for fd in channel.child_fds]
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": work, "TMPDIR": work, "LANG": "C.UTF-8",
            "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
     start = time.monotonic()
@@ -214,7 +224,7 @@ def unsafe_run_program(req, uid):
         timed_out = _wait(proc, req.get("stdin", ""), timeout)
     seconds = time.monotonic() - start
     clean = kill_uid(uid)
-    completed = channel.completed() if channel else False
+    completed, tampered = channel.outcome() if channel else (False, None)
     clean = _remove_ipc(uid) and clean
     stdout, out_truncated = _read_capped(out_path, cap)
     stderr, _ = _read_capped(err_path, 8192)
@@ -223,7 +233,7 @@ def unsafe_run_program(req, uid):
     return {"id": req.get("id"), "exit_code": code if code is not None and code >= 0 else None,
             "signal": -code if code is not None and code < 0 else None, "timed_out": timed_out,
             "seconds": round(seconds, 4), "stdout": stdout, "stdout_truncated": out_truncated,
-            "stderr": stderr[-4000:], "completed": completed, "dirty": not clean}
+            "stderr": stderr[-4000:], "completed": completed, "tampered": tampered, "dirty": not clean}
 
 
 def serve():

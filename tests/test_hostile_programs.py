@@ -102,3 +102,108 @@ def test_a_hostile_program_leaves_nothing_for_the_next(docker_client, name):
     assert all("error" not in r for r in replies), replies
     assert [r["completed"] for r in replies] == [False, False, True, False, True, True], replies
     assert not any(r["dirty"] for r in replies), replies  # every task of the hostile uid was killed
+
+
+# Class 2: the tests are disarmed from inside the program (issue 20, item 6). Each attack is a wrong
+# `inc` (right on integers only), written as an outsider would against the old layout (the tests
+# appended to the program, in one module); the tests now run from text the program never sees.
+TESTS = ("def check(candidate):\n    assert abs(candidate(2.5) - 3.5) < 1e-9\n    import math\n"
+         "    assert math.isclose(candidate(0.5), 1.5)\n    assert candidate(1) == 2\n")
+WRONG_INC = "def inc(x):\n    return x + 1 if isinstance(x, int) else x\n"
+DISARM = {
+    "trace_skips_asserts": WRONG_INC + '''
+import sys
+def tracer(frame, event, arg):
+    if frame.f_code.co_name == "check":
+        def skip(frame, event, arg):
+            if event == "line" and frame.f_lineno < frame.f_code.co_firstlineno + 5:
+                try:
+                    frame.f_lineno = frame.f_code.co_firstlineno + 5
+                except ValueError:
+                    pass
+            return skip
+        return skip
+    return None
+sys.settrace(tracer)
+''',
+    "code_swap_from_a_call_hook": WRONG_INC + '''
+import sys
+def swap(frame, event, arg):
+    check = frame.f_globals.get("check")
+    if callable(check) and check.__code__.co_name != "nothing":
+        def nothing(candidate):
+            return None
+        check.__code__ = nothing.__code__
+    return swap
+sys.setprofile(swap)
+sys.settrace(swap)
+''',
+    "builtins_replaced": WRONG_INC + '''
+import builtins, types
+class Quiet(Exception):
+    pass
+builtins.AssertionError = Quiet
+builtins.abs = lambda x: 0
+real_import = builtins.__import__
+fake_math = types.SimpleNamespace(isclose=lambda *a, **k: True)
+builtins.__import__ = lambda name, *a, **k: fake_math if name == "math" else real_import(name, *a, **k)
+real_build = builtins.__build_class__
+builtins.__build_class__ = lambda *a, **k: real_build(*a, **k)
+''',
+    "test_module_patched": WRONG_INC + '''
+import math, sys, types
+math.isclose = lambda *a, **k: True
+sys.modules["math"] = types.SimpleNamespace(isclose=lambda *a, **k: True, __name__="math")
+''',
+    "exit_hooks_report_success": WRONG_INC + '''
+import atexit, os, sys, threading
+sys.excepthook = lambda *a: os._exit(0)
+threading.excepthook = lambda *a: os._exit(0)
+atexit.register(lambda: os._exit(0))
+''',
+    "signal_handler_edits_the_test_frame": WRONG_INC + '''
+import signal
+def edit(signum, frame):
+    while frame is not None:
+        frame.f_builtins["abs"] = lambda x: 0
+        if "math" in frame.f_globals:
+            frame.f_globals["math"] = type("M", (), {"isclose": staticmethod(lambda *a, **k: True)})
+        frame = frame.f_back
+signal.signal(signal.SIGALRM, edit)
+signal.setitimer(signal.ITIMER_REAL, 0.0005, 0.0005)
+''',
+    "frame_grab_during_the_call": '''
+import sys
+def inc(x):
+    caller = sys._getframe(1)
+    caller.f_builtins["abs"] = lambda y: 0
+    return x + 1 if isinstance(x, int) else x
+''',
+    "gc_finds_the_checker": WRONG_INC + '''
+import gc, threading, time
+def hunt():
+    end = time.time() + 3
+    while time.time() < end:
+        for o in gc.get_objects():
+            if getattr(o, "__name__", "") == "check" and callable(o):
+                o.__code__ = (lambda candidate: None).__code__
+threading.Thread(target=hunt, daemon=True).start()
+time.sleep(0.2)
+''',
+}
+RIGHT_INC = "def inc(x):\n    return x + 1\n"
+
+
+def _inc_job(program):
+    return ProgramJob(program, timeout=5, checked=True, tests=TESTS, entry_point="inc")
+
+
+@pytest.mark.parametrize("name", sorted(DISARM))
+def test_a_program_cannot_disarm_its_tests(docker_client, name):
+    with ProgramPool(docker_client, workers=1) as one:
+        jobs = [_inc_job(DISARM[name]), _inc_job(WRONG_INC), _inc_job("def inc(x):\n    return x\n"),
+                _inc_job(RIGHT_INC), ProgramJob(WRONG, checked=True), _inc_job(RIGHT_INC)]
+        replies = one.run(jobs)
+    assert all("error" not in r for r in replies), replies
+    assert [r["completed"] for r in replies] == [False, False, False, True, False, True], replies
+    assert not any(r["dirty"] for r in replies), replies

@@ -121,7 +121,10 @@ class _CodeTask:
         """The runs that decide one program (all must pass)."""
         from swe_monkeys.tasks.code_exec import ProgramJob
 
-        return [ProgramJob(program + "\n\n" + problem.data["check"], timeout=self.timeout, checked=True)]
+        # The tests travel apart from the program: the harness runs them after it, from text the
+        # program never sees (harness/program_wrapper.py), so the program cannot disarm them.
+        return [ProgramJob(program, timeout=self.timeout, checked=True, tests=problem.data["tests"],
+                           entry_point=problem.data.get("entry_point", ""))]
 
     def passed(self, problem: TaskProblem, index: int, reply: dict[str, Any]) -> bool:
         return bool(reply.get("completed"))
@@ -135,9 +138,11 @@ class HumanEval(_CodeTask):
     def _problem(self, row: dict, where: str) -> TaskProblem:
         _need(row, ("task_id", "prompt", "test", "entry_point"), where)
         check = f"{row['test']}\n\ncheck({row['entry_point']})\n"
+        # The prompt's own helpers (HumanEval/32's poly) come from the dataset, not the program.
+        tests = f"{row['prompt']}\n\n{row['test']}\n"
         return TaskProblem(str(row["task_id"]), Prompt.chat(_template("humaneval").substitute(prompt=row["prompt"])),
                            {"prompt": row["prompt"], "entry_point": row["entry_point"], "check": check,
-                            "statement": row["prompt"]})
+                            "tests": tests, "statement": row["prompt"]})
 
     def program(self, problem: TaskProblem, code: str) -> str:
         return humaneval_program(problem.data["prompt"], code, problem.data["entry_point"])
@@ -169,8 +174,9 @@ class MBPP(_CodeTask):
         setup = "\n".join([row.get("test_setup_code") or "", *(row.get("test_imports") or [])]).strip()
         check = "\n".join(row["test_list"]) + "\n"
         prompt = _template("mbpp").substitute(text=text, tests="\n".join(row["test_list"]))
+        tests = "\n".join([*(row.get("test_imports") or []), check])  # asserts see the program's names
         return TaskProblem(f"mbpp/{row['task_id']}", Prompt.chat(prompt),
-                           {"check": check, "setup": setup, "statement": text})
+                           {"check": check, "tests": tests, "setup": setup, "statement": text})
 
     def program(self, problem: TaskProblem, code: str) -> str:
         setup = problem.data.get("setup", "")
@@ -257,6 +263,8 @@ class CodeChecker:
 
 def _why(reply: dict[str, Any], index: int, total: int) -> str:
     case = f"test {index + 1}/{total}: " if total > 1 else ""
+    if reply.get("tampered"):
+        return case + f"tampered with its tests ({reply['tampered'][:100]})"
     if reply.get("timed_out"):
         return case + "timed out"
     if reply.get("signal"):

@@ -10,13 +10,14 @@ each program as the checker does (its own process, limits, timeout, the pass non
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional
 
 from swe_monkeys.paths import PROJECT_ROOT
 
 
-def _programs(dataset: Optional[Path], count: int) -> tuple[list[str], str]:
+def _programs(dataset: Optional[Path], count: int) -> tuple[list[Any], str]:
     from swe_monkeys.tasks.code import HumanEval, program_from_sample
 
     source = dataset or PROJECT_ROOT.parent / "shared" / "data" / "humaneval"
@@ -30,24 +31,28 @@ def _programs(dataset: Optional[Path], count: int) -> tuple[list[str], str]:
         opener = gzip.open if path.name.endswith(".gz") else open
         with opener(path, "rt") as f:
             gold = {r["task_id"]: r["canonical_solution"] for r in map(json.loads, f)}
-        programs = [program_from_sample(p, {"completion": gold[p.id]}) + "\n\n" + p.data["check"] for p in problems]
+        programs = [task.jobs(p, program_from_sample(p, {"completion": gold[p.id]}))[0] for p in problems]
         what = f"HumanEval canonical solutions ({path})"
     else:
-        programs = [f"def f(x):\n    return sum(range(x)) + {i}\n\nassert f(10) == {45 + i}\n" for i in range(164)]
+        from swe_monkeys.tasks.code_exec import ProgramJob
+
+        programs = [ProgramJob(f"def f(x):\n    return sum(range(x)) + {i}\n", timeout=10, checked=True,
+                               tests=f"assert f(10) == {45 + i}\n") for i in range(164)]
         what = "synthetic function + assert programs"
     return [programs[i % len(programs)] for i in range(count)], what
 
 
 def run_code_bench(programs: int = 100, baseline: int = 10, workers: int = 1,
                    dataset: Optional[Path] = None) -> dict[str, Any]:
-    """Figures and the ratio; `baseline` programs get a fresh container each (the slow way)."""
+    """Figures and the ratio; `baseline` programs get a fresh container each (the slow way). The jobs
+    are the checker's own (HumanEval's tests apart from the program, run by the harness's wrapper)."""
     from swe_monkeys.sandbox.docker_sandbox import docker_client
-    from swe_monkeys.tasks.code_exec import ProgramJob, ProgramPool, base_image, run_in_fresh_containers
+    from swe_monkeys.tasks.code_exec import ProgramPool, base_image, run_in_fresh_containers
 
     client = docker_client()
     image = base_image(client)
     sources, what = _programs(dataset, programs)
-    jobs = [ProgramJob(p, timeout=10, checked=True) for p in sources]
+    jobs = [replace(job, timeout=10) for job in sources]
     with ProgramPool(client, workers=workers, image=image) as pool:
         pool.run(jobs[:workers])  # start the containers: a warm pool is what a sweep uses
         start = time.monotonic()

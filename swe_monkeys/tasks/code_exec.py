@@ -36,6 +36,10 @@ class ProgramJob:
     stdin: str = ""
     timeout: float = 10.0
     checked: bool = False  # pass = ran to its end (asserts included); see harness/run_programs.py
+    # The dataset's tests, run by the harness's wrapper after the program from text the program never
+    # sees (harness/program_wrapper.py); with an entry point, `check(<the program's entry point>)`.
+    tests: str = ""
+    entry_point: str = ""
     memory_mb: int = 1024
     output_cap: int = 1 << 20
 
@@ -48,7 +52,7 @@ def base_image(client, log: Callable[[str], None] = lambda line: None) -> str:
     return ImageBuilder(client, default_repo_cache(), log=log).build_base()
 
 
-PROGRAM_HARNESS = HarnessSpec(files=("run_programs.py", "kill_user.py"), script="run_programs.py", marker=MARK)
+PROGRAM_HARNESS = HarnessSpec(files=("run_programs.py", "program_wrapper.py", "kill_user.py"), script="run_programs.py", marker=MARK)
 
 
 class _Runner:
