@@ -128,6 +128,22 @@ def cluster(
     _emit(result, as_json)
 
 
+@app.command("flags")
+def flags(
+    instances: Path = typer.Option(..., help="Instances file or folder whose gold patches are read "
+                                   "(e.g. ../shared/data/swe-bench-lite)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Tamper flags on every gold patch: scanned, flagged, per primitive, each flagged instance and why."""
+    from swe_monkeys.cli.lifecycle import fail
+    from swe_monkeys.swebench.dataset import load_instances
+    from swe_monkeys.swebench.tamper_flags import gold_flags
+
+    with fail():
+        result = gold_flags(load_instances(instances))
+    _emit(result, as_json)
+
+
 def _register_sample() -> None:
     from swe_monkeys.cli.sample import bench_sample
 

@@ -117,9 +117,28 @@ def _table1(report) -> list[Table]:
     return [(f"Table 1 (baselines: {report.table1_source})", header, rows)]
 
 
+def _flag_lines(report) -> list[str]:
+    """The count of flagged resolutions, beside the coverage (which counts them as resolved)."""
+    f = report.flags
+    if not f:
+        return []
+    per = ", ".join(f"{n} {p}" for p, n in f["per_primitive"].items())
+    return [f"resolved, flagged: {f['flagged']} of {f['read']} resolved candidates read"
+            + (f" ({per})" if per else "") + "; a static signal beside the verdict, coverage unchanged"]
+
+
+def _flag_table(report) -> list[Table]:
+    if not report.flags or not report.flags["candidates"]:
+        return []
+    rows = [[c["problem_id"], str(c["sample_idx"]), "resolved, flagged: " + "; ".join(c["reasons"])]
+            for c in report.flags["candidates"]]
+    return [("Resolved, flagged: the patch adds runtime-tampering primitives (look before trusting)",
+             ["problem", "sample", "verdict"], rows)]
+
+
 def _tables(report) -> list[Table]:
     return [_coverage_table(report), _fit_table(report), *_backtest_table(report), *_cost_tables(report),
-            *_table1(report)]
+            *_table1(report), *_flag_table(report)]
 
 
 def _align(cells: list[str], widths: list[int]) -> str:
@@ -140,7 +159,7 @@ def _allocation_lines(report) -> list[str]:
 
 def render_text(report) -> str:
     """The report as plain text, as `swe-monkeys report` prints it."""
-    lines = _header_lines(report) + _allocation_lines(report)
+    lines = _header_lines(report) + _allocation_lines(report) + _flag_lines(report)
     for table in _tables(report):
         lines += [""] + _text_table(*table)
     if report.notes:
@@ -158,7 +177,7 @@ def _html_table(title: str, header: list[str], rows: list[list[str]]) -> str:
 def render_html(report, images: dict[str, bytes]) -> str:
     """One self-contained page: the tables plus the PNGs inlined as data: URLs."""
     esc = html.escape
-    parts = [f"<p>{esc(line)}</p>" for line in _header_lines(report) + _allocation_lines(report)]
+    parts = [f"<p>{esc(line)}</p>" for line in _header_lines(report) + _allocation_lines(report) + _flag_lines(report)]
     parts += [f'<img alt="{esc(name)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
               for name, data in images.items()]
     parts += [_html_table(*t) for t in _tables(report)]
@@ -186,7 +205,7 @@ def render_json(report) -> str:
     """One JSON object on one line: what `report --json` prints (report.json holds every field)."""
     data = _finite(report.to_dict())
     keep = ("run_dir", "task", "model", "benchmark", "n_problems", "samples_min", "samples_max", "excluded",
-            "display_ks", "extrapolation", "backtest", "allocation", "notes")
+            "display_ks", "extrapolation", "backtest", "allocation", "flags", "notes")
     out = {k: data[k] for k in keep}
     index = [report.ks.index(k) for k in report.display_ks]
     out["coverage"] = {str(k): data["curves"][0]["values"][i] for k, i in zip(report.display_ks, index)}

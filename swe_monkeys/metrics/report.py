@@ -18,6 +18,7 @@ from swe_monkeys.metrics import passk
 from swe_monkeys.metrics.cost import LinearCost, Table1Row
 from swe_monkeys.metrics.backtest import Extrapolation
 from swe_monkeys.metrics.fits import BetaFit, PowerLawFit
+from swe_monkeys.metrics.flagged import flagged_resolutions
 from swe_monkeys.metrics.report_cost import CostSummary, add_cost
 from swe_monkeys.errors import SweMonkeysError
 
@@ -80,6 +81,7 @@ class Report:
     baseline_points: list[dict[str, Any]] = field(default_factory=list)  # solve rate vs $ per problem
     backtest: list[dict[str, Any]] = field(default_factory=list)  # per model, method and k (backtest.backtest)
     allocation: Optional[dict[str, Any]] = None  # an adaptive run: what it saved (metrics.allocation)
+    flags: Optional[dict[str, Any]] = None  # resolved, flagged (metrics.flagged): beside coverage, not in it
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -245,6 +247,10 @@ def build_report(run_dir: Path, options: ReportOptions = ReportOptions()) -> Rep
     add_cost(report, rows, meta, passk.coverage_every_k(n, c), options)
     if meta.get("allocation"):
         report.allocation = _allocation(rows, meta["allocation"], report.cost)
+    report.flags = flagged_resolutions(rows)
+    if report.flags and report.flags["read"] < report.flags["resolved"]:
+        report.notes.append(f"{report.flags['resolved'] - report.flags['read']} resolved candidates were recorded "
+                            "before tamper flags were read: not read")
     return report
 
 

@@ -7,6 +7,12 @@ One vocabulary for every task: a problem (`problem_id`, its TaskProblem as JSON)
 `content`, and the meta keys `extract_status` / `extract_reason` / `content_key`. Stores written
 before that (SWE-bench runs had an `instances` table and `edit_status` / `patch_key` metas) are
 migrated when opened.
+
+A resolved verdict of a task with a flagger (FLAGGERS) is stored with the flags that task's static
+reading of the candidate found (SWE-bench: swebench/tamper_flags.py, runtime-tampering primitives
+the patch adds) in `verdicts.flags`, a JSON list: a signal shown beside the verdict, never part of
+it. NULL means not read (not resolved, a task without a flagger, or a store written before the
+column, which opening adds).
 """
 
 from __future__ import annotations
@@ -19,7 +25,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from swe_monkeys.registry import Registry
 from swe_monkeys.types import Candidate, Verdict
+
+# Task name -> "module:function" (candidate content -> flags with `to_json()`), imported only when a
+# verdict of that task resolves: `import swe_monkeys` stays light.
+FLAGGERS = Registry("flagger", {"swebench": "swe_monkeys.swebench.tamper_flags:flag_patch"})
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -45,7 +56,8 @@ CREATE TABLE IF NOT EXISTS verdicts (
   dedup_key TEXT NOT NULL DEFAULT '',
   log_path TEXT NOT NULL DEFAULT '',
   seconds REAL NOT NULL DEFAULT 0,
-  created_at REAL NOT NULL);
+  created_at REAL NOT NULL,
+  flags TEXT);
 """
 
 
@@ -64,6 +76,7 @@ class RunStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         _migrate(self._db)
         self._db.executescript(SCHEMA)
+        _add_flags_column(self._db)
 
     def close(self) -> None:
         with self._lock:
@@ -172,11 +185,22 @@ class RunStore:
             path = self.dir / "logs" / f"{candidate_id}.log"
             path.write_text(verdict.log, errors="replace")
             log_path = str(path.resolve())
+        flags = self._flags(candidate_id) if verdict.resolved else None
         with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO verdicts VALUES (?,?,?,?,?,?,?,?)",
+            db.execute("INSERT OR REPLACE INTO verdicts (candidate_id, status, resolved, summary, dedup_key, log_path,"
+                       " seconds, created_at, flags) VALUES (?,?,?,?,?,?,?,?,?)",
                        (candidate_id, verdict.status.value, int(verdict.resolved), json.dumps(verdict.summary()),
-                        dedup_key, log_path, verdict.seconds, time.time()))
+                        dedup_key, log_path, verdict.seconds, time.time(),
+                        None if flags is None else json.dumps(flags)))
         return log_path
+
+    def _flags(self, candidate_id: int) -> list[dict[str, Any]] | None:
+        """The run's task's static flags on a resolved candidate's content (None: the task has no flagger)."""
+        task = self.get_meta("task")
+        if task not in FLAGGERS.names():
+            return None
+        rows = self._query("SELECT content FROM candidates WHERE id = ?", (candidate_id,))
+        return [flag.to_json() for flag in FLAGGERS.get(task)(rows[0][0])] if rows else None
 
     def drop_infra_errors(self) -> int:
         """Forget infra-error verdicts so that the next verify retries those candidates."""
@@ -205,7 +229,7 @@ class RunStore:
         """One row per candidate: the table the pure metrics work on (status None = not verified)."""
         rows = self._query(
             "SELECT c.problem_id, c.idx, c.model, v.status, v.resolved, c.prompt_tokens, c.completion_tokens,"
-            " c.seconds, COALESCE(v.seconds, 0), c.meta FROM candidates c"
+            " c.seconds, COALESCE(v.seconds, 0), c.meta, v.flags FROM candidates c"
             " LEFT JOIN verdicts v ON v.candidate_id = c.id ORDER BY c.problem_id, c.idx")
         keys = ("problem_id", "sample_idx", "model", "status", "resolved", "prompt_tokens", "completion_tokens",
                 "sample_seconds", "verify_seconds")
@@ -214,8 +238,15 @@ class RunStore:
             row = dict(zip(keys, r[:9]))
             row["resolved"] = bool(row["resolved"]) if row["status"] is not None else None
             row["meta"] = json.loads(r[9])
+            row["flags"] = None if r[10] is None else json.loads(r[10])  # tamper flags of a resolved one
             out.append(row)
         return out
+
+
+def _add_flags_column(db: sqlite3.Connection) -> None:
+    """A store written before verdict flags gets the column (NULL: not read), so it stays readable."""
+    if "flags" not in {r[1] for r in db.execute("PRAGMA table_info(verdicts)")}:
+        db.execute("ALTER TABLE verdicts ADD COLUMN flags TEXT")
 
 
 _OLD_META_KEYS = {"edit_status": "extract_status", "edit_reason": "extract_reason", "patch_key": "content_key"}
