@@ -2,10 +2,11 @@
 
 Served over stdin/stdout: one JSON request per line, one reply line per request, starting with
 `@@SWE_MONKEYS_PROGRAM@@ `. A request is {"id", "program", "stdin", "timeout", "memory_mb",
-"output_cap", "checked", "tests", "entry_point"}. The server runs as root; `unsafe_run_program` runs each program as a
+"output_cap", "disk_mb", "checked", "tests", "entry_point"}. The server runs as root; `unsafe_run_program` runs each program as a
 uid of its own (a new one per program, never shared), in its own session, with rlimits on CPU
 seconds, address space, file size (which also caps stdout/stderr: they go to root's files), open
-files and processes, and a wall-clock timeout.
+files and processes, a wall-clock timeout, and a watcher that kills it past `disk_mb` in its working
+directory (the only place it can write; the reply says `disk_exceeded`).
 
 Nothing a program does survives into the next program's judgement, by construction:
 - no directory is writable by "others" (the server takes write permission from every such
@@ -43,6 +44,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from kill_user import kill_uid
@@ -182,6 +184,29 @@ def _stage(req, uid):
     return base, program, work
 
 
+def _usage(top, uid):
+    """Bytes the uid keeps below `top` (its working directory: the only place it can write)."""
+    total = 0
+    for where, dirs, files in os.walk(top):
+        for name in dirs + files:
+            try:
+                st = os.lstat(os.path.join(where, name))
+            except OSError:
+                continue
+            total += st.st_blocks * 512 if st.st_uid == uid else 0
+    return total
+
+
+def _watch_disk(work, uid, limit, done, hit):
+    """Until `done`: past `limit` bytes in the working directory, the uid's processes are killed
+    and `hit` set. Without it a program fills the /tmp tmpfs (memory) to its size."""
+    while not done.wait(0.05):
+        if _usage(work, uid) >= limit:
+            hit.set()
+            kill_uid(uid)
+            return
+
+
 def _wait(proc, stdin, timeout):
     """Feed stdin, wait; past the timeout kill the program's process group. Returns timed_out."""
     try:
@@ -221,8 +246,14 @@ def unsafe_run_program(req, uid):
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=out, stderr=err, cwd=work, env=env,
                                 pass_fds=channel.child_fds if channel else (),
                                 preexec_fn=_limits(uid, timeout, int(req.get("memory_mb", 1024)), max(1, cap >> 20) + 1))
+        done, hit, disk = threading.Event(), threading.Event(), int(req.get("disk_mb", 256)) << 20
+        watcher = threading.Thread(target=_watch_disk, args=(work, uid, disk, done, hit), daemon=True)
+        watcher.start()
         timed_out = _wait(proc, req.get("stdin", ""), timeout)
+        done.set()
+        watcher.join()
     seconds = time.monotonic() - start
+    disk_exceeded = hit.is_set() or _usage(work, uid) >= disk
     clean = kill_uid(uid)
     completed, tampered = channel.outcome() if channel else (False, None)
     clean = _remove_ipc(uid) and clean
@@ -233,7 +264,8 @@ def unsafe_run_program(req, uid):
     return {"id": req.get("id"), "exit_code": code if code is not None and code >= 0 else None,
             "signal": -code if code is not None and code < 0 else None, "timed_out": timed_out,
             "seconds": round(seconds, 4), "stdout": stdout, "stdout_truncated": out_truncated,
-            "stderr": stderr[-4000:], "completed": completed, "tampered": tampered, "dirty": not clean}
+            "stderr": stderr[-4000:], "completed": completed and not disk_exceeded, "tampered": tampered, "disk_exceeded": disk_exceeded,
+            "dirty": not clean}
 
 
 def serve():

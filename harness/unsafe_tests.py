@@ -12,8 +12,10 @@ import os
 import pwd
 import random
 import re
+import resource
 import select
 import subprocess
+import threading
 import time
 
 from kill_user import kill_uid
@@ -130,12 +132,15 @@ def unsafe_run_tests(job, extra_args=()):
     proc = subprocess.Popen(["/bin/sh", "-c", cmd], cwd=TESTBED, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
                             user=pw.pw_uid, group=pw.pw_gid, extra_groups=[],
-                            pass_fds=channel.child_fds if channel else ())
+                            pass_fds=channel.child_fds if channel else (),
+                            preexec_fn=_file_size_cap(int(job.get("disk") or DISK_DEFAULT)))
+    disk = DiskWatch(pw.pw_uid, int(job.get("disk") or DISK_DEFAULT), (TESTBED, pw.pw_dir)).start()
     if channel:
         channel.after_spawn()
     _first_to_die(proc.pid)
     timed_out = not _read_until(proc, buf, start + float(job["timeout"]))
     # Whatever happened, nothing of the candidate's may outlive its run.
+    disk_exceeded = disk.stop()
     clean = kill_uid(pw.pw_uid) if pw.pw_uid else True
     exit_code = None if timed_out else proc.wait()
     if timed_out:
@@ -145,8 +150,79 @@ def unsafe_run_tests(job, extra_args=()):
               "test_seconds": round(time.monotonic() - start, 3), "clean": clean}
     if channel:
         result["guard"] = channel.verdict()
+    if disk_exceeded:
+        result["disk_exceeded"] = True
     result["log"] = log
     return result
+
+
+DISK_DEFAULT = 1 << 30  # Limits.disk's default, for a job that does not say
+
+
+def _file_size_cap(limit):
+    """RLIMIT_FSIZE for the test user's processes: no one file grows past the disk bound."""
+    def apply():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+class DiskWatch:
+    """Bounds the bytes the test user keeps on disk, summed over every file it owns where it can
+    write (the tree's sticky directories and its home on the container's writable layer, which is
+    the host's disk; /tmp, /var/tmp, /dev/shm): a thread samples the sum and kills the user's
+    processes past `limit`. A walk costs time, so the next one waits twenty times what this one
+    took (the watcher takes at most ~5% of a CPU); a run can overshoot by what it writes between
+    two samples, each file capped at `limit` by RLIMIT_FSIZE."""
+
+    def __init__(self, uid, limit, roots=()):
+        self.uid, self.limit, self.exceeded = uid, limit, False
+        self.roots = [r for r in dict.fromkeys(tuple(roots) + ("/tmp", "/var/tmp", "/dev/shm")) if r and r != "/"]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def used(self):
+        total, stack = 0, list(self.roots)
+        while stack:
+            try:
+                entries = os.scandir(stack.pop())
+            except OSError:
+                continue
+            with entries:
+                for entry in entries:
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    if st.st_uid == self.uid:
+                        total += st.st_blocks * 512
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+        return total
+
+    def _sample(self):
+        if not self.exceeded and self.used() >= self.limit:
+            self.exceeded = True
+            kill_uid(self.uid)
+
+    def _watch(self):
+        while not self._stop.is_set():
+            start = time.monotonic()
+            self._sample()
+            if self._stop.wait(max(0.5, 20 * (time.monotonic() - start))):
+                return
+
+    def start(self):
+        if self.uid:  # root's runs (run_as_root specs) are not the candidate's to bound
+            self._thread.start()
+        return self
+
+    def stop(self):
+        """Ends the watch with a last sample; True when the bound was hit."""
+        if self.uid:
+            self._stop.set()
+            self._thread.join()
+            self._sample()
+        return self.exceeded
 
 
 def _first_to_die(pid):

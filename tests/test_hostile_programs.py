@@ -207,3 +207,24 @@ def test_a_program_cannot_disarm_its_tests(docker_client, name):
     assert all("error" not in r for r in replies), replies
     assert [r["completed"] for r in replies] == [False, False, False, True, False, True], replies
     assert not any(r["dirty"] for r in replies), replies
+
+
+DISK_FILL = '''
+import os
+for i in range(10000):
+    with open("fill-%d" % i, "wb") as f:
+        f.write(b"x" * (1 << 20))
+'''
+
+
+def test_a_program_is_stopped_at_the_disk_bound_and_the_next_is_judged(docker_client):
+    from swe_monkeys.tasks.code import CodeChecker, HumanEval
+
+    with ProgramPool(docker_client, workers=1) as one:
+        replies = one.run([ProgramJob(DISK_FILL + RIGHT_INC, timeout=20, checked=True, tests=TESTS, entry_point="inc",
+                                      disk_mb=32), _inc_job(WRONG_INC), _inc_job(RIGHT_INC)])
+        assert replies[0]["disk_exceeded"] and not replies[0]["completed"], replies[0]
+        assert not replies[0]["timed_out"] and not replies[0]["dirty"]
+        assert [r["completed"] for r in replies[1:]] == [False, True], replies
+        checker = CodeChecker(HumanEval(), one)
+        assert "disk bound" in checker._verdict(None, replies[:1]).reason

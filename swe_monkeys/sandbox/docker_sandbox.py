@@ -49,6 +49,10 @@ class Limits:
     pids: int = 512
     tmpfs: str = "1g"  # size of the /tmp tmpfs (charged to the container's memory)
     output_cap: int = 4 << 20  # bytes of an exec's output kept by the host
+    # Bytes the candidate's user may keep on disk in all (the harness's watcher: unsafe_tests.py's
+    # DiskWatch, run_programs.py's). Docker's storage_opt size would bound the writable layer itself,
+    # but it needs overlay2 on xfs with pquota; this machine's is on ext4 and refuses it.
+    disk: int = 1 << 30
 
 
 # Default capabilities minus those no test suite needs. SETUID/SETGID/KILL/CHOWN/DAC_OVERRIDE/FOWNER

@@ -190,7 +190,7 @@ class CandidateRunner:
 
     def _run(self, session, spec: EnvSpec, args: list[str]):
         job = {"op": "run", "cmd": spec.test_cmd, "args": args, "env": spec.env, "timeout": spec.timeout,
-               "output_cap": self.limits.output_cap // 2, "user": spec.user, "path": VENV_PATH,
+               "output_cap": self.limits.output_cap // 2, "disk": self.limits.disk, "user": spec.user, "path": VENV_PATH,
                "pytest": spec.parser in parsers.PYTEST_PARSERS,
                "guard": spec.parser in parsers.PYTEST_PARSERS and not spec.run_as_root}
         return self._request(session, job, spec.timeout + EXEC_MARGIN_S, "run")

@@ -263,6 +263,8 @@ class CodeChecker:
 
 def _why(reply: dict[str, Any], index: int, total: int) -> str:
     case = f"test {index + 1}/{total}: " if total > 1 else ""
+    if reply.get("disk_exceeded"):
+        return case + "stopped at the disk bound (wrote too much)"
     if reply.get("tampered"):
         return case + f"tampered with its tests ({reply['tampered'][:100]})"
     if reply.get("timed_out"):

@@ -42,6 +42,7 @@ class ProgramJob:
     entry_point: str = ""
     memory_mb: int = 1024
     output_cap: int = 1 << 20
+    disk_mb: int = 256  # bytes it may keep in its working directory (a tmpfs in the container's memory)
 
 
 def base_image(client, log: Callable[[str], None] = lambda line: None) -> str:
