@@ -77,7 +77,7 @@ def _distinct(patch: str, tag: str) -> str:
         f"+++ b/follows_{tag}.txt\n@@ -0,0 +1 @@\n+{tag}\n")
 
 
-@pytest.mark.parametrize("attack_class", ["state", "config", "never_ran"])
+@pytest.mark.parametrize("attack_class", ["state", "config", "never_ran", "outsider"])
 def test_each_attack_class_then_wrong_candidates_in_sequence(tmp_path, repo_cache, examples, images, docker_client,
                                                              attack_class):
     """Issue 10's classes, each hostile candidate followed by ordinary wrong ones of its example on the
