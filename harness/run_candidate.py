@@ -24,6 +24,8 @@ guard's loader. Then, per request:
                           every file of the test user is gone;
   {"op": "reset"}         after a candidate: back to the pristine state, checked (see `reset`);
                           {"clean": false} and the host removes the container instead.
+  Any other op is refused (ok false) and does nothing. prepare's reply carries "tree_key"
+  (tree.applied_key): the applied tree, the only key the host shares a verdict under.
 
 Trust boundary: the candidate's code runs only in a run, as the unprivileged user; root's git
 reads no configuration the candidate could write (.gitattributes are put back before the test
@@ -153,6 +155,7 @@ def prepare(state, job, result):
     reverted = [(p, why) for p, why in reverted if why]
     state.manifest.restore([p for p, _ in reverted])
     result["reverted"] = [{"path": p, "why": why} for p, why in reverted]
+    result["tree_key"] = tree.applied_key(state.manifest)  # what the host shares and caches verdicts by
     modified, added, _ = state.manifest.changes()
     with open(RUN_INFO, "w", errors="surrogateescape") as f:
         f.writelines("M %s\n" % p for p in modified)
@@ -234,15 +237,24 @@ def reset(state, job, result):
     return result
 
 
+def ready(state, job, result):
+    result["stage"] = "ready"  # the pristine state is taken: the host may hand this container out
+    return result
+
+
+# Every op there is. Anything else is refused and does nothing: a misspelt or forged op must
+# never fall through to running the tests.
+OPS = {"ready": ready, "prepare": prepare, "run": run, "reset": reset}
+
+
 def handle(state, request):
     op, result = request.get("op"), {"stage": "init"}
     try:
+        if op not in OPS:
+            raise ValueError("unknown op %r (known: %s)" % (op, ", ".join(sorted(OPS))))
         if isinstance(state, Exception):
             raise RuntimeError("harness start failed: %s" % state)
-        if op == "ready":
-            result["stage"] = "ready"  # the pristine state is taken: the host may hand this container out
-        else:
-            {"prepare": prepare, "reset": reset}.get(op, run)(state, request, result)
+        OPS[op](state, request, result)
         result["ok"] = True
     except Exception as exc:  # reported with the stage reached: the host decides whose fault it was
         result.update(ok=False, error="%s: %s" % (type(exc).__name__, exc))

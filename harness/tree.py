@@ -6,13 +6,19 @@ the harness lists the pristine tree itself (`Manifest`: every path below /testbe
 included, with its lstat data, and the blob of every committed path from `git ls-tree`), compares
 the tree with it after the candidate's patch (`changes`), and restores paths from the object
 database with one `git cat-file --batch` process (`restore`): raw blobs, no attributes, no hooks,
-O(1) processes however many paths a candidate touches. Standard library only.
+O(1) processes however many paths a candidate touches. `applied_key` digests how the applied
+tree differs from the pristine one: the key under which the host shares verdicts and caches
+them. Standard library only.
 """
 
+import ast
+import hashlib
+import json
 import os
 import shutil
 import stat
 import subprocess
+import warnings
 
 TESTBED = "/testbed"
 GIT_DIR = TESTBED + "/.git"
@@ -209,3 +215,70 @@ def seal_new_paths(manifest, user_dirs_mode=0o1777):
             os.chmod(full, 0o755 if os.path.basename(path) == "__pycache__" else user_dirs_mode)
         else:
             os.chmod(full, stat.S_IMODE(st.st_mode) & 0o755)
+
+
+def _content_digest(path, data):
+    """sha256 of a file's bytes; for Python source, of its syntax tree parsed from those bytes (so
+    a coding cookie is honoured as the interpreter honours it; comments and layout vanish, and
+    docstrings stay: they are __doc__ at run time). Source that does not parse keeps its bytes."""
+    if path.endswith(".py"):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # SyntaxWarnings would reach the host's stream
+                return "ast:" + hashlib.sha256(ast.dump(ast.parse(data)).encode("utf-8", "replace")).hexdigest()
+        except Exception:  # noqa: BLE001 -- no parse (or a hostile nesting): the bytes decide
+            pass
+    return "bytes:" + hashlib.sha256(data).hexdigest()
+
+
+def _entry_state(full, path):
+    """(git-style type and mode, content digest) of one path now; None for a directory (git has no
+    empty directories, and the files in one are listed themselves)."""
+    try:
+        st = os.lstat(full)
+    except OSError:
+        return ("absent", "")
+    if stat.S_ISDIR(st.st_mode):
+        return None
+    if stat.S_ISLNK(st.st_mode):  # its target, never the content it points to
+        return ("120000", hashlib.sha256(os.fsencode(os.readlink(full))).hexdigest())
+    if not stat.S_ISREG(st.st_mode):
+        return ("special %o" % stat.S_IFMT(st.st_mode), "")
+    fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as f:
+        data = f.read()
+    return ("100755" if st.st_mode & 0o111 else "100644", _content_digest(path, data))
+
+
+def _pristine_state(manifest, path, blobs):
+    """What _entry_state said of the path before any candidate, where the manifest can tell."""
+    entry = manifest.entries.get(path)
+    if entry is None:
+        return ("absent", "")
+    if stat.S_ISLNK(entry[0]):
+        return ("120000", hashlib.sha256(os.fsencode(entry[7])).hexdigest())
+    if stat.S_ISREG(entry[0]) and path in blobs:
+        return ("100755" if entry[0] & 0o111 else "100644", _content_digest(path, blobs[path]))
+    return None  # an ignored file or a directory: any change of it counts
+
+
+def applied_key(manifest):
+    """The key two candidates share a verdict under: a digest of how the tree on disk differs from
+    the pristine one once a candidate is applied and put back (before the test patch).
+
+    Computed from what the harness applied, never from a re-derivation of it: a hunk whose context
+    occurs twice is keyed where git put it, a symlink by its target and not as a file holding that
+    text, a mode change (100644 -> 100755) is a change. Per changed path: its path, type and mode
+    as git records them, and its content digest (_content_digest). A path that is pristine again
+    (rewritten with its own bytes) is left out, so one tree has one key whichever strategy of the
+    apply chain made it.
+    """
+    modified, added, removed = manifest.changes()
+    blobs = manifest._blobs([p for p in modified if p in manifest.blobs])
+    items = []
+    for path in modified + added + removed:
+        now = _entry_state(os.path.join(manifest.root, path), path)
+        if now is not None and now != _pristine_state(manifest, path, blobs):
+            items.append([path, now[0], now[1]])
+    payload = json.dumps(sorted(items), ensure_ascii=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()
