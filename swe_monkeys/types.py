@@ -112,6 +112,10 @@ class Verdict:
     runs: int = 1  # >1 when a flaky instance was decided by majority
     log: str = ""  # the (capped) test log; stored beside the run, not in the verdict table
     log_ref: str = ""  # where the log this verdict was reached with lies (a cached verdict has no log of its own)
+    # SWE-bench: the harness's key of the applied tree (the only key a verdict is shared under), and
+    # the candidate's paths it put back ({"path", "why"}): what was judged is the patch without them.
+    tree_key: str = ""
+    reverted: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def resolved(self) -> bool:
@@ -121,13 +125,16 @@ class Verdict:
         """The verdict without its log, as stored in the verdict table."""
         return {"status": self.status.value, "reason": self.reason, "tests": self.tests,
                 "apply_method": self.apply_method, "seconds": round(self.seconds, 3), "runs": self.runs,
-                **({"log_ref": self.log_ref} if self.log_ref else {})}
+                **({"log_ref": self.log_ref} if self.log_ref else {}),
+                **({"tree_key": self.tree_key} if self.tree_key else {}),
+                **({"reverted": self.reverted} if self.reverted else {})}
 
     @classmethod
     def from_summary(cls, data: dict[str, Any]) -> "Verdict":
         return cls(status=Status(data["status"]), reason=data.get("reason", ""), tests=data.get("tests", {}),
                    apply_method=data.get("apply_method", ""), seconds=data.get("seconds", 0.0),
-                   runs=data.get("runs", 1), log_ref=data.get("log_ref", ""))
+                   runs=data.get("runs", 1), log_ref=data.get("log_ref", ""), tree_key=data.get("tree_key", ""),
+                   reverted=list(data.get("reverted") or []))
 
 
 @runtime_checkable

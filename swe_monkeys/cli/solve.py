@@ -88,7 +88,7 @@ def solve(
     from swe_monkeys.tasks import get_task
     from swe_monkeys.sampling.hosting import hosting_for
     from swe_monkeys.tasks.pipeline import run_task
-    from swe_monkeys.tasks.swebench import one_instance
+    from swe_monkeys.tasks.swebench import delivered, one_instance
 
     install()
     with fail():
@@ -114,11 +114,15 @@ def solve(
     if winner is None:
         typer.echo("no candidate resolved the issue" if verify else "not verified (--no-verify)", err=True)
         raise typer.Exit(2 if verify else 0)
+    with RunStore(run) as store:  # what was judged: without the paths the harness put back
+        patch, dropped = delivered(store, {inst.instance_id: winner})[inst.instance_id]
     typer.echo(f"winning patch: sample #{winner.index}" + (f" -> {out}" if out else ""), err=True)
+    if dropped:
+        typer.echo(dropped, err=True)
     if out:
-        out.write_text(winner.content)
+        out.write_text(patch)
     else:
-        typer.echo(winner.content, nl=False)
+        typer.echo(patch, nl=False)
 
 
 def _log(line: str) -> None:
@@ -196,13 +200,18 @@ def sweep(
                               on_progress=LiveLines(quiet, every=5.0))
             rows, totals = coverage_rows(store, t)
             saved = allocation_line(store, result.progress) if allocate == "adaptive" else ""
+            dropped = []
             if export:
-                from swe_monkeys.tasks.swebench import export_predictions
+                from swe_monkeys.tasks.swebench import delivered, export_predictions
 
-                export_predictions(picked_candidates(store, t), export, str(store.get_meta("model") or "swe-monkeys"))
+                patches = delivered(store, picked_candidates(store, t))
+                export_predictions(patches, export, str(store.get_meta("model") or "swe-monkeys"))
+                dropped = [f"{problem}: {note}" for problem, (_, note) in patches.items() if note]
     print_table(rows, totals)
     if saved:
         typer.echo(saved)
+    for line in dropped:
+        typer.echo(line)
     progress = result.progress
     typer.echo(f"{progress.tokens} tokens, {progress.money()}, {progress.seconds:.0f} s; "
                f"`swe-monkeys report {run}` for curves and fits" + (f"\npredictions: {export}" if export else ""))

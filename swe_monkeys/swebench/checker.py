@@ -2,11 +2,15 @@
 
 `SWEChecker.judge(problem, candidates)` is what the task pipeline (tasks/pipeline.py) calls for
 SWE-bench, as it calls the math and code checkers. Per candidate: intake (empty / malformed /
-tests-only are verdicts of their own), the cross-run verdict cache (by instance, normalised
-patch, image digest and harness version), and otherwise a clean container (runner.py). Before an
-instance's first candidate is judged its gold patch is, once per image and harness version
-(cached): a candidate's test counts only with the status it has under gold. On an instance that
-`validate` found flaky each candidate runs `flaky_runs` times and the majority decides. Up to
+tests-only are verdicts of their own); candidates with one exact patch text are judged once
+(identical text applies identically); each text is prepared in a clean container (runner.py), and
+only then, by the key of the tree the harness actually applied (tree.applied_key), is the
+cross-run verdict cache asked: a hit is the verdict and the tests do not run. That tree key is
+the only key under which *different* patch texts share a verdict; the cache key adds the image
+digest and judging_files.judgement_key (judging code, spec, the dataset row's judging fields,
+limits). Before an instance's first candidate is judged its gold patch is, once per image and
+judgement key (cached): a candidate's test counts only with the status it has under gold. On an
+instance that `validate` found flaky each candidate runs `flaky_runs` times and the majority decides. Up to
 `workers` candidates are judged at once (`parallel`): the pipeline calls `judge` from that many
 threads, and this class keeps a few runners (each starting its next container ahead) per image.
 """
@@ -27,10 +31,14 @@ from swe_monkeys.paths import cache_dir
 from swe_monkeys.sandbox.docker_sandbox import Limits, docker_client, reap_orphans
 from swe_monkeys.store.verdict_cache import VerdictCache, verdict_key
 from swe_monkeys.swebench.grading import GoldStatuses
-from swe_monkeys.swebench.patches import intake, normalised_key
-from swe_monkeys.swebench.runner import CandidateRunner, harness_version
+from swe_monkeys.swebench.judging_files import judgement_key
+from swe_monkeys.swebench.patches import intake
+from swe_monkeys.swebench.runner import CandidateRunner
 from swe_monkeys.swebench.spec import EnvSpec, SpecError, load_spec
 from swe_monkeys.types import Status, SWEInstance, Verdict
+
+
+CACHED = "cached: "  # how a verdict served from the cache begins its reason
 
 
 def default_workers() -> int:
@@ -85,7 +93,7 @@ class _Instance:
     problem: str = ""  # why the instance cannot be judged ("" when it can)
     gold: GoldStatuses | Verdict | None = None
     gold_done: bool = False
-    read_file: Callable[[str], str | None] | None = None
+    judged_by: str = ""  # judging_files.judgement_key of the instance under this checker's limits
 
 
 class SWEChecker:
@@ -118,16 +126,18 @@ class SWEChecker:
         if info.problem:
             return [Verdict(Status.INFRA_ERROR, reason=f"environment: {info.problem}") for _ in candidates]
         verdicts: list[Verdict | None] = []
-        todo: list[tuple[int, str, str]] = []  # (index, patch as taken in, cache key)
+        texts: dict[str, list[int]] = {}  # exact patch as taken in -> the candidates that are it
         for patch, _ in candidates:
-            verdict, taken, cache_key = self._without_container(info, patch)
-            if verdict is None:
-                todo.append((len(verdicts), taken, cache_key))
-            verdicts.append(verdict)
-        if todo:
-            with closing(self._in_containers(info, [p for _, p, _ in todo])) as judged:
-                for n, _, cache_key in todo:
-                    verdicts[n] = self._keep(next(judged), cache_key)
+            taken = intake(patch)
+            if taken.status is None:
+                texts.setdefault(taken.patch, []).append(len(verdicts))
+            verdicts.append(None if taken.status is None else Verdict(taken.status, reason=taken.reason))
+        if texts:
+            with closing(self._in_containers(info, list(texts))) as judged:
+                for members in texts.values():
+                    verdict = self._keep(info, next(judged))
+                    for n in members:
+                        verdicts[n] = replace(verdict)
         return verdicts
 
     # -- one instance ---------------------------------------------------------------------------
@@ -139,26 +149,25 @@ class SWEChecker:
             return info
 
     def _look_up(self, inst: SWEInstance) -> _Instance:
-        info = _Instance(inst, read_file=_reader(inst, self.config.repo_cache))
+        info = _Instance(inst)
         try:
             info.spec = load_spec(inst.repo, inst.version)
+            info.judged_by = judgement_key(inst, info.spec, self._limits(info.spec))
             info.image = self.builder.ensure(inst, info.spec)
             info.image_id = self.client.images.get(info.image).id
         except (SpecError, sources.SourceError, ImageBuildError) as exc:
             info.problem = str(exc)
         return info
 
-    def _without_container(self, info: _Instance, patch: str) -> tuple[Verdict | None, str, str]:
-        """(the verdict of intake or of the cache, or None; the patch as taken in; its cache key)."""
-        taken = intake(patch)
-        if taken.status is not None:
-            return Verdict(taken.status, reason=taken.reason), "", ""
-        cache_key = verdict_key(info.inst.instance_id, normalised_key(taken.patch, info.read_file), info.image_id,
-                                harness_version())
-        cached = self.cache.get(cache_key) if self.cache else None
+    def _cache_key(self, info: _Instance, tree_key: str) -> str:
+        return verdict_key(info.inst.instance_id, tree_key, info.image_id, info.judged_by)
+
+    def _known(self, info: _Instance, prep: dict) -> Verdict | None:
+        """The cached verdict of the tree the harness applied (prepare's reply), or None."""
+        cached = self.cache.get(self._cache_key(info, prep["tree_key"])) if self.cache is not None else None
         if cached is not None:
-            cached.reason = f"cached: {cached.reason}"
-        return cached, taken.patch, cache_key
+            cached.reason = f"{CACHED}{cached.reason}"
+        return cached
 
     def _in_containers(self, info: _Instance, patches: list[str]):
         """Each patch's verdict, in order, as it is reached (the runner applies the next candidate
@@ -172,16 +181,22 @@ class SWEChecker:
             flaky = self.cache is not None and self.cache.is_flaky(info.inst.instance_id, info.image_id)
             runs = self.config.flaky_runs if flaky else 1
             with closing(runner.judge_many(info.inst, info.spec, [p for p in patches for _ in range(runs)], gold,
-                                           self.config.fail_fast)) as verdicts:
+                                           self.config.fail_fast, known=lambda prep: self._known(info, prep))
+                         ) as verdicts:
                 for _ in patches:
                     judged = [next(verdicts) for _ in range(runs)]
-                    yield judged[0] if runs == 1 else majority(judged)
+                    cached = [v for v in judged if v.reason.startswith(CACHED)]  # already a majority if flaky
+                    yield cached[0] if cached else judged[0] if runs == 1 else majority(judged)
         finally:
             self._give_back(info.image, runner)
 
-    def _keep(self, verdict: Verdict, cache_key: str) -> Verdict:
-        """Write the verdict's log beside the cache (so a verdict served from it points to its log)
-        and cache it."""
+    def _keep(self, info: _Instance, verdict: Verdict) -> Verdict:
+        """A verdict reached for an applied tree: its log beside the cache (so a verdict served
+        from it points to its log), and the verdict cached under the tree's key. A cached one, or
+        one with no applied tree (the patch did not apply), is left as it is."""
+        if not verdict.tree_key or verdict.reason.startswith(CACHED):
+            return verdict
+        cache_key = self._cache_key(info, verdict.tree_key)
         if verdict.log:
             path = cache_dir() / "logs" / f"{cache_key}.log"
             path.write_text(verdict.log, errors="replace")
@@ -206,8 +221,11 @@ class SWEChecker:
                 if img == image:
                     del self._idle[key]
                     return runner
-        # The spec's memory limit is the container's (a suite that needs more says so in its spec).
-        return CandidateRunner(self.client, image, replace(self.config.limits, memory=spec.mem_limit))
+        return CandidateRunner(self.client, image, self._limits(spec))
+
+    def _limits(self, spec: EnvSpec) -> Limits:
+        """The spec's memory limit is the container's (a suite that needs more says so in its spec)."""
+        return replace(self.config.limits, memory=spec.mem_limit)
 
     def _give_back(self, image: str, runner: CandidateRunner) -> None:
         with self._runners_lock:
@@ -219,32 +237,23 @@ class SWEChecker:
             old.close()
 
 
-def _reader(inst: SWEInstance, repo_cache: Path):
-    """Base-commit files for AST-normalised keys, or None when the repository is not at hand."""
-    from functools import lru_cache
-
-    try:
-        repo = sources.find_repo(inst.repo, repo_cache)
-    except sources.SourceError:
-        return None
-    return lru_cache(maxsize=256)(lambda path: sources.read_file_at(repo, inst.base_commit, path))
-
-
-def gold_key(inst: SWEInstance, image_id: str) -> str:
-    return verdict_key(inst.instance_id, "gold-statuses", image_id, harness_version())
+def gold_key(inst: SWEInstance, spec: EnvSpec, image_id: str, limits: Limits) -> str:
+    """Where gold's statuses are cached: the same judgement key as every verdict of the instance."""
+    return verdict_key(inst.instance_id, "gold-statuses", image_id, judgement_key(inst, spec, limits))
 
 
 def gold_record(runner: CandidateRunner, inst: SWEInstance, spec: EnvSpec, image_id: str,
                 cache: VerdictCache | None) -> GoldStatuses | Verdict:
     """Gold's statuses from the cache, or judged now (and cached: `validate` records them too)."""
-    record = cache.get_gold(gold_key(inst, image_id)) if cache is not None else None
+    key = gold_key(inst, spec, image_id, runner.limits)
+    record = cache.get_gold(key) if cache is not None else None
     if record is None:
         verdict, gold = runner.judge_gold(inst, spec)
         if not verdict.status.is_judgement:
             return verdict  # an infrastructure fault: tried again next time
         record = gold.record() if gold is not None else {"resolved": False, "reason": verdict.reason, "statuses": {}}
         if cache is not None:
-            cache.put_gold(gold_key(inst, image_id), record)
+            cache.put_gold(key, record)
     if not record["resolved"]:
         return Verdict(Status.INFRA_ERROR, reason="the gold patch does not resolve this instance in its image, "
                        f"so no candidate can be judged: {record['reason']} (swe-monkeys validate re-checks it)")

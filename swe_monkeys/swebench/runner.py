@@ -19,17 +19,15 @@ so no candidate can turn itself into an infra_error that is retried forever.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
-from typing import Iterator
+from typing import Callable, Iterator
 
-from swe_monkeys.paths import HARNESS, PROJECT_ROOT
 from swe_monkeys.sandbox.docker_sandbox import Limits, SandboxError
 from swe_monkeys.sandbox.session import CleanSessions, HarnessSession, HarnessSpec, SessionBroken
 from swe_monkeys.swebench import grading, parsers
 from swe_monkeys.swebench.grading import GoldStatuses
+from swe_monkeys.swebench.judging_files import harness_files
 from swe_monkeys.swebench.parsers_django import django_labels
 from swe_monkeys.swebench.rules import REVERT_RULES
 from swe_monkeys.swebench.selecting import select_args
@@ -37,8 +35,7 @@ from swe_monkeys.swebench.spec import EnvSpec
 from swe_monkeys.types import Status, SWEInstance, Verdict
 
 CANDIDATE_HARNESS = HarnessSpec(
-    files=("run_candidate.py", "tree.py", "reach.py", "pytest_setup.py", "unsafe_tests.py", "kill_user.py",
-           "swe_monkeys_guard.py"),
+    files=harness_files(),  # judging_files.JUDGING_FILES: what is shipped is what every cache key hashes
     script="run_candidate.py", marker=b"@@SWE-MONKEYS-RESULT@@", ready={"op": "ready"},
     reset={"op": "reset"})
 PREPARE_TIMEOUT_S = 600  # four apply strategies of at most 120 s each, plus the test patch
@@ -46,15 +43,8 @@ EXEC_MARGIN_S = 120  # beyond the spec's test timeout, for the harness's own wor
 VENV_PATH = "/opt/venv/bin:/usr/local/bin:/usr/bin:/bin"
 
 
-@lru_cache(maxsize=1)
-def harness_version() -> str:
-    """Hash of everything that judges: harness, parsers, grading, rules. Part of every cache key."""
-    h = hashlib.sha256()
-    for path in [HARNESS / name for name in CANDIDATE_HARNESS.files] + [
-            PROJECT_ROOT / "swe_monkeys/swebench/parsers.py", PROJECT_ROOT / "swe_monkeys/swebench/grading.py"]:
-        h.update(path.read_bytes())
-    h.update(json.dumps(REVERT_RULES).encode())
-    return h.hexdigest()[:16]
+# Given a candidate's prepare reply, the verdict already reached for its applied tree, or None.
+KnownVerdict = Callable[[dict], "Verdict | None"]
 
 
 @lru_cache(maxsize=256)
@@ -111,10 +101,12 @@ class CandidateRunner:
         return next(self.judge_many(inst, spec, [patch], gold, fail_fast))
 
     def judge_many(self, inst: SWEInstance, spec: EnvSpec, patches: list[str], gold: GoldStatuses | None = None,
-                   fail_fast: bool = False) -> Iterator[Verdict]:
+                   fail_fast: bool = False, known: KnownVerdict | None = None) -> Iterator[Verdict]:
         """The candidates' verdicts, in order, each as soon as it is reached. While one candidate's
         tests run, the next one is applied in the other container (prepare is root's work on the
-        candidate's patch and the test patch: nothing of the running candidate is involved)."""
+        candidate's patch and the test patch: nothing of the running candidate is involved).
+        `known`: asked once a candidate is prepared; a verdict it returns (one reached for the same
+        applied tree) is that candidate's, and its tests do not run (the container is reset as usual)."""
         wanted = fail_fast and gold is not None and gold.fail_fast_agrees(inst) and gold.fail_fast_pays()
         first = fail_fast_args(inst, spec) if wanted else None
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare-ahead") as ahead:
@@ -123,7 +115,7 @@ class CandidateRunner:
                 for n in range(len(patches)):
                     session, prep = pending.result()
                     pending = ahead.submit(self._prepared, inst, patches[n + 1]) if n + 1 < len(patches) else None
-                    yield self._tested(session, prep, inst, spec, gold, first)[0]
+                    yield self._tested(session, prep, inst, spec, gold, first, known=known)[0]
             finally:  # the consumer stopped early: a candidate prepared ahead goes back unjudged
                 if pending is not None:
                     session, _ = pending.result()
@@ -154,15 +146,23 @@ class CandidateRunner:
                "revert_patterns": [list(rule) for rule in REVERT_RULES]}
         return session, self._request(session, job, PREPARE_TIMEOUT_S, "prepare")
 
-    def _tested(self, session, prep, inst, spec, gold, first, keep_going=False):
+    def _tested(self, session, prep, inst, spec, gold, first, keep_going=False, known=None):
         """(verdict, FAIL_TO_PASS statuses of the fail-fast run or None, {"first"/"full": test seconds});
-        the session goes back to the supply (to be reset) whatever happens."""
+        the session goes back to the supply (to be reset) whatever happens. The verdict carries the
+        harness's tree key and what it put back of this candidate (a known verdict included)."""
         if session is None:
             return prep, None, {}
+        prepared = isinstance(prep, dict) and prep.get("stage") == "prepared"
         try:
-            return self._judge_in(session, prep, inst, spec, gold, first, keep_going)
+            found = known(prep) if known is not None and prepared and prep.get("tree_key") else None
+            out = (found, None, {}) if found is not None else self._judge_in(session, prep, inst, spec, gold,
+                                                                            first, keep_going)
         finally:
             self.sessions.give_back(session)
+        if isinstance(prep, dict):
+            out[0].tree_key, out[0].reverted = prep.get("tree_key", ""), list(prep.get("reverted") or [])
+            out[0].apply_method = prep.get("apply_method") or out[0].apply_method
+        return out
 
     def _judge_in(self, session, prep, inst, spec, gold, first, keep_going):
         if isinstance(prep, Verdict):

@@ -71,7 +71,7 @@ def _validate_one(client, builder, cache, inst, spec, repeats, config, log_dir) 
         keep_logs(log_dir / inst.instance_id, {"gold": gold, "empty": empty})
     gold_ok, empty_ok = sum(v.resolved for v in gold), sum(v.resolved for v in empty)
     if record is not None and gold_ok * 2 > repeats:
-        cache.put_gold(gold_key(inst, image_id), record.record())
+        cache.put_gold(gold_key(inst, spec, image_id, runner.limits), record.record())
     detail = {"gold": [v.summary() for v in gold], "empty": [v.summary() for v in empty]}
     cache.record_validation(inst.instance_id, image_id, repeats, gold_ok, empty_ok, detail)
     failed = next((v for v in gold if not v.resolved), None)

@@ -6,7 +6,9 @@ reference data its checker needs), turns a raw completion into the candidate tha
 SWE-bench and code tasks open containers there, math tasks need nothing). Optional hooks:
 `prepare(problems, sampler, store, params)` finishes prompts once the model is known (SWE-bench),
 `content_key(problem, content)` says which candidates are alike (default: the text modulo
-trailing whitespace), `vote_ok(problem, verdict)` filters candidates before the oracle-free vote.
+trailing whitespace), `share_key(problem, content)` which of them the pipeline may give one
+verdict without judging each (default: the content key; SWE-bench: the exact patch text),
+`vote_ok(problem, verdict)` filters candidates before the oracle-free vote.
 The pipeline (pipeline.py) drives every task, SWE-bench included, through the sampling phase and
 the run store; `report` only reads the store. A new benchmark is one module registered here.
 

@@ -10,7 +10,7 @@ The one pipeline, for SWE-bench as for math and code:
   (tasks/allocation.py, `sweep --allocate adaptive`) decides, round by round, which problems the
   sampling step still fills.
 - `verify_run(store, task)`: judges every unverified candidate of a run (after sampling, `import`
-  or a predictions file); candidates of a problem with one content key are judged once, in this
+  or a predictions file); candidates of a problem with one share key (`share_key`) are judged once, in this
   pass or any earlier one, `checker.parallel` at a time. Every verdict is written as it is
   reached. Infra errors are kept and retried next time.
 - `open_checker(task, options, cluster)`: the task's checker here, or, given a cluster
@@ -51,6 +51,17 @@ def key_of(task: Task, problem: TaskProblem, content: str) -> str:
     """The task's own key (SWE-bench: the normalised patch), else `content_key`."""
     own = getattr(task, "content_key", None)
     return own(problem, content) if own is not None else content_key(content)
+
+
+def share_key(task: Task, problem: TaskProblem, content: str, meta: dict) -> str:
+    """The key under which candidates of a problem get one verdict without each being judged: the
+    task's `share_key` where it has one (SWE-bench: the exact patch text; its content key is only a
+    grouping hint, and its checker shares verdicts only by the tree the harness applied), else the
+    content key."""
+    own = getattr(task, "share_key", None)
+    if own is not None:
+        return own(problem, content)
+    return meta.get("content_key") or key_of(task, problem, content)
 
 
 class ExtractingStore:
@@ -137,7 +148,7 @@ def verify_run(store: RunStore, task: Task, checker: Any = None, on_verdict: OnV
     for cid, cand in pending:
         if cand.problem_id not in problems:
             raise TaskError(f"{store.dir}: candidate for unknown problem {cand.problem_id!r}")
-        key = metas.get(cid, {}).get("content_key") or key_of(task, problems[cand.problem_id], cand.content)
+        key = share_key(task, problems[cand.problem_id], cand.content, metas.get(cid, {}))
         groups[(cand.problem_id, key)].append((cid, cand))
     lock, written = threading.Lock(), [0]
 

@@ -8,8 +8,13 @@ The same task interface as math and code (tasks/__init__.py), on the same pipeli
   when the preset asks for it (file_picking.py, kept in the run so a resumed run sends the same);
 - `extract`: a completion's edits -> a unified diff (swebench/edits.py); the recovery rules that
   fired are recorded; a completion that yields no patch is still a sample (judged `empty`);
-- `content_key`: the normalised patch (comments and layout of Python dropped), so equal patches
-  are judged once;
+- `content_key`: the normalised patch (comments and layout of Python dropped): a grouping hint
+  for counting unique samples and for the vote, never what shares a verdict;
+- `share_key`: the exact patch text (as intake cleans it). The rule for verdicts: identical text
+  applies identically, so one text is judged once; *different* texts share a verdict only when the
+  harness reports that they left the same applied tree (SWEChecker, by tree.applied_key), since a
+  key re-derived on the host (normalised_key's in-memory apply) can place a hunk where git does
+  not, or miss a file mode or a symlink;
 - `checker`: `SWEChecker` (swebench/checker.py): intake, images, clean containers, gold statuses,
   the verdict cache;
 - `vote_ok`: the oracle-free filter of selection: a candidate that breaks a PASS_TO_PASS test is
@@ -108,9 +113,16 @@ class SWEBench:
         return Extracted(content=outcome.patch, meta=meta)
 
     def content_key(self, problem: TaskProblem, content: str) -> str:
+        """A grouping hint (unique samples, the vote): never what shares a verdict (`share_key`)."""
         from swe_monkeys.swebench.patches import normalised_key
 
         return normalised_key(content, self.reader(problem)) if content.strip() else ""
+
+    def share_key(self, problem: TaskProblem, content: str) -> str:
+        """Candidates the pipeline gives one verdict without judging each: the same cleaned text."""
+        from swe_monkeys.swebench.patches import exact_key
+
+        return exact_key(content) if content.strip() else ""
 
     def reader(self, problem: TaskProblem):
         """Base-commit files of the problem's repository (read from the bare mirror, cached)."""
@@ -172,11 +184,31 @@ def one_instance(target: str, dataset: str, repo_cache: Optional[Path]) -> tuple
     return found[0], repo_cache
 
 
-def export_predictions(picks: dict[str, Any], path: Path, model: str) -> int:
-    """SWE-bench predictions JSONL: one line per problem with the selected patch ("" when none)."""
+def delivered(store: Any, picks: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Problem -> (the patch to deliver, what was dropped from it or ""): each picked candidate
+    without the paths the harness put back when it was judged (swebench/delivery.py), as its
+    verdict in the run store records them; ("", "") where nothing was picked."""
+    from swe_monkeys.swebench.delivery import delivered_patch, dropped_note
+
+    verdicts = store.verdicts()
+    ids = {(c.problem_id, c.index): cid for cid, c in store.candidates()}
+    out = {}
+    for problem_id, pick in picks.items():
+        if pick is None:
+            out[problem_id] = ("", "")
+            continue
+        verdict = verdicts.get(ids.get((pick.problem_id, pick.index)))
+        patch, dropped = delivered_patch(pick.content, verdict.reverted if verdict is not None else [])
+        out[problem_id] = (patch, dropped_note(dropped))
+    return out
+
+
+def export_predictions(patches: dict[str, tuple[str, str]], path: Path, model: str) -> int:
+    """SWE-bench predictions JSONL: one line per problem with its delivered patch (`delivered`;
+    "" when none)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as f:
-        for problem_id, pick in picks.items():
+        for problem_id, (patch, _) in patches.items():
             f.write(json.dumps({"instance_id": problem_id, "model_name_or_path": model,
-                                "model_patch": pick.content if pick is not None else ""}) + "\n")
-    return len(picks)
+                                "model_patch": patch}) + "\n")
+    return len(patches)
