@@ -16,9 +16,10 @@ guard's loader. Then, per request:
   {"op": "prepare", ...}  apply the candidate with a fallback chain (the tree restored between
                           tries), put back what a candidate may not change (test files and their
                           directories, tool configuration, the test runner's own files, symlinks
-                          leaving the tree), apply the instance's test_patch, seal new paths
-                          (root-owned; see tree.seal_new_paths) and write the list of the
-                          candidate's paths for the guard;
+                          leaving the tree), apply the instance's test_patch, plant canaries
+                          (canaries.py: tests that must fail, reported back for grading), seal
+                          new paths (root-owned; see tree.seal_new_paths) and write the list of
+                          the candidate's paths for the guard;
   {"op": "run", ...}      run the test command (unsafe_tests.py); a second run for the same
                           candidate (fail fast: FAIL_TO_PASS first) starts after every task and
                           every file of the test user is gone;
@@ -43,6 +44,7 @@ import subprocess
 import sys
 import time
 
+import canaries
 import pytest_setup
 import reach
 import tree
@@ -167,6 +169,9 @@ def prepare(state, job, result):
     rc, out = sh(GIT + ["apply", "--verbose", test_patch])
     result["test_patch_ok"], result["test_patch_output"] = rc == 0, out[-2000:]
     if rc == 0:
+        result["stage"] = "canaries"
+        plan = job.get("canaries") or {}
+        result["canaries"] = canaries.plant(plan.get("targets") or {}, plan.get("style", "pytest")) if plan else []
         result["stage"] = "seal"
         tree.seal_new_paths(state.manifest)
         result["stage"] = "prepared"

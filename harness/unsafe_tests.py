@@ -53,45 +53,86 @@ class CappedBuffer:
 
 
 class GuardChannel:
-    """The pytest guard's pipes: a nonce waiting in one, the guard's verdict coming back on the other."""
+    """The guard's pipes (swe_monkeys_guard.py): a nonce waiting in one, the guard's records coming
+    back on the other -- each test's outcome as the runner decides it, tampering as it is seen,
+    and the end record with the nonce. Records are read while the tests run (a pipe holds 64 KiB)
+    and kept whole up to RECORDS_CAP; a run that writes more is not believed."""
 
-    def __init__(self, env):
+    RECORDS_CAP = 32 << 20
+
+    def __init__(self, env, runner):
         self.nonce = os.urandom(16).hex()
         nonce_r, nonce_w = os.pipe()
         os.write(nonce_w, self.nonce.encode())
         os.close(nonce_w)
         result_r, result_w = os.pipe()
-        # Numbers a program cannot guess from the usual small ones (the guard reads them back
-        # from /proc/self/environ, so no Python object holds them while the tests run).
+        # Numbers a program cannot guess from the usual small ones.
         picks = random.sample(range(200, 1000), 2)
         for fd, pick in ((nonce_r, picks[0]), (result_w, picks[1])):
             os.dup2(fd, pick)
             os.close(fd)
         self.child_fds, self.result_r = tuple(picks), result_r
-        env["SWE_MONKEYS_GUARD_FDS"] = "%d,%d" % tuple(picks)
+        self.data, self.overflow = bytearray(), False
+        env["SWE_MONKEYS_GUARD_FDS"] = "%d,%d,%s" % (picks[0], picks[1], runner)
 
     def after_spawn(self):
         for fd in self.child_fds:
             os.close(fd)
+        os.set_blocking(self.result_r, False)
+
+    def read(self):
+        """Take what the guard wrote so far; False once the pipe is closed (every writer gone)."""
+        while True:
+            try:
+                chunk = os.read(self.result_r, 1 << 16)
+            except BlockingIOError:
+                return True
+            except OSError:
+                return False
+            if not chunk:
+                return False
+            if len(self.data) + len(chunk) > self.RECORDS_CAP:
+                self.overflow = True
+            else:
+                self.data += chunk
 
     def verdict(self):
-        """'ok' when the guard vouched with this run's nonce, else what it said (or 'missing')."""
-        os.set_blocking(self.result_r, False)
-        data = b""
-        try:
-            while len(data) < 65536:
-                chunk = os.read(self.result_r, 4096)
-                if not chunk:
-                    break
-                data += chunk
-        except (BlockingIOError, OSError):
-            pass
+        """(guard word: 'ok' or why not, [(status, test name)] recorded before the end)."""
+        self.read()
         os.close(self.result_r)
-        lines = data.decode("utf-8", "replace").splitlines()
-        if lines == ["ok " + self.nonce]:
-            return "ok"
-        return next((line for line in lines if line.startswith("tampered")), "missing" if not lines else
-                    "forged guard report")
+        return judge_records(self.data.decode("utf-8", "replace"), self.nonce, self.overflow)
+
+
+def judge_records(text, nonce, overflow=False):
+    """The guard's word on its records and the outcomes they hold. Believed only with exactly one
+    end record, carrying this run's nonce and no problem, the last thing written, and no tampering
+    seen on the way."""
+    records, tampered, ends, after_end = [], [], [], 0
+    for line in text.splitlines():
+        kind, _, rest = line.partition("\t")
+        if ends:
+            after_end += 1
+        elif kind == "R":
+            status, _, name = rest.partition("\t")
+            records.append((status, name))
+        elif kind == "T":
+            tampered.append(rest)
+        if kind == "E":
+            ends.append(rest)
+    if overflow:
+        return "tampered: the records overflowed the cap", records
+    if tampered:
+        return "tampered: " + "; ".join(dict.fromkeys(tampered[:5])), records
+    if not ends:
+        return "missing: the run's end was not recorded (the runner did not finish)", records
+    got, _, problems = ends[0].partition("\t")
+    if got != nonce:
+        return "forged guard report", records
+    if after_end:
+        return "tampered: %d records after the run's end" % after_end, records
+    if problems:
+        return "tampered: " + problems, records
+    return "ok", records
 
 
 def _test_env(job):
@@ -106,15 +147,19 @@ def _test_env(job):
     return env
 
 
-def _read_until(proc, buf, deadline):
-    """Collect the output until the command closes it (True) or the deadline passes (False)."""
+def _read_until(proc, buf, deadline, channel=None):
+    """Collect the output (and the guard's records) until the command closes its output (True) or
+    the deadline passes (False)."""
     fd = proc.stdout.fileno()
+    watch = [fd] + ([channel.result_r] if channel else [])
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
             return False
-        ready, _, _ = select.select([fd], [], [], min(left, 1.0))
-        if ready:
+        ready, _, _ = select.select(watch, [], [], min(left, 1.0))
+        if channel and channel.result_r in ready and not channel.read():
+            watch.remove(channel.result_r)
+        if fd in ready:
             chunk = os.read(fd, 1 << 16)
             if not chunk:
                 return True
@@ -125,7 +170,7 @@ def unsafe_run_tests(job, extra_args=()):
     """UNSAFE: runs the candidate's code (as the unprivileged user, no network, time-capped)."""
     pw = pwd.getpwnam(job["user"])
     env = _test_env(job)
-    channel = GuardChannel(env) if job.get("guard") else None
+    channel = GuardChannel(env, job.get("runner", "pytest")) if job.get("guard") else None
     cmd = job["cmd"] + " " + " ".join(shell_quote(a) for a in list(extra_args) + list(job["args"]))
     buf = CappedBuffer(int(job["output_cap"]))
     start = time.monotonic()
@@ -138,7 +183,7 @@ def unsafe_run_tests(job, extra_args=()):
     if channel:
         channel.after_spawn()
     _first_to_die(proc.pid)
-    timed_out = not _read_until(proc, buf, start + float(job["timeout"]))
+    timed_out = not _read_until(proc, buf, start + float(job["timeout"]), channel)
     # Whatever happened, nothing of the candidate's may outlive its run.
     disk_exceeded = disk.stop()
     clean = kill_uid(pw.pw_uid) if pw.pw_uid else True
@@ -148,10 +193,10 @@ def unsafe_run_tests(job, extra_args=()):
     log, truncated = buf.text()
     result = {"exit_code": exit_code, "timed_out": timed_out, "truncated": truncated, "output_bytes": buf.total,
               "test_seconds": round(time.monotonic() - start, 3), "clean": clean}
-    if channel:
-        result["guard"] = channel.verdict()
     if disk_exceeded:
         result["disk_exceeded"] = True
+    if channel:
+        result["guard"], result["records"] = channel.verdict()
     result["log"] = log
     return result
 

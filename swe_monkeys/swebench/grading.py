@@ -11,7 +11,10 @@ issues by chance, so every rule here errs towards *not resolved*:
 - the exit code must agree with the log (a conftest or a print that fakes PASSED lines then exits 1
   is caught here), and the result lines must agree with the runner's own totals;
 - there must be evidence that the suite ran (os._exit(0) at import leaves none);
-- under pytest, the in-container guard plugin must vouch that pytest's reporting was not rewired;
+- a test's status is the one the in-container guard recorded when the runner decided it (the
+  log can only make it worse); the guard must vouch for the run (its end record with the run's
+  nonce, nothing after it, no tampering seen), every canary must be recorded failing, and a log
+  the output cap cut never resolves;
 - a run past its time limit is a failure of the candidate, a harness crash is infra_error.
 """
 
@@ -20,7 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from swe_monkeys.swebench.parsers import ERROR, FAILED, PARSERS, PASSED, PYTEST_PARSERS, SKIPPED, XFAIL, ParsedLog
+from swe_monkeys.swebench import canaries
+from swe_monkeys.swebench.parsers import (ERROR, FAILED, PARSERS, PASSED, PYTEST_PARSERS, SEVERITY, SKIPPED, XFAIL,
+                                          ParsedLog, aliases)
 from swe_monkeys.swebench.spec import EnvSpec
 from swe_monkeys.types import Status, SWEInstance, Verdict
 
@@ -101,15 +106,42 @@ def graded_pass_to_pass(inst: SWEInstance, parser: str) -> list[str]:
     return [t for t in inst.pass_to_pass if not not_a_test(t, parser)]
 
 
+def _recorded(result: dict[str, Any], parser: str) -> dict[str, str] | None:
+    """The guard's records as test -> status (with the other names the datasets give a pytest
+    id), or None for a run without the guard."""
+    if "records" not in result:
+        return None
+    recorded = canaries.recorded_statuses(result["records"])
+    if parser in PYTEST_PARSERS:
+        for name, status in list(recorded.items()):
+            for alias in aliases(name):
+                if alias not in recorded or SEVERITY[status] > SEVERITY[recorded[alias]]:
+                    recorded[alias] = status
+    return recorded
+
+
+def _status(name: str, parsed: ParsedLog, recorded: dict[str, str] | None) -> str:
+    """A test's status: as the guard recorded it where the runner decided it. The log can only
+    make it worse (a log is the candidate's to write), never supply a missing record."""
+    logged = parsed.statuses.get(name)
+    if recorded is None:
+        return logged or "MISSING"
+    status = recorded.get(name, "MISSING")
+    if status != "MISSING" and logged is not None and SEVERITY[logged] > SEVERITY[status]:
+        return logged
+    return status
+
+
 def _test_outcomes(parsed: ParsedLog, inst: SWEInstance, gold: GoldStatuses | None,
-                   only_fail_to_pass: bool, parser: str) -> tuple[dict[str, str], list[str]]:
+                   only_fail_to_pass: bool, parser: str, recorded: dict[str, str] | None = None
+                   ) -> tuple[dict[str, str], list[str]]:
     tests, failing = {}, []
     groups = [("FAIL_TO_PASS", inst.fail_to_pass, True)]
     if not only_fail_to_pass:
         groups.append(("PASS_TO_PASS", graded_pass_to_pass(inst, parser), False))
     for label, names, f2p in groups:
         for name in names:
-            tests[name] = status = parsed.statuses.get(name, "MISSING")
+            tests[name] = status = _status(name, parsed, recorded)
             expected = gold.statuses.get(name) if gold is not None else None
             if not _acceptable(status, expected, f2p):
                 failing.append(f"{label} {name}: {status}" + (f" (gold: {expected})" if expected and expected != PASSED
@@ -142,13 +174,25 @@ def grade(result: dict[str, Any], inst: SWEInstance, spec: EnvSpec, gold: GoldSt
     if result.get("timed_out"):
         return Verdict(Status.UNRESOLVED, reason=f"test run exceeded {spec.timeout}s{notes}", apply_method=method,
                        log=log)
+    if result.get("disk_exceeded"):
+        return Verdict(Status.UNRESOLVED, reason=f"stopped at the disk bound: the test user's files grew past "
+                       f"the run's disk limit{notes}", apply_method=method, log=log)
     if result.get("guard", "ok") != "ok":
-        # The pytest guard did not vouch for the run: pytest's reporting was rewired (or the
-        # process died before pytest finished), so nothing in the log can be believed.
-        return Verdict(Status.UNRESOLVED, reason=f"pytest guard: {result['guard']}{notes}", apply_method=method,
+        # The guard did not vouch for the run: tampering seen, the runner rewired, or the process
+        # ended before the runner reported its last test, so neither records nor log are believed.
+        return Verdict(Status.UNRESOLVED, reason=f"guard: {result['guard']}{notes}", apply_method=method,
                        log=log)
+    if result.get("truncated"):
+        # The output cap dropped the log's middle: what is left could be a forged tail.
+        return Verdict(Status.UNRESOLVED, reason=f"the log exceeded the output cap ({result.get('output_bytes')} "
+                       f"bytes): a truncated log never resolves{notes}", apply_method=method, log=log)
     parsed = PARSERS.get(spec.parser)(log)
-    tests, failing = _test_outcomes(parsed, inst, gold, only_fail_to_pass, spec.parser)
+    recorded = _recorded(result, spec.parser)
+    if recorded is not None:
+        problem = canaries.canary_problem(result.get("canaries") or [], spec.parser, recorded)
+        if problem:
+            return Verdict(Status.UNRESOLVED, reason=problem + notes, apply_method=method, log=log)
+    tests, failing = _test_outcomes(parsed, inst, gold, only_fail_to_pass, spec.parser, recorded)
     problem = _consistency_problem(parsed, result.get("exit_code"))
     if problem:
         return Verdict(Status.UNRESOLVED, reason=problem + notes, tests=tests, apply_method=method, log=log)

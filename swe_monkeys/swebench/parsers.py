@@ -75,7 +75,7 @@ _TOTAL_KEYS = {"passed": PASSED, "failed": FAILED, "error": ERROR, "errors": ERR
 _PATH_OPTION = re.compile(r"^(.*?)\[(/(?!/)[^*]*)\]$")
 
 
-def _aliases(test: str) -> list[str]:
+def aliases(test: str) -> list[str]:
     """Other names SWE-bench's datasets give this test id."""
     out = []
     token = test.split()[0] if test.split() else test
@@ -107,14 +107,14 @@ def parse_pytest(log: str) -> ParsedLog:
                 rest = rest.split(" - ")[0]
             test = rest.strip()
             parsed.record(test, status)
-            for alias in _aliases(test):
+            for alias in aliases(test):
                 parsed.record(alias, status, count=False)
             continue
         match = _VERBOSE.match(line)
         if match:
             test, status = match.group(1).strip(), match.group(2).upper()
             verbose.record(test, status)
-            for alias in _aliases(test):
+            for alias in aliases(test):
                 verbose.record(alias, status, count=False)
             continue
         summary = _SUMMARY.match(line)

@@ -25,7 +25,7 @@ from typing import Callable, Iterator
 
 from swe_monkeys.sandbox.docker_sandbox import Limits, SandboxError
 from swe_monkeys.sandbox.session import CleanSessions, HarnessSession, HarnessSpec, SessionBroken
-from swe_monkeys.swebench import grading, parsers
+from swe_monkeys.swebench import canaries, grading, parsers
 from swe_monkeys.swebench.grading import GoldStatuses
 from swe_monkeys.swebench.judging_files import harness_files
 from swe_monkeys.swebench.parsers_django import django_labels
@@ -70,12 +70,30 @@ def test_args(inst: SWEInstance, spec: EnvSpec) -> list[str]:
     return [f for f in files if f.endswith(".py")] or files
 
 
-def fail_fast_args(inst: SWEInstance, spec: EnvSpec) -> list[str] | None:
-    """Arguments that run the FAIL_TO_PASS tests alone, or None where the runner cannot."""
+def fail_fast_args(inst: SWEInstance, spec: EnvSpec, planted: list[dict] = ()) -> list[str] | None:
+    """Arguments that run the FAIL_TO_PASS tests (and the canaries `planted`) alone, or None where
+    the runner cannot."""
     if not inst.fail_to_pass:
         return None
     files = [path for path, removed in _test_patch_paths(inst.test_patch) if not removed]
-    return select_args(spec.parser, list(inst.fail_to_pass), files=files)
+    ids = list(inst.fail_to_pass) + [canaries.test_id(c, spec.parser) for c in planted]
+    return select_args(spec.parser, ids, files=files)
+
+
+def run_args(inst: SWEInstance, spec: EnvSpec, planted: list[dict] = ()) -> list[str]:
+    """The full run's arguments: the spec's, plus the canaries where tests are named one by one."""
+    args = test_args(inst, spec)
+    if spec.test_args == "ids":
+        args += [canaries.test_id(c, spec.parser) for c in planted]
+    return args
+
+
+def canary_job(inst: SWEInstance, spec: EnvSpec) -> dict:
+    """Where the harness plants canaries: the files the full run runs."""
+    files = [path for path, removed in _test_patch_paths(inst.test_patch) if not removed]
+    if spec.test_args == "ids":
+        files = [t.split("::")[0] for t in test_args(inst, spec)]
+    return canaries.plan(inst, spec, files)
 
 
 def _failure(stage: str, error: str) -> Verdict:
@@ -110,11 +128,11 @@ class CandidateRunner:
         wanted = fail_fast and gold is not None and gold.fail_fast_agrees(inst) and gold.fail_fast_pays()
         first = fail_fast_args(inst, spec) if wanted else None
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare-ahead") as ahead:
-            pending = ahead.submit(self._prepared, inst, patches[0]) if patches else None
+            pending = ahead.submit(self._prepared, inst, spec, patches[0]) if patches else None
             try:
                 for n in range(len(patches)):
                     session, prep = pending.result()
-                    pending = ahead.submit(self._prepared, inst, patches[n + 1]) if n + 1 < len(patches) else None
+                    pending = ahead.submit(self._prepared, inst, spec, patches[n + 1]) if n + 1 < len(patches) else None
                     yield self._tested(session, prep, inst, spec, gold, first, known=known)[0]
             finally:  # the consumer stopped early: a candidate prepared ahead goes back unjudged
                 if pending is not None:
@@ -127,7 +145,7 @@ class CandidateRunner:
         """The gold patch under SWE-bench's own rules, and its per-test statuses when it resolves
         (with the statuses its FAIL_TO_PASS tests get when run first and alone, unless `first_pass`
         is off: a repeat run that only has to confirm the verdict and the statuses)."""
-        session, prep = self._prepared(inst, inst.patch)
+        session, prep = self._prepared(inst, spec, inst.patch)
         verdict, first, seconds = self._tested(session, prep, inst, spec, None,
                                                fail_fast_args(inst, spec) if first_pass else None, keep_going=True)
         if not verdict.resolved:
@@ -135,7 +153,7 @@ class CandidateRunner:
         detail = {"reason": verdict.reason, "seconds": verdict.seconds}
         return verdict, GoldStatuses(statuses=dict(verdict.tests), first=first, detail=detail, seconds=seconds)
 
-    def _prepared(self, inst: SWEInstance, patch: str):
+    def _prepared(self, inst: SWEInstance, spec: EnvSpec, patch: str):
         """(a clean session with the candidate applied, the harness's prepare reply), or (None, the
         Verdict a failure to get there amounts to)."""
         try:
@@ -143,7 +161,9 @@ class CandidateRunner:
         except SandboxError as exc:
             return None, Verdict(Status.INFRA_ERROR, reason=f"container: {exc}")
         job = {"op": "prepare", "patch": patch, "test_patch": inst.test_patch, "test_files": test_patch_files(inst),
-               "revert_patterns": [list(rule) for rule in REVERT_RULES]}
+               "revert_patterns": [list(rule) for rule in REVERT_RULES] + [
+                   [pattern, "test runner"] for pattern in spec.runner_files],
+               "canaries": canary_job(inst, spec)}
         return session, self._request(session, job, PREPARE_TIMEOUT_S, "prepare")
 
     def _tested(self, session, prep, inst, spec, gold, first, keep_going=False, known=None):
@@ -170,6 +190,8 @@ class CandidateRunner:
         if prep.get("stage") != "prepared":
             return grading.grade(prep, inst, spec, gold), None, {}
         seconds, first_statuses, runs = float(prep.get("setup_seconds", 0.0)), None, {}
+        planted = prep.get("canaries") or []
+        first = fail_fast_args(inst, spec, planted) if first else None
         if first:
             report = self._run(session, spec, first)
             if isinstance(report, Verdict):
@@ -180,7 +202,7 @@ class CandidateRunner:
             if not verdict.resolved and not keep_going:
                 verdict.reason, verdict.seconds = "fail fast: " + verdict.reason, seconds + runs["first"]
                 return verdict, first_statuses, runs
-        report = self._run(session, spec, test_args(inst, spec))
+        report = self._run(session, spec, run_args(inst, spec, planted))
         if isinstance(report, Verdict):
             return report, first_statuses, runs
         runs["full"] = float(report.get("test_seconds", 0.0))
@@ -191,8 +213,8 @@ class CandidateRunner:
     def _run(self, session, spec: EnvSpec, args: list[str]):
         job = {"op": "run", "cmd": spec.test_cmd, "args": args, "env": spec.env, "timeout": spec.timeout,
                "output_cap": self.limits.output_cap // 2, "disk": self.limits.disk, "user": spec.user, "path": VENV_PATH,
-               "pytest": spec.parser in parsers.PYTEST_PARSERS,
-               "guard": spec.parser in parsers.PYTEST_PARSERS and not spec.run_as_root}
+               "pytest": spec.parser in parsers.PYTEST_PARSERS, "runner": canaries.style(spec.parser),
+               "guard": not spec.run_as_root}
         return self._request(session, job, spec.timeout + EXEC_MARGIN_S, "run")
 
     def _request(self, session, job: dict, timeout: float, what: str):

@@ -45,6 +45,10 @@ class EnvSpec:
     timeout: int = 300
     env: dict[str, str] = field(default_factory=dict)
     run_as_root: bool = False  # only for suites that cannot run unprivileged
+    # The test runner's own files outside the test directories (regexes on repo-relative paths):
+    # put back after a candidate is applied, as test files are (a runner the candidate edited
+    # reports whatever it likes). Empty where the runner is the code under test (pytest-dev).
+    runner_files: tuple[str, ...] = ()
     mem_limit: str = "4g"
 
     @property
@@ -98,7 +102,7 @@ def build_spec(repo: str, version: str, entry: dict, defaults: dict | None = Non
         if unknown:
             raise SpecError(f"{where}: unknown keys in {name}: {sorted(unknown)}; valid: {sorted(_FIELDS)}")
     values = {**(defaults or {}), **(entry or {})}
-    for key in ("pip_packages", "debian_packages"):
+    for key in ("pip_packages", "debian_packages", "runner_files"):
         values[key] = tuple(str(p) for p in (values.get(key) or ()))
     for key in ("pre_install", "install"):
         if key in values:
