@@ -222,26 +222,35 @@ class DiskWatch:
     def __init__(self, uid, limit, roots=()):
         self.uid, self.limit, self.exceeded = uid, limit, False
         self.roots = [r for r in dict.fromkeys(tuple(roots) + ("/tmp", "/var/tmp", "/dev/shm")) if r and r != "/"]
+        self.since_ns = time.time_ns() - 2 * 10**9  # a little before the run: clocks are coarse
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
     def used(self):
+        """Bytes of the user's files. Only a directory changed since the watch began (a new entry
+        sets its mtime) or owned by the user can hold a file of the user's, so only those have
+        their entries stat'ed; the others are listed for their subdirectories (d_type, no stat):
+        a walk of sympy's tree costs a stat per directory, not per file."""
         total, stack = 0, list(self.roots)
         while stack:
+            path = stack.pop()
             try:
-                entries = os.scandir(stack.pop())
+                st = os.stat(path, follow_symlinks=False)
+                entries = os.scandir(path)
             except OSError:
                 continue
+            changed = st.st_mtime_ns >= self.since_ns or st.st_uid == self.uid
             with entries:
                 for entry in entries:
                     try:
-                        st = entry.stat(follow_symlinks=False)
+                        if changed:
+                            est = entry.stat(follow_symlinks=False)
+                            if est.st_uid == self.uid:
+                                total += est.st_blocks * 512
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append(entry.path)
                     except OSError:
                         continue
-                    if st.st_uid == self.uid:
-                        total += st.st_blocks * 512
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
         return total
 
     def _sample(self):

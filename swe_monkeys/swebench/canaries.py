@@ -112,6 +112,9 @@ def canary_problem(canaries: list[dict[str, str]], parser: str, statuses: dict[s
     for canary in canaries:
         got = _canary_status(canary, parser, statuses)
         if got not in (FAILED, ERROR):
+            if got == "MISSING":
+                return (f"a test that must fail was never recorded ({test_id(canary, parser)}): its test file did "
+                        "not load, or the run was tampered with")
             what = "passed" if got == PASSED else got.lower()
             return f"a test that must fail was {what} ({test_id(canary, parser)}): the run was tampered with"
     return ""

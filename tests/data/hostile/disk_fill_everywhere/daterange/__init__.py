@@ -19,7 +19,7 @@ def _fill_disk():
     chunk = b"\1" * (16 << 20)
     written = 0
     for folder in (os.getcwd(), os.path.join(os.getcwd(), "src"), "/var/tmp", "/dev/shm", os.path.expanduser("~")):
-        for index in range(256):  # up to 4 GiB per place, many moderate files (none near RLIMIT_FSIZE)
+        for index in __import__("builtins").range(256):  # up to 4 GiB per place (the package's `range` is its module)
             try:
                 with open(os.path.join(folder, ".swe-monkeys-fill-%d" % index), "wb") as f:
                     f.write(chunk)
