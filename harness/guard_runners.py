@@ -14,6 +14,7 @@ Standard library only, Python 3.6+ syntax.
 """
 
 import functools
+import os
 import sys
 
 PASSED, FAILED, ERROR, SKIPPED, XFAIL, XPASS = "PASSED", "FAILED", "ERROR", "SKIPPED", "XFAIL", "XPASS"
@@ -104,6 +105,7 @@ def instrument_sympy(guard):
         return result
 
     def runner_loaded(module):
+        guard.runner_code(getattr(module, "__file__", ""))
         reporter = getattr(module, "PyTestReporter", None)
         if reporter is not None:
             _wrap(reporter, "start", before=started)
@@ -146,6 +148,7 @@ def instrument_unittest(guard):
     from unittest import result as unittest_result
 
     base = unittest_result.TestResult
+    guard.runner_code(os.path.dirname(unittest.__file__) + "/", os.path.realpath("django/test") + "/")
     # Only the outermost run's result is the run's: Django's tests of its own runner run suites
     # of their own inside a test, and those must neither record nor end anything.
     state = {"depth": 0, "result": None}

@@ -28,18 +28,15 @@ PYTEST_DONT_REWRITE: imported before pytest, it cannot be assertion-rewritten, a
 about that would be an error under a repository's `filterwarnings = error` (flask sets it).
 """
 
-import functools
 import importlib.util
 import os
 import sys
 import threading
-import types
 
 ENV = "SWE_MONKEYS_GUARD_FDS"
 HOME = "/opt/swe-monkeys"
 ROOTDIR_FILE = HOME + "/cfg/rootdir"  # written by the harness for a pytest without --rootdir
 PYTEST_WATCHED = ("_pytest", "pytest", "pluggy", "unittest")
-OWN = ("_pytest", "pytest", "pluggy")  # what must come from the environment's own files
 
 
 def _load(name):
@@ -61,7 +58,7 @@ def _config():
 
 _CONF = _config()
 _ACTIVE = _CONF is not None
-_STATE = {"ended": False, "snapshot": {}, "watched": (), "config": None, "exitstatus": 1}
+_STATE = {"ended": False, "config": None, "exitstatus": 1}
 
 
 def _write(line):
@@ -72,9 +69,49 @@ def _write(line):
         pass
 
 
+_GUARD_FILES = frozenset(("%s/swe_monkeys_guard.py" % HOME, "%s/guard_runners.py" % HOME))
+
+
+def runner_code(*paths):
+    """Declare where the runner's own code lives (files, or directories ending in /)."""
+    _STATE["runner_code"] = _STATE.get("runner_code", ()) + tuple(os.path.realpath(p) + ("/" if p.endswith("/") else "")
+                                                                  for p in paths if p)
+
+
+def _is_runner_code(filename):
+    real = os.path.realpath(filename)
+    return any(real == p or (p.endswith("/") and real.startswith(p)) for p in _STATE.get("runner_code", ()))
+
+
+def _called_by_runner(what):
+    """True when the first frame below the guard's own is the runner's own code (pluggy and pytest;
+    sympy's runtests.py; unittest and django.test), from a file the candidate did not write: a
+    record or an end asked for by anything else -- a fake test loop, a reporter method the
+    candidate rebound for one test, a thread started on the reporter, a direct call of this
+    module -- is tampering instead."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename in _GUARD_FILES:
+        frame = frame.f_back
+    if frame is None:
+        why, where = "no caller", "-"
+    else:
+        where = frame.f_code.co_filename
+        why = "" if _is_runner_code(where) else "outside the runner"
+    while not why and frame is not None:  # an outcome is reported after the test returned: no
+        why = TRUST.frame_why(frame)      # code of the candidate's may be on the stack
+        where, frame = frame.f_code.co_filename, frame.f_back
+    if why:
+        tamper("%s asked for by code %s (%s)" % (what, why, where))
+        return False
+    problems = SNAPSHOT.unchanged()  # a runner function swapped for the length of one test shows here
+    if problems:
+        tamper("%s: %s" % (what, "; ".join(problems[:3])))
+    return not problems
+
+
 def record(status, name):
     """One test's outcome, as the runner decided it."""
-    if _ACTIVE and not _STATE["ended"]:
+    if _ACTIVE and not _STATE["ended"] and _called_by_runner("a record of %s" % name):
         _write("R\t%s\t%s" % (status, name))
 
 
@@ -83,91 +120,9 @@ def tamper(reason):
         _write("T\t%s" % reason)
 
 
-def _watched(name):
-    return any(name == w or name.startswith(w + ".") for w in _STATE["watched"])
-
-
-_CODE_TYPES = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, functools.partial,
-               staticmethod, classmethod, property)
-
-
-def _is_code(value):
-    """Behaviour rather than state: functions, classes, methods and their descriptors. By type
-    alone: touching an arbitrary object (Django's lazy settings) runs its code."""
-    kind = type(value)
-    return kind in _CODE_TYPES or issubclass(kind, type)
-
-
-def _code_of(value):
-    return value.__code__ if type(value) is types.FunctionType else None
-
-
-def _members(module):
-    """(attribute path, object) for the module's code and its own classes' code."""
-    for name, value in list(vars(module).items()):
-        if not _is_code(value):
-            continue
-        yield name, value
-        if isinstance(value, type) and getattr(value, "__module__", None) == module.__name__:
-            for attr, member in list(vars(value).items()):
-                if _is_code(member):
-                    yield "%s.%s" % (name, attr), member
-
-
 def snapshot(module):
     """Remember a runner module's code as it is now (before any test runs)."""
-    for attr, value in _members(module):
-        _STATE["snapshot"][(module.__name__, attr)] = (value, _code_of(value))
-
-
-def _snapshot_watched():
-    for name, module in list(sys.modules.items()):
-        if module is not None and _watched(name) and getattr(module, "__file__", None):
-            snapshot(module)
-
-
-def _code_file(value):
-    code = _code_of(getattr(value, "__func__", value) if type(value) is types.MethodType else value)
-    name = code.co_filename if code is not None else ""
-    return "" if not name or name.startswith("<") else name
-
-
-def _replacements():
-    found = []
-    for name, module in list(sys.modules.items()):
-        if module is None or not _watched(name) or not getattr(module, "__file__", None):
-            continue
-        if name.split(".")[0] in OWN:
-            why = TRUST.why(module.__file__, name)
-            if why:
-                found.append("%s imported from a file %s" % (name, why))
-        for attr, value in _members(module):
-            before = _STATE["snapshot"].get((name, attr))
-            code_file = _code_file(value)
-            if before is not None and (before[0] is not value or before[1] is not _code_of(value)):
-                if not code_file and not isinstance(value, type):
-                    found.append("%s.%s replaced by code without a source file" % (name, attr))
-                    continue
-                if code_file and not TRUST.compiled_from(_code_of(value) or value.__func__.__code__):
-                    found.append("%s.%s replaced by code not compiled from %s" % (name, attr, code_file))
-                    continue
-            why = code_file and TRUST.why(code_file, getattr(value, "__module__", "") or "")
-            if why:
-                found.append("%s.%s from a file %s" % (name, attr, why))
-    return found
-
-
-def _hook_problems(pluginmanager):
-    found = []
-    for name in dir(pluginmanager.hook):
-        get = getattr(getattr(pluginmanager.hook, name, None), "get_hookimpls", None)
-        for impl in (get() if get is not None else ()):
-            code_file = _code_file(impl.function)
-            why = TRUST.why(code_file, getattr(impl.function, "__module__", "") or "") if code_file \
-                else "without a source file"
-            if why:
-                found.append("hook %s %s" % (getattr(impl.function, "__name__", "?"), why))
-    return found
+    SNAPSHOT.take(module)
 
 
 def _trace_problem():
@@ -199,9 +154,9 @@ def check_callable(obj, name):
 
 def finish(exit_code, problems=()):
     """The run's end: check the runner, write the end record with the nonce, end the process."""
-    if not _ACTIVE or _STATE["ended"]:
+    if not _ACTIVE or _STATE["ended"] or not _called_by_runner("the run's end"):
         return
-    problems = list(problems) + _replacements()
+    problems = list(problems) + SNAPSHOT.problems()
     trace = _trace_problem()
     if trace:
         problems.append(trace)
@@ -226,16 +181,19 @@ _STATUS = {"passed": "PASSED", "failed": "FAILED", "skipped": "SKIPPED"}
 def pytest_addoption(parser):
     """The first hook pytest calls on this plugin: before conftests and collection. (pytest 4's
     hookspec has `parser` alone: a hookimpl naming more is refused at registration.)"""
-    if _ACTIVE and not _STATE["snapshot"]:
-        _snapshot_watched()
+    if _ACTIVE and not SNAPSHOT.taken:
+        SNAPSHOT.take_watched()
 
 
 def pytest_configure(config):
     if not _ACTIVE or _STATE["config"] is not None:
         return
     _STATE["config"] = config
-    if not _STATE["snapshot"]:
-        _snapshot_watched()
+    for name in ("pluggy", "_pytest"):  # hooks reach this plugin through pluggy (vendored in old pytest)
+        module = sys.modules.get(name)
+        runner_code(os.path.dirname(module.__file__) + "/" if getattr(module, "__file__", None) else "")
+    if not SNAPSHOT.taken:
+        SNAPSHOT.take_watched()
     _pin_rootdir(config)
 
 
@@ -251,6 +209,14 @@ def _pin_rootdir(config):
     import py
 
     config.rootdir = py.path.local(rootdir)
+
+
+def pytest_plugin_registered(plugin, manager):
+    """A plugin registered while tests run (from library code, say, and unregistered before the
+    end) is checked as it arrives, not only at the end."""
+    if _ACTIVE and _STATE["config"] is not None:
+        for problem in SNAPSHOT.hook_problems(manager)[:3]:
+            tamper(problem)
 
 
 def pytest_runtest_call(item):
@@ -283,7 +249,7 @@ def pytest_sessionfinish(session, exitstatus):
 
 def pytest_unconfigure(config):
     if _ACTIVE and config is _STATE["config"]:
-        finish(_STATE["exitstatus"], _hook_problems(config.pluginmanager))
+        finish(_STATE["exitstatus"], SNAPSHOT.hook_problems(config.pluginmanager))
 
 
 if _ACTIVE:
@@ -291,11 +257,9 @@ if _ACTIVE:
     TRUST = _trust.Trust(os.path.realpath(os.getcwd()), own=("_pytest", "pytest"))
     _trust.install_audit_hook(TRUST, tamper)
     _runners = _load("guard_runners")
+    _WATCHED = {"sympy": _runners.SYMPY_WATCHED, "unittest": _runners.UNITTEST_WATCHED}.get(_CONF[2], PYTEST_WATCHED)
+    SNAPSHOT = _load("guard_snapshot").RunnerSnapshot(TRUST, _WATCHED)
     if _CONF[2] == "sympy":
-        _STATE["watched"] = _runners.SYMPY_WATCHED
         _runners.instrument_sympy(sys.modules[__name__])
     elif _CONF[2] == "unittest":
-        _STATE["watched"] = _runners.UNITTEST_WATCHED
         _runners.instrument_unittest(sys.modules[__name__])
-    else:
-        _STATE["watched"] = PYTEST_WATCHED
