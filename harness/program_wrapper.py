@@ -18,6 +18,8 @@ Why each step (each names an attack it stops):
   private copy of the builtins, and run in a thread of their own: a signal handler of the program's
   (Python runs those in the main thread) never receives a test frame. HumanEval's `check` gets the
   entry point looked up in the program's namespace; MBPP's asserts see the program's names.
+- Before the tests, in their thread, a canary -- an assert of random numbers that must fail --
+  runs; if it does not raise AssertionError, assertions were disarmed some way not listed here.
 - Everything used after the program is bound to locals before it (not module globals, which a
   frame grab can rebind); the nonce goes on only when the tests returned and nothing changed.
 
@@ -126,6 +128,7 @@ def _main():
         sys.__excepthook__, os.listdir, os.read, os.write, os.open, os.close, os.O_RDONLY)
     dict_, set_, vars_, len_, int_, all_, compile_, exec_, type_ = dict, set, vars, len, int, all, compile, exec, type
     new_lock, start, BaseException_, SystemExit_ = _thread.allocate_lock, _thread.start_new_thread, BaseException, SystemExit
+    AssertionError_, urandom = AssertionError, os.urandom
 
     with open(path) as f:
         source = f.read()
@@ -170,9 +173,17 @@ def _main():
         namespace = {} if entry_point else {k: v for k, v in vars_(module).items() if not k.startswith("__")}
         namespace.update(__builtins__=dict_(pristine), __name__="__main__")
         code = compile_(tests, "<tests>", "exec")
+        a, b = urandom(2)
+        canary = compile_("assert %d + %d == %d" % (a, b, a + b + 1), "<tests>", "exec")
 
         def run_tests():
             try:
+                try:  # a canary: an assert that must fail where the tests run, or they are disarmed
+                    exec_(canary, {"__builtins__": dict_(pristine)})
+                    outcome.append(False)
+                    return
+                except AssertionError_:
+                    pass
                 exec_(code, namespace)
                 if entry_point:  # tests that name the entry point (HumanEval/33) mean the program's
                     namespace[entry_point] = vars_(module)[entry_point]
@@ -186,6 +197,8 @@ def _main():
         lock.acquire()
         start(run_tests, ())
         lock.acquire()
+        if outcome == [False]:
+            fail("an assert that must fail passed where the tests run: they were disarmed")
         if not outcome:
             raise SystemExit_(1)
         if not intact() or gettrace() is not None or getprofile() is not None:
