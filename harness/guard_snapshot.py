@@ -51,15 +51,18 @@ def members(module):
 class RunnerSnapshot:
     """The watched modules' code at snapshot time; `problems()` in full, `unchanged()` cheaply."""
 
-    def __init__(self, trust, watched):
+    def __init__(self, trust, watched, hot=None):
         self.trust, self.watched, self.taken, self.fast = trust, tuple(watched), {}, None
+        # The modules an outcome passes through on its way to a record, checked at every record
+        # (all of them at the end): a check per record must cost little beside a short test.
+        self.hot = tuple(hot) if hot is not None else self.watched
 
-    def watches(self, name):
-        return any(name == w or name.startswith(w + ".") for w in self.watched)
+    def watches(self, name, prefixes=None):
+        return any(name == w or name.startswith(w + ".") for w in (prefixes or self.watched))
 
-    def _modules(self):
+    def _modules(self, prefixes=None):
         return [(n, m) for n, m in list(sys.modules.items())
-                if m is not None and self.watches(n) and getattr(m, "__file__", None)]
+                if m is not None and self.watches(n, prefixes) and getattr(m, "__file__", None)]
 
     def take(self, module):
         for path, _, _, value in members(module):
@@ -70,9 +73,9 @@ class RunnerSnapshot:
         for _, module in self._modules():
             self.take(module)
 
-    def problems(self):
+    def problems(self, prefixes=None):
         found = []
-        for name, module in self._modules():
+        for name, module in self._modules(prefixes):
             if name.split(".")[0] in OWN:
                 why = self.trust.why(module.__file__, name)
                 if why:
@@ -97,17 +100,24 @@ class RunnerSnapshot:
         if self.fast is not None and all(space.get(attr) is value and (code is None or value.__code__ is code)
                                          for space, attr, value, code in self.fast):
             return []
-        found = self.problems()
+        found = self.problems(self.hot)
         if not found:
-            self.fast = [(space, attr, value, code_of(value)) for _, module in self._modules()
+            self.fast = [(space, attr, value, code_of(value)) for _, module in self._modules(self.hot)
                          for _, space, attr, value in members(module)]
         return found
 
-    def hook_problems(self, pluginmanager):
+    def hook_problems(self, pluginmanager, plugin=None):
+        """Hook implementations from untrusted code: every one, or those of `plugin`."""
         found = []
-        for name in dir(pluginmanager.hook):
-            get = getattr(getattr(pluginmanager.hook, name, None), "get_hookimpls", None)
+        if plugin is not None:
+            callers = getattr(pluginmanager, "get_hookcallers", lambda p: None)(plugin) or []
+        else:
+            callers = [getattr(pluginmanager.hook, name, None) for name in dir(pluginmanager.hook)]
+        for caller in callers:
+            get = getattr(caller, "get_hookimpls", None)
             for impl in (get() if get is not None else ()):
+                if plugin is not None and getattr(impl, "plugin", plugin) is not plugin:
+                    continue
                 where = code_file(impl.function)
                 why = self.trust.why(where, getattr(impl.function, "__module__", "") or "") if where \
                     else "without a source file"

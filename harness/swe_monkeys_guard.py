@@ -37,6 +37,9 @@ ENV = "SWE_MONKEYS_GUARD_FDS"
 HOME = "/opt/swe-monkeys"
 ROOTDIR_FILE = HOME + "/cfg/rootdir"  # written by the harness for a pytest without --rootdir
 PYTEST_WATCHED = ("_pytest", "pytest", "pluggy", "unittest")
+# What a pytest outcome passes through before it is recorded (checked at every record).
+PYTEST_HOT = ("_pytest.runner", "_pytest.reports", "_pytest.python", "_pytest.skipping", "_pytest.unittest",
+              "_pytest.outcomes", "_pytest.main", "pluggy", "unittest.case")
 
 
 def _load(name):
@@ -215,7 +218,7 @@ def pytest_plugin_registered(plugin, manager):
     """A plugin registered while tests run (from library code, say, and unregistered before the
     end) is checked as it arrives, not only at the end."""
     if _ACTIVE and _STATE["config"] is not None:
-        for problem in SNAPSHOT.hook_problems(manager)[:3]:
+        for problem in SNAPSHOT.hook_problems(manager, plugin)[:3]:
             tamper(problem)
 
 
@@ -258,7 +261,8 @@ if _ACTIVE:
     _trust.install_audit_hook(TRUST, tamper)
     _runners = _load("guard_runners")
     _WATCHED = {"sympy": _runners.SYMPY_WATCHED, "unittest": _runners.UNITTEST_WATCHED}.get(_CONF[2], PYTEST_WATCHED)
-    SNAPSHOT = _load("guard_snapshot").RunnerSnapshot(TRUST, _WATCHED)
+    SNAPSHOT = _load("guard_snapshot").RunnerSnapshot(TRUST, _WATCHED, PYTEST_HOT if _WATCHED is PYTEST_WATCHED
+                                                      else None)
     if _CONF[2] == "sympy":
         _runners.instrument_sympy(sys.modules[__name__])
     elif _CONF[2] == "unittest":
