@@ -180,3 +180,12 @@ def test_grading_takes_statuses_from_the_records_and_the_log_only_makes_them_wor
     assert "truncated log never resolves" in grade(_result(honest, truncated=True), inst, spec).reason
     assert grade(_result(honest, guard="missing: no end"), inst, spec).reason.startswith("guard: missing")
     assert "disk bound" in grade(_result(honest, disk_exceeded=True), inst, spec).reason
+
+
+def test_pytest3_instance_nodes_are_named_as_the_datasets_name_them():
+    spec, inst = EnvSpec(repo="a/b", version="1"), _instance()
+    inst = replace(inst, fail_to_pass=("t.py::TestA::test_a",), pass_to_pass=())
+    records = [("PASSED", "t.py::TestA::()::test_a"), ("FAILED", "t.py::test_gaps_nested")]
+    result = _result(records)
+    result["log"] = "PASSED t.py::TestA::test_a\nFAILED t.py::test_gaps_nested\n==== 1 failed, 1 passed in 0.1s ====\n"
+    assert grade(result, inst, spec).status is Status.RESOLVED
