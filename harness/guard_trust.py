@@ -8,8 +8,9 @@ where Python has audit hooks (3.8+), a hook installed before any code of the tre
   root-owned test file (`Trust.compiled_from`);
 - treats as tampering, when code the candidate wrote is on the stack: a trace or profile
   function set (sys.settrace/setprofile: the means to swallow a failure in another frame), a
-  function's `__code__` swapped for code that runs differently, gc's referrer/object walks (the
-  way to find test functions and runner state from library code), ctypes memory access; and a
+  function's `__code__` swapped for code that runs differently; when the candidate's code itself
+  calls them: gc's referrer/object walks (the way to find test functions and runner state from
+  library code; pandas walks referents under anyone's code), ctypes memory access; and a
   code object built (`code.__new__`, code.replace) by the candidate's own code under the name of
   another existing file;
 - treats as tampering `compile()` under the name of an existing file of text that is not that
@@ -23,8 +24,9 @@ import os
 import sys
 
 RUN_INFO = "/opt/swe-monkeys/run/candidate-paths"  # root-owned: "M path" / "A path" the candidate wrote
-_STACK_EVENTS = frozenset(("sys.settrace", "sys.setprofile", "gc.get_referrers", "gc.get_objects",
-                           "gc.get_referents", "ctypes.addressof", "ctypes.string_at", "ctypes.cdata"))
+_TRACE_EVENTS = frozenset(("sys.settrace", "sys.setprofile"))
+_STACK_EVENTS = frozenset(("gc.get_referrers", "gc.get_objects", "gc.get_referents", "ctypes.addressof",
+                           "ctypes.string_at", "ctypes.cdata"))
 
 
 def candidate_paths(root):
@@ -177,8 +179,10 @@ def install_audit_hook(trust, report):
         if event == "object.__setattr__" and args[1] == "__code__":
             if not same_behaviour(getattr(args[0], "__code__", None), args[2]):
                 on_stack(getframe, "%s.__code__ assigned" % getattr(args[0], "__qualname__", "?"))
-        elif event in _STACK_EVENTS:
+        elif event in _TRACE_EVENTS:
             on_stack(getframe, event)
+        elif event in _STACK_EVENTS:  # gc and ctypes: the candidate's own call (pandas walks gc's
+            on_stack(getframe, event, depth=1)  # referents under anyone's code; only a caller uses them)
         elif event == "code.__new__" and isinstance(args[1], str) and args[1][:1] == "/":
             # code.replace() or CodeType() naming a file, called by the candidate's own code (the
             # stdlib's types.coroutine re-flags a code object of its caller's: not this).
@@ -190,9 +194,9 @@ def install_audit_hook(trust, report):
                 report("a code object made under the name of %s by code from %s"
                        % (args[1], caller.f_code.co_filename))
 
-    def on_stack(getframe, what):
+    def on_stack(getframe, what, depth=60):
         try:
-            where = trust.candidate_on_stack(getframe(2))
+            where = trust.candidate_on_stack(getframe(2), depth)
         except ValueError:  # called from no Python frame at all
             return
         if where:
