@@ -48,7 +48,10 @@ class Limits:
     memory: str = "4g"
     pids: int = 512
     tmpfs: str = "1g"  # size of the /tmp tmpfs (charged to the container's memory)
-    output_cap: int = 4 << 20  # bytes of an exec's output kept by the host
+    # Bytes of an exec's output kept by the host. A test log over half of it is truncated by the
+    # harness, and a truncated log never resolves, so it must hold a real suite's verbose log
+    # (sphinx-8474's gold writes 3.3 MB) beside the guard's records.
+    output_cap: int = 16 << 20
     # Bytes the candidate's user may keep on disk in all (the harness's watcher: unsafe_tests.py's
     # DiskWatch, run_programs.py's). Docker's storage_opt size would bound the writable layer itself,
     # but it needs overlay2 on xfs with pquota; this machine's is on ext4 and refuses it.
