@@ -55,6 +55,11 @@ def _test_patch_paths(test_patch: str) -> tuple[tuple[str, bool], ...]:
     return tuple((f.path, f.is_removed_file) for f in PatchSet(test_patch))
 
 
+def kept_test_files(inst: SWEInstance) -> list[str]:
+    """The files the test_patch leaves in place (what the runner is pointed at)."""
+    return [path for path, removed in _test_patch_paths(inst.test_patch) if not removed]
+
+
 def test_patch_files(inst: SWEInstance) -> list[str]:
     """Every path the instance's test_patch touches: put back before it is applied."""
     return [path for path, _ in _test_patch_paths(inst.test_patch)]
@@ -64,7 +69,7 @@ def test_args(inst: SWEInstance, spec: EnvSpec) -> list[str]:
     """What is appended to the test command: the test_patch's files, their Django labels, or the ids."""
     if spec.test_args == "ids":
         return list(dict.fromkeys(inst.fail_to_pass + grading.graded_pass_to_pass(inst, spec.parser)))
-    files = [path for path, removed in _test_patch_paths(inst.test_patch) if not removed]
+    files = kept_test_files(inst)
     if spec.test_args == "labels":
         return django_labels(files)
     return [f for f in files if f.endswith(".py")] or files
@@ -75,7 +80,7 @@ def fail_fast_args(inst: SWEInstance, spec: EnvSpec, planted: list[dict] = ()) -
     the runner cannot."""
     if not inst.fail_to_pass:
         return None
-    files = [path for path, removed in _test_patch_paths(inst.test_patch) if not removed]
+    files = kept_test_files(inst)
     ids = list(inst.fail_to_pass) + [canaries.test_id(c, spec.parser) for c in planted]
     return select_args(spec.parser, ids, files=files)
 
@@ -90,7 +95,7 @@ def run_args(inst: SWEInstance, spec: EnvSpec, planted: list[dict] = ()) -> list
 
 def canary_job(inst: SWEInstance, spec: EnvSpec) -> dict:
     """Where the harness plants canaries: the files the full run runs."""
-    files = [path for path, removed in _test_patch_paths(inst.test_patch) if not removed]
+    files = kept_test_files(inst)
     if spec.test_args == "ids":
         files = [t.split("::")[0] for t in test_args(inst, spec)]
     return canaries.plan(inst, spec, files)
