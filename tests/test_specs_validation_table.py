@@ -115,3 +115,40 @@ def test_every_note_names_a_dataset_instance():
     from swe_monkeys.swebench.validation_table import load_notes
 
     assert all("__" in instance and why.strip() for instance, why in load_notes().items())
+
+
+def _record_many(path, name, count):
+    from swe_monkeys.swebench.validation_table import record_row
+
+    for n in range(count):
+        record_row({"instance": f"{name}-{n}", "spec_hash": "h", "gold_resolved": 1, "runs": 1,
+                    "empty_resolved": 0, "date": "2026-12-07"}, path)
+
+
+def test_rows_recorded_at_once_by_several_processes_are_all_kept(tmp_path):
+    """Two validations writing one table at once (two processes): neither loses the other's rows."""
+    import multiprocessing
+
+    from swe_monkeys.swebench.validation_table import read_rows
+
+    table = tmp_path / "validation.jsonl"
+    procs = [multiprocessing.get_context("fork").Process(target=_record_many, args=(table, name, 25))
+             for name in ("a", "b")]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert all(p.exitcode == 0 for p in procs)
+    assert sorted(r["instance"] for r in read_rows(table)) == sorted(f"{x}-{n}" for x in "ab" for n in range(25))
+
+
+def test_record_row_replace_drops_only_that_specs_old_row(tmp_path):
+    from swe_monkeys.swebench.validation_table import read_rows, record_row
+
+    table = tmp_path / "t.jsonl"
+    base = {"gold_resolved": 1, "runs": 1, "empty_resolved": 0, "date": "2026-12-07"}
+    record_row({"instance": "i", "spec_hash": "old", **base}, table)
+    record_row({"instance": "i", "spec_hash": "new", **base}, table)
+    record_row({"instance": "i", "spec_hash": "new", **base, "gold_resolved": 0}, table, replace=True)
+    rows = {(r["instance"], r["spec_hash"]): r for r in read_rows(table)}
+    assert rows[("i", "old")]["runs"] == 1 and rows[("i", "new")]["gold_resolved"] == 0

@@ -134,6 +134,35 @@ def test_cli_verify_and_validate(tmp_path, repo_cache, examples, images, no_left
     assert again.exit_code == 0 and "already validated" in again.output and "[1/" not in again.output
 
 
+def test_images_build_goes_on_past_a_failed_instance(tmp_path, repo_cache, examples, images):
+    """One instance whose tree cannot be had fails; the next is still built, and the failure is
+    listed at the end with exit 1."""
+    name, ex = next(iter(examples.items()))
+    broken = {**ex.instance.to_row(), "instance_id": "swe-monkeys__broken-1", "base_commit": "0" * 40}
+    instances = tmp_path / "instances.jsonl"
+    instances.write_text(json.dumps(broken) + "\n" + json.dumps(ex.instance.to_row()) + "\n")
+    result = CliRunner().invoke(app, ["images", "build", "--instances", str(instances), "--repo-cache", str(repo_cache)])
+    assert result.exit_code == 1, result.output
+    assert f"[2/2] {images[name]}" in result.output
+    assert "1 of 2 instance images failed to build" in result.output
+    assert "swe-monkeys__broken-1: FAILED" in result.output
+
+
+def test_validate_workers_keep_every_row(tmp_path, repo_cache, examples, images, no_leftover_containers):
+    """`validate --workers 2`: instances judged at once, every row recorded, logs per instance."""
+    chosen = list(examples.values())[:2]
+    instances = tmp_path / "instances.jsonl"
+    instances.write_text("".join(json.dumps(ex.instance.to_row()) + "\n" for ex in chosen))
+    table = tmp_path / "validation.jsonl"
+    result = CliRunner().invoke(app, ["validate", str(instances), "--repeats", "1", "--workers", "2",
+                                      "--repo-cache", str(repo_cache), "--run", str(tmp_path / "v"),
+                                      "--table", str(table)])
+    assert result.exit_code == 0, result.output
+    rows = {json.loads(line)["instance"]: json.loads(line) for line in table.read_text().splitlines()}
+    assert set(rows) == {ex.instance.instance_id for ex in chosen}
+    assert all(r["gold_resolved"] == 1 and r["empty_resolved"] == 0 and r["seconds"] > 0 for r in rows.values())
+
+
 def test_verify_judges_a_changed_patch_at_the_same_line(tmp_path, repo_cache, examples, images):
     """Candidates are identified by content: re-running verify on a predictions file whose line now
     holds another patch judges that patch (and drops the old one from the run)."""

@@ -29,26 +29,46 @@ def build(
     repo_cache: Annotated[Optional[Path], typer.Option(envvar="SWE_MONKEYS_REPO_CACHE")] = None,
     clone: Annotated[bool, typer.Option("--clone", help="Clone missing repositories from GitHub.")] = False,
 ) -> None:
-    """Build the base image (and instance images); layers whose inputs did not change are reused."""
+    """Build the base image (and instance images); layers whose inputs did not change are reused.
+    A failed instance does not stop the rest: every failure is listed at the end (exit 1)."""
+    from swe_monkeys.errors import SweMonkeysError
     from swe_monkeys.swebench.dataset import load_instances
     from swe_monkeys.swebench.spec import load_spec
 
+    failed: list[tuple[str, str]] = []
     with fail():
         client, builder = _builder(repo_cache, clone)
         typer.echo(builder.build_base())
-        for inst in load_instances(instances, ids) if instances else []:
-            typer.echo(builder.ensure(inst, load_spec(inst.repo, inst.version)))
+        chosen = load_instances(instances, ids) if instances else []
+        for n, inst in enumerate(chosen, 1):
+            try:
+                typer.echo(f"[{n}/{len(chosen)}] {builder.ensure(inst, load_spec(inst.repo, inst.version))}")
+            except SweMonkeysError as exc:  # this instance only: the rest still build
+                failed.append((inst.instance_id, str(exc)))
+                typer.echo(f"[{n}/{len(chosen)}] {inst.instance_id}: FAILED {str(exc).splitlines()[0]}", err=True)
+    if failed:
+        typer.echo(f"error: {len(failed)} of {len(chosen)} instance images failed to build:", err=True)
+        for instance_id, message in failed:
+            tail = " | ".join(line for line in message.splitlines()[-3:] if line.strip())
+            typer.echo(f"  {instance_id}: {tail[:300]}", err=True)
+        raise typer.Exit(1)
 
 
 @app.command("ls")
 def ls() -> None:
     """List swe-monkeys images."""
-    from swe_monkeys.images.manage import list_images
+    from swe_monkeys.images.manage import disk_usage, list_images
 
     with fail():
         client, _ = _builder(None)
-        for row in list_images(client):
+        rows = list_images(client)
+        for row in rows:
             typer.echo(f"{row['kind']:<9} {row['tag']:<70} {row['size_mb']:>6} MB  {row['created']}")
+        usage = disk_usage(client)
+    instances = sum(row["kind"] == "instance" for row in rows)
+    per = f", {usage['disk_mb'] / 1024 / instances:.2f} GiB per instance image" if instances else ""
+    typer.echo(f"{len(rows)} images ({instances} instance): {usage['disk_mb'] / 1024:.1f} GiB on disk with shared "
+               f"layers counted once{per} ({usage['listed_mb'] / 1024:.1f} GiB if every image were whole)")
 
 
 @app.command("prune")

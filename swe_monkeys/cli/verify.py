@@ -86,6 +86,8 @@ def validate(
     table: Annotated[Path, typer.Option(help="The validation table rows are merged into as instances finish.")] = TABLE,
     again: Annotated[bool, typer.Option("--again", help="Validate instances the table already has for this spec; "
                                                            "the new rows replace the old.")] = False,
+    workers: Annotated[int, typer.Option("--workers", "-w", help="Instances judged at once (image builds still "
+                                                                  "go one at a time).")] = 1,
     repo_cache: RepoCache = None,
     clone: Clone = False,
 ) -> None:
@@ -95,11 +97,13 @@ def validate(
 
     from swe_monkeys.swebench import api
     from swe_monkeys.swebench.dataset import load_instances
-    from swe_monkeys.swebench.validation_table import done, merge_rows, read_rows, spec_hash, write_rows
+    from swe_monkeys.swebench.validation_table import done, read_rows, record_row, spec_hash
     from swe_monkeys.swebench.spec import SpecError, load_spec
 
     if repeats < 1:
         fail_now("--repeats must be at least 1")
+    if workers < 1:
+        fail_now("--workers must be at least 1")
     config = verify_config(None, repo_cache, clone, 11)
     start, bad, counted = time.monotonic(), 0, 0
     with fail():
@@ -117,11 +121,10 @@ def validate(
             typer.echo(f"{len(chosen) - len(todo)} of {len(chosen)} instances already validated with their current "
                        f"spec in {table} (--again to run them again)", err=True)
         for n, row in enumerate(api.validate(todo, repeats, config, log=lambda line: typer.echo(
-                f"[image] {line}", err=True), log_dir=run / "logs"), 1):
-            if again:  # a new judgement of this spec (the harness changed): it replaces the old row
-                rows = [r for r in rows if (r["instance"], r["spec_hash"]) != (row["instance"], row["spec_hash"])]
-            rows = merge_rows(rows, [row])
-            write_rows(rows, table)  # each instance kept as soon as it is done
+                f"[image] {line}", err=True), log_dir=run / "logs", workers=workers), 1):
+            # each instance kept as soon as it is done; with --again a new judgement of this spec
+            # (the harness changed) replaces the old row
+            record_row(row, table, replace=again)
             state = "ok" if row["valid"] else ("FLAKY" if row["flaky"] else "INVALID")
             bad += state != "ok"
             counted += 1

@@ -19,6 +19,24 @@ def list_images(client) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (order.get(r["kind"], 3), r["tag"]))
 
 
+def disk_usage(client) -> dict[str, int]:
+    """What swe-monkeys images take on disk, each shared layer counted once (`disk_mb`), and the
+    sum of their sizes as if none shared a layer (`listed_mb`). Our images form a tree (base ->
+    env -> instance), so an image's own bytes are its size less that of its nearest ancestor: the
+    image whose layers are the longest prefix of its own."""
+    images = {image.id: image.attrs for image in client.images.list(filters={"label": LABEL})}
+    layers = {i: tuple(a.get("RootFS", {}).get("Layers") or ()) for i, a in images.items()}
+    own = 0
+    for i, attrs in images.items():
+        parents = [j for j in images if j != i and len(layers[j]) <= len(layers[i])
+                   and layers[i][:len(layers[j])] == layers[j] and layers[j]]
+        parent = max(parents, key=lambda j: (len(layers[j]), images[j].get("Size", 0)), default=None)
+        if parent is not None and layers[parent] == layers[i] and parent > i:
+            continue  # the same layers under two ids: count them once
+        own += max(0, attrs.get("Size", 0) - (images[parent].get("Size", 0) if parent else 0))
+    return {"disk_mb": round(own / 2**20), "listed_mb": round(sum(a.get("Size", 0) for a in images.values()) / 2**20)}
+
+
 def _current_env(builder: ImageBuilder, labels: dict[str, str], specs: Specs) -> str | None:
     from swe_monkeys.images.sources import SourceError
 

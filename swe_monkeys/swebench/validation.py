@@ -11,7 +11,9 @@ built or run yields a row that says why instead of stopping the rest.
 from __future__ import annotations
 
 import datetime
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -31,31 +33,54 @@ def flaky_tests(runs: Iterable[dict[str, str]]) -> list[str]:
 
 
 def validate(instances: list[SWEInstance], repeats: int, config: VerifyConfig,
-             log: Callable[[str], None] = lambda line: None, log_dir: Path | None = None) -> Iterator[dict[str, Any]]:
-    """One row per instance (validation_table.FIELDS plus `valid` and `flaky`), as each finishes."""
+             log: Callable[[str], None] = lambda line: None, log_dir: Path | None = None,
+             workers: int = 1) -> Iterator[dict[str, Any]]:
+    """One row per instance (validation_table.FIELDS plus `valid` and `flaky`), as each finishes.
+    `workers` instances are judged at once; image builds are taken one at a time (they compete for
+    the same CPUs and share env layers), so one worker builds while the others run tests."""
     client, builder = open_engine(config, log)
     cache = VerdictCache()
-    for inst in instances:
-        start = time.monotonic()
-        base = {"instance": inst.instance_id, "date": datetime.date.today().isoformat(),
-                "log_dir": str(log_dir / inst.instance_id) if log_dir else ""}
+    build_lock = threading.Lock()
+    if workers <= 1:
+        for inst in instances:
+            yield _row(client, builder, build_lock, cache, inst, repeats, config, log_dir)
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="validate") as pool:
+        futures = [pool.submit(_row, client, builder, build_lock, cache, inst, repeats, config, log_dir)
+                   for inst in instances]
         try:
-            spec = load_spec(inst.repo, inst.version)
-            base["spec_hash"] = spec_hash(spec)
-            row = _validate_one(client, builder, cache, inst, spec, repeats, config, log_dir)
-        except (SweMonkeysError, OSError) as exc:  # this instance only: the rest still run
-            row = {"gold_resolved": 0, "runs": 0, "empty_resolved": 0, "empty_runs": 0, "flaky_tests": [],
-                   "reason": f"{type(exc).__name__}: {exc}"}
-        row = {"spec_hash": "", **base, **row, "seconds": round(time.monotonic() - start, 1)}
-        row["valid"] = row["runs"] > 0 and row["gold_resolved"] == row["runs"] and row["empty_resolved"] == 0
-        row["flaky"] = bool(row["flaky_tests"]) or 0 < row["gold_resolved"] < row["runs"]
-        yield row
+            for future in as_completed(futures):
+                yield future.result()
+        finally:  # an interrupt: instances not started are not started
+            for future in futures:
+                future.cancel()
 
 
-def _validate_one(client, builder, cache, inst, spec, repeats, config, log_dir) -> dict[str, Any]:
+def _row(client, builder, build_lock, cache, inst, repeats, config, log_dir) -> dict[str, Any]:
+    start = time.monotonic()
+    base = {"instance": inst.instance_id, "date": datetime.date.today().isoformat(),
+            "log_dir": str(log_dir / inst.instance_id) if log_dir else ""}
+    try:
+        spec = load_spec(inst.repo, inst.version)
+        base["spec_hash"] = spec_hash(spec)
+        row = _validate_one(client, builder, build_lock, cache, inst, spec, repeats, config, log_dir)
+    except (SweMonkeysError, OSError) as exc:  # this instance only: the rest still run
+        row = {"gold_resolved": 0, "runs": 0, "empty_resolved": 0, "empty_runs": 0, "flaky_tests": [],
+               "reason": f"{type(exc).__name__}: {exc}"}
+    seconds = time.monotonic() - start - row.pop("waited", 0.0)
+    row = {"spec_hash": "", **base, **row, "seconds": round(seconds, 1)}
+    row["valid"] = row["runs"] > 0 and row["gold_resolved"] == row["runs"] and row["empty_resolved"] == 0
+    row["flaky"] = bool(row["flaky_tests"]) or 0 < row["gold_resolved"] < row["runs"]
+    return row
+
+
+def _validate_one(client, builder, build_lock, cache, inst, spec, repeats, config, log_dir) -> dict[str, Any]:
     from swe_monkeys.swebench.runner import CandidateRunner
 
-    image = builder.ensure(inst, spec)
+    waited = time.monotonic()
+    with build_lock:  # the time waited for another worker's build is not this instance's
+        waited = time.monotonic() - waited
+        image = builder.ensure(inst, spec)
     image_id = client.images.get(image).id
     runner = CandidateRunner(client, image, config.limits)
     try:
@@ -77,7 +102,7 @@ def _validate_one(client, builder, cache, inst, spec, repeats, config, log_dir) 
     failed = next((v for v in gold if not v.resolved), None)
     reason = (f"gold: {failed.reason}" if failed else
               f"empty patch resolved: {empty[0].reason}" if empty_ok else "")
-    return {"gold_resolved": gold_ok, "runs": repeats, "empty_resolved": empty_ok, "empty_runs": len(empty),
+    return {"waited": waited, "gold_resolved": gold_ok, "runs": repeats, "empty_resolved": empty_ok, "empty_runs": len(empty),
             "flaky_tests": flaky_tests(v.tests for v in gold), "reason": reason[:500]}
 
 

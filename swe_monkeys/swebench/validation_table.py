@@ -40,6 +40,23 @@ def write_rows(rows: list[dict], path: Path = TABLE) -> None:
     path.write_text("".join(json.dumps({k: row.get(k) for k in FIELDS}) + "\n" for row in rows))
 
 
+def record_row(row: dict, path: Path = TABLE, replace: bool = False) -> None:
+    """Fold one finished row into the table on disk, under a lock and re-read first, so validations
+    running at once (other processes, other workers) each keep every row. `replace`: the row
+    replaces this spec's old row instead of adding to it (a re-judgement after the harness changed)."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        rows = read_rows(path)
+        if replace:
+            rows = [r for r in rows if (r["instance"], r["spec_hash"]) != (row["instance"], row["spec_hash"])]
+        tmp = path.with_name(path.name + ".tmp")
+        write_rows(merge_rows(rows, [row]), tmp)
+        tmp.replace(path)
+
+
 def merge_rows(rows: list[dict], new: Iterable[dict]) -> list[dict]:
     """Rows with `new` folded in: runs of the same (instance, spec_hash) add up, flaky tests are
     united, the newest date and log_dir win; other rows are kept as they were, in order."""
