@@ -179,22 +179,28 @@ def instrument_unittest(guard):
         _wrap(base, name, before=outcome(status))
     _wrap(base, "addSubTest", before=subtest)
 
-    def entering(self, *args, **kwargs):
-        state["depth"] += 1
-
     def made(self, result, *args, **kwargs):
         if state["depth"] == 1 and state["result"] is None:
             state["result"] = result
         return result
 
-    def ran(self, result, *args, **kwargs):
-        state["depth"] -= 1
+    original_run = unittest.TextTestRunner.__dict__["run"]
+
+    @functools.wraps(original_run)
+    def run(self, *args, **kwargs):
+        # The depth comes back down however a run ends: a test that expects a nested run to raise
+        # (Django's test_utils) must not leave the outermost run thinking it is nested.
+        state["depth"] += 1
+        try:
+            result = original_run(self, *args, **kwargs)
+        finally:
+            state["depth"] -= 1
         if state["depth"] == 0 and result is state["result"]:
             guard.finish(0 if result.wasSuccessful() else 1)  # ends the process
         return result
 
     _wrap(unittest.TextTestRunner, "_makeResult", after=made)
-    _wrap(unittest.TextTestRunner, "run", before=entering, after=ran)
+    unittest.TextTestRunner.run = run
     for name, module in list(sys.modules.items()):
         if name == "unittest" or name.startswith("unittest."):
             guard.snapshot(module)
