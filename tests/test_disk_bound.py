@@ -30,7 +30,7 @@ def test_a_candidate_is_stopped_at_the_disk_bound_and_the_next_resolves(docker_c
                  if e["name"] == "disk_fill_everywhere")
     example = examples[entry["example"]]
     inst = example.instance
-    spec = load_spec(inst.repo, inst.version)
+    spec = load_spec(inst.repo, inst.version, inst.instance_id)
     attack = overlay_patch(example, CORPUS / entry["name"])
     runner = CandidateRunner(docker_client, images[entry["example"]], replace(Limits(), disk=48 << 20))
     try:

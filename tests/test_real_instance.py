@@ -70,10 +70,10 @@ def test_empty_patch_fails_the_fail_to_pass_tests(tmp_path, real_repo_cache, doc
     from swe_monkeys.types import Status
 
     inst = load_instances(LITE, [INSTANCE])[0]
-    image = ImageBuilder(docker_client, real_repo_cache).ensure(inst, load_spec(inst.repo, inst.version))
+    image = ImageBuilder(docker_client, real_repo_cache).ensure(inst, load_spec(inst.repo, inst.version, inst.instance_id))
     runner = CandidateRunner(docker_client, image, Limits())
     try:
-        verdict = runner.judge(inst, load_spec(inst.repo, inst.version), "")
+        verdict = runner.judge(inst, load_spec(inst.repo, inst.version, inst.instance_id), "")
     finally:
         runner.close()
     assert verdict.status is Status.UNRESOLVED

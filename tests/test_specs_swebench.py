@@ -43,6 +43,38 @@ versions:
     spec_module._load_file.cache_clear()
 
 
+def test_an_instance_override_is_its_own_spec_and_leaves_the_versions_alone(tmp_path, monkeypatch):
+    from swe_monkeys.swebench.spec import instance_overrides
+    from swe_monkeys.swebench.validation_table import spec_hash
+
+    base = """
+repo: o/r
+versions:
+  "1.0":
+    pip_packages: ["astroid==2.12.14", "Typing_Extensions==4.0", "dill==0.3"]
+"""
+    _write(tmp_path, base, monkeypatch)
+    before = spec_hash(load_spec("o/r", "1.0"))
+    _write(tmp_path, base + """
+instances:
+  o__r-7080:
+    version: "1.0"
+    pins: ["astroid==2.11.7", "typing.extensions==4.1", "wrapt==1.14"]
+    timeout: 900
+""", monkeypatch)
+    plain, other = load_spec("o/r", "1.0"), load_spec("o/r", "1.0", "o__r-7114")
+    own = load_spec("o/r", "1.0", "o__r-7080")
+    assert spec_hash(plain) == spec_hash(other) == before  # the version and its other instances keep their rows
+    assert own.pip_packages == ("astroid==2.11.7", "typing.extensions==4.1", "dill==0.3", "wrapt==1.14")
+    assert own.timeout == 900 and own.instance == "o__r-7080" and own.key == "o__r-1.0-7080" != plain.key
+    assert spec_hash(own) != before and set(instance_overrides()) == {"o__r-7080"}
+    assert load_spec("o/r", "1.0", "o__r-7080") == own
+    _write(tmp_path, base + 'instances:\n  o__r-1:\n    version: "2.0"\n', monkeypatch)
+    with pytest.raises(SpecError, match="o__r-1"):
+        load_spec("o/r", "1.0")
+    spec_module._load_file.cache_clear()
+
+
 @pytest.mark.parametrize("text, words", [
     ('repo: o/r\ndefaults: {pyton: "3.9"}\nversions: {"1.0": {}}\n', "pyton"),
     ('repo: o/r\nversions: {"1.0": {tset_cmd: x}}\n', "tset_cmd"),

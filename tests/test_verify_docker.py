@@ -242,7 +242,7 @@ def _judge(docker_client, image, inst, patch):
 
     runner = CandidateRunner(docker_client, image, Limits())
     try:
-        return runner.judge(inst, load_spec(inst.repo, inst.version), patch)
+        return runner.judge(inst, load_spec(inst.repo, inst.version, inst.instance_id), patch)
     finally:
         runner.close()
 

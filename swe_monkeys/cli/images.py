@@ -42,7 +42,7 @@ def build(
         chosen = load_instances(instances, ids) if instances else []
         for n, inst in enumerate(chosen, 1):
             try:
-                typer.echo(f"[{n}/{len(chosen)}] {builder.ensure(inst, load_spec(inst.repo, inst.version))}")
+                typer.echo(f"[{n}/{len(chosen)}] {builder.ensure(inst, load_spec(inst.repo, inst.version, inst.instance_id))}")
             except SweMonkeysError as exc:  # this instance only: the rest still build
                 failed.append((inst.instance_id, str(exc)))
                 typer.echo(f"[{n}/{len(chosen)}] {inst.instance_id}: FAILED {str(exc).splitlines()[0]}", err=True)
@@ -75,9 +75,10 @@ def ls() -> None:
 def prune(everything: Annotated[bool, typer.Option("--all", help="Remove every swe-monkeys image.")] = False) -> None:
     """Remove stale swe-monkeys images (older tags of a layer, old bases) to reclaim disk."""
     from swe_monkeys.images.manage import prune_images
-    from swe_monkeys.swebench.spec import current_specs
+    from swe_monkeys.swebench.spec import current_specs, instance_overrides
 
     with fail():
         client, builder = _builder(None)
-        removed = prune_images(client, builder, current_specs(), everything)
+        specs = {**current_specs(), **{(o.repo, o.version, i): o for i, o in instance_overrides().items()}}
+        removed = prune_images(client, builder, specs, everything)
     typer.echo(f"removed {len(removed)} images" + "".join(f"\n  {t}" for t in removed))

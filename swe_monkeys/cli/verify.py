@@ -112,7 +112,7 @@ def validate(
         todo = []
         for inst in chosen:
             try:
-                current = spec_hash(load_spec(inst.repo, inst.version))
+                current = spec_hash(load_spec(inst.repo, inst.version, inst.instance_id))
             except SpecError:
                 current = ""
             if again or not current or not done(rows, inst.instance_id, current, repeats):
@@ -147,12 +147,12 @@ def specs(
     with their current spec (the README's coverage table, generated from the validation table), the
     validation time, and each instance not validated with why (configs/swebench/notes/validation.yaml)."""
     from swe_monkeys.swebench.dataset import load_instances
-    from swe_monkeys.swebench.spec import current_specs
+    from swe_monkeys.swebench.spec import current_specs, instance_overrides
     from swe_monkeys.swebench.validation_table import coverage_block, load_notes, read_rows, replace_block
 
     with fail():
         rows = [i.to_row() for i in load_instances(instances)]
-        text = coverage_block(read_rows(table), rows, current_specs(), load_notes())
+        text = coverage_block(read_rows(table), rows, current_specs(), load_notes(), instance_overrides())
         if readme is not None:
             readme.write_text(replace_block(readme.read_text(), text))
     typer.echo(text, nl=False)

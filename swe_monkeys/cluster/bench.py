@@ -52,7 +52,7 @@ def run_cluster_bench(target: Any, total: int = 40, unique: int = 16, address: s
 
     inst = target.inst
     client, builder = open_engine(VerifyConfig(repo_cache=target.repo_cache, workers=1), lambda line: None)
-    builder.ensure(inst, load_spec(inst.repo, inst.version))  # built once, before any clock starts
+    builder.ensure(inst, load_spec(inst.repo, inst.version, inst.instance_id))  # built once, before any clock starts
     repo = sources.find_repo(inst.repo, target.repo_cache)
     batch = synthetic_batch(inst, lambda p: sources.read_file_at(repo, inst.base_commit, p), total, unique)
     runs: dict[str, dict[str, Any]] = {}

@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from swe_monkeys.images.builder import LABEL, ImageBuilder
 
-Specs = Mapping[tuple[str, str], Any]  # (repo, version) -> the current EnvSpec
+Specs = Mapping[tuple[str, ...], Any]  # (repo, version) or (repo, version, instance) -> a current EnvSpec
 
 
 def list_images(client) -> list[dict[str, Any]]:
@@ -37,20 +37,22 @@ def disk_usage(client) -> dict[str, int]:
     return {"disk_mb": round(own / 2**20), "listed_mb": round(sum(a.get("Size", 0) for a in images.values()) / 2**20)}
 
 
-def _current_env(builder: ImageBuilder, labels: dict[str, str], specs: Specs) -> str | None:
+def _current_envs(builder: ImageBuilder, specs: Specs) -> set[str]:
     from swe_monkeys.images.sources import SourceError
 
-    spec = specs.get((labels.get("swe-monkeys.repo", ""), labels.get("swe-monkeys.version", "")))
-    try:
-        return builder.env_tag(spec) if spec is not None else None
-    except SourceError:
-        return None
+    tags = set()
+    for spec in specs.values():
+        try:
+            tags.add(builder.env_tag(spec))
+        except SourceError:  # no interpreter for it here: none of its images can be current
+            continue
+    return tags
 
 
 def stale_images(client, builder: ImageBuilder, specs: Specs) -> list[dict[str, Any]]:
     """Images no current recipe would produce: an old base, an env whose spec or recipe changed,
     an instance on a stale env or superseded by a newer build of the same instance, untagged ones.
-    `specs`: every current spec, by (repo, version)."""
+    `specs`: every current spec, by (repo, version), and every instance override's."""
     current_bases = {builder.base_tag()} | {builder.base_tag(s.debian_packages) for s in specs.values()}
     rows = list_images(client)
     labels = {image.short_id.split(":")[-1]: image.labels for image in client.images.list(filters={"label": LABEL})}
@@ -58,8 +60,7 @@ def stale_images(client, builder: ImageBuilder, specs: Specs) -> list[dict[str, 
     for row in rows:
         name = row["tag"].partition(":")[0]
         newest[name] = max(newest.get(name, ""), row["created"])
-    current_envs = {row["tag"] for row in rows
-                    if row["kind"] == "env" and _current_env(builder, labels.get(row["id"], {}), specs) == row["tag"]}
+    current_envs = _current_envs(builder, specs)
     stale = []
     for row in rows:
         meta = labels.get(row["id"], {})

@@ -158,7 +158,7 @@ def example_target(name: str, tmp: Path) -> BenchTarget:
 def run_verify_bench(target: BenchTarget, total: int = 250, unique: int = 60, workers: int = 1,
                      per_unique_sample: int = 10, harness_sample: int = 0) -> dict:
     inst = target.inst
-    spec = load_spec(inst.repo, inst.version)
+    spec = load_spec(inst.repo, inst.version, inst.instance_id)
     with tempfile.TemporaryDirectory(prefix="bench-verify-") as tmp:
         config = VerifyConfig(repo_cache=target.repo_cache, workers=workers, use_cache=False)
         client, builder = open_engine(config, lambda line: None)

@@ -151,7 +151,7 @@ class SWEChecker:
     def _look_up(self, inst: SWEInstance) -> _Instance:
         info = _Instance(inst)
         try:
-            info.spec = load_spec(inst.repo, inst.version)
+            info.spec = load_spec(inst.repo, inst.version, inst.instance_id)
             info.judged_by = judgement_key(inst, info.spec, self._limits(info.spec))
             info.image = self.builder.ensure(inst, info.spec)
             info.image_id = self.client.images.get(info.image).id

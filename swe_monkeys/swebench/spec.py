@@ -3,12 +3,16 @@
 Knowledge is data: adding a repository or a version means adding YAML, not code. A spec says
 which interpreter, which pinned packages (and Debian packages), how to install the repository and
 how to run its tests. A file may open with a `defaults:` mapping that every version inherits and
-overrides key by key; an unknown key, in `defaults` or in a version, is an error.
+overrides key by key; an unknown key, in `defaults` or in a version, is an error. An `instances:`
+mapping overrides a version's keys for one instance (an instance whose base commit needs another
+pin than its version's other instances): its spec carries the instance id, so its env image, its
+spec hash and its validation row are its own.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -50,6 +54,7 @@ class EnvSpec:
     # reports whatever it likes). Empty where the runner is the code under test (pytest-dev).
     runner_files: tuple[str, ...] = ()
     mem_limit: str = "4g"
+    instance: str = ""  # set when an `instances:` override of one instance was laid over the version
 
     @property
     def user(self) -> str:
@@ -57,11 +62,12 @@ class EnvSpec:
 
     @property
     def key(self) -> str:
-        return f"{self.repo.replace('/', '__')}-{self.version}"
+        base = f"{self.repo.replace('/', '__')}-{self.version}"
+        return f"{base}-{self.instance.rpartition('-')[2]}" if self.instance else base
 
 
-_FIELDS = set(EnvSpec.__dataclass_fields__) - {"repo", "version"}
-_FILE_KEYS = {"repo", "defaults", "versions"}
+_FIELDS = set(EnvSpec.__dataclass_fields__) - {"repo", "version", "instance"}
+_FILE_KEYS = {"repo", "defaults", "versions", "instances"}
 
 
 def spec_path(repo: str) -> Path:
@@ -80,6 +86,10 @@ def _load_file(path: Path) -> dict:
         raise SpecError(f"{path}: unknown top-level keys {sorted(unknown)}; valid: {sorted(_FILE_KEYS)}")
     if not isinstance(data.get("defaults") or {}, dict):
         raise SpecError(f"{path}: 'defaults' must be a mapping")
+    for instance, entry in (data.get("instances") or {}).items():
+        if not isinstance(entry, dict) or str(entry.get("version", "")) not in map(str, data["versions"]):
+            raise SpecError(f"{path}: instance override {instance} needs a mapping with the 'version' it "
+                            f"overrides, one of {', '.join(map(str, data['versions']))}")
     return data
 
 
@@ -115,8 +125,9 @@ def build_spec(repo: str, version: str, entry: dict, defaults: dict | None = Non
     return EnvSpec(repo=repo, version=str(version), **values)
 
 
-def load_spec(repo: str, version: str) -> EnvSpec:
-    """The spec for (repo, version); the error names what is available instead."""
+def load_spec(repo: str, version: str, instance: str | None = None) -> EnvSpec:
+    """The spec for (repo, version) -- with `instance`'s override laid over it when the file has
+    one for that instance at that version; the error names what is available instead."""
     path = spec_path(repo)
     if not path.exists():
         raise SpecError(f"no environment spec for {repo} (looked for {path}); "
@@ -127,7 +138,39 @@ def load_spec(repo: str, version: str) -> EnvSpec:
     if entry is None and str(version) not in versions:
         raise SpecError(f"{repo} has no spec for version {version}; specs exist for: "
                         f"{', '.join(sorted(map(str, versions)))}")
-    return build_spec(repo, str(version), entry or {}, data.get("defaults"), where=f"{path} version {version}")
+    where = f"{path} version {version}"
+    override = dict((data.get("instances") or {}).get(instance or "", None) or {})
+    if override and str(override.pop("version")) == str(version):
+        pins = [str(p) for p in override.pop("pins", None) or ()]
+        spec = build_spec(repo, str(version), {**(entry or {}), **override}, data.get("defaults"),
+                          where=f"{where} instance {instance}")
+        return replace(spec, instance=str(instance), pip_packages=_pinned(spec.pip_packages, pins))
+    return build_spec(repo, str(version), entry or {}, data.get("defaults"), where=where)
+
+
+def _name(requirement: str) -> str:
+    """A requirement's project name, normalised as PyPI does (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", re.split(r"[<>=!~\[;@ ]", requirement.strip(), maxsplit=1)[0]).lower()
+
+
+def _pinned(packages: tuple[str, ...], pins: list[str]) -> tuple[str, ...]:
+    """`packages` with each of `pins` in place of the package of its name (or added)."""
+    by_name = {_name(p): p for p in pins}
+    kept = tuple(by_name.pop(_name(p), p) for p in packages)
+    return kept + tuple(by_name.values())
+
+
+def instance_overrides() -> dict[str, EnvSpec]:
+    """Every instance override's spec, by instance id."""
+    out = {}
+    for path in sorted(SPEC_DIR.glob("*.yaml")):
+        data = _load_file(path)
+        for instance, entry in (data.get("instances") or {}).items():
+            try:
+                out[str(instance)] = load_spec(str(data.get("repo")), str(entry["version"]), str(instance))
+            except SpecError:
+                continue
+    return out
 
 
 def current_specs() -> dict[tuple[str, str], EnvSpec]:

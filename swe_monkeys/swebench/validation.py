@@ -61,7 +61,7 @@ def _row(client, builder, build_lock, cache, inst, repeats, config, log_dir) -> 
     base = {"instance": inst.instance_id, "date": datetime.date.today().isoformat(),
             "log_dir": str(log_dir / inst.instance_id) if log_dir else ""}
     try:
-        spec = load_spec(inst.repo, inst.version)
+        spec = load_spec(inst.repo, inst.version, inst.instance_id)
         base["spec_hash"] = spec_hash(spec)
         row = _validate_one(client, builder, build_lock, cache, inst, spec, repeats, config, log_dir)
     except (SweMonkeysError, OSError) as exc:  # this instance only: the rest still run

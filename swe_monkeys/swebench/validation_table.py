@@ -27,7 +27,10 @@ OPTIONAL = {"flaky_tests": [], "log_dir": "", "empty_runs": None, "seconds": 0.0
 
 def spec_hash(spec) -> str:
     """A short hash of everything an EnvSpec says (so any change of the spec makes a new row)."""
-    return hashlib.sha256(json.dumps(asdict(spec), sort_keys=True).encode()).hexdigest()[:12]
+    fields = asdict(spec)
+    if not fields.get("instance"):  # a version's spec hashes as it did before overrides existed
+        fields.pop("instance", None)
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def read_rows(path: Path = TABLE) -> list[dict]:
@@ -136,10 +139,13 @@ def exceptions(rows: list[dict], current: dict[str, str], notes: dict[str, str])
     return "\n".join(lines) + "\n"
 
 
-def coverage_block(done: list[dict], instances: list[dict], current: dict, notes: dict[str, str]) -> str:
+def coverage_block(done: list[dict], instances: list[dict], current: dict, notes: dict[str, str],
+                   overrides: dict | None = None) -> str:
     """The README's generated block: the coverage table and the exceptions, for dataset rows
-    `instances`, validation rows `done` and the specs of today (`current`, by (repo, version))."""
-    hashes = {r["instance_id"]: spec_hash(current[(r["repo"], str(r["version"]))])
+    `instances`, validation rows `done` and the specs of today (`current`, by (repo, version);
+    `overrides`, by instance id, for instances whose spec has an override of its own)."""
+    overrides = overrides or {}
+    hashes = {r["instance_id"]: spec_hash(overrides.get(r["instance_id"]) or current[(r["repo"], str(r["version"]))])
               for r in instances if (r["repo"], str(r["version"])) in current}
     return coverage_table(done, instances, current, hashes) + exceptions(done, hashes, notes)
 
