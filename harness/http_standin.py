@@ -1,0 +1,121 @@
+"""Local stand-ins for the public endpoints a test suite reaches, inside a container with no network.
+
+Some suites (psf/requests) fetch http(s)://httpbin.org and other public names, and dial a
+non-routable address (10.255.255.1) expecting a connect timeout. Tests never get a network here, so
+a spec names those hosts and this script answers for them on the loopback:
+- every name of `--host` resolves to 127.0.0.1 inside the container only (the container's
+  /etc/hosts, written by Docker from the spec's `loopback_hosts`; nothing outside is asked);
+- httpbin's own application (the `httpbin` package of the environment) serves them on port 80 and,
+  with TLS, on port 443, under a certificate made for those names at start (`openssl`), which the
+  test command trusts through REQUESTS_CA_BUNDLE / SSL_CERT_FILE;
+- each `--tarpit` address (added to the loopback by the container's root at start: the spec's
+  `tarpits`) gets a listener whose accept queue is full, so a connection to it is never answered:
+  the client's connect times out, as it does against a real non-routable address.
+
+Run by the test command as the test user, before the tests: it starts the servers in a daemon
+process, waits until they accept, writes the certificate to `--cert` and exits 0 (non-zero with the
+reason when a server cannot start). The servers are the environment's, not the harness's: a
+candidate's code that stops them only fails its own tests. Standard library, Python 3.6+.
+"""
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+
+def make_cert(hosts, cert, key):
+    names = ",".join("DNS:%s" % h for h in hosts + ["localhost"]) + ",IP:127.0.0.1"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", key,
+                    "-out", cert, "-subj", "/CN=%s" % (hosts[0] if hosts else "localhost"),
+                    "-addext", "subjectAltName=%s" % names], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.PIPE)
+
+
+def tarpit(address, port):
+    """A listener that never accepts, its queue filled: further SYNs are dropped unanswered."""
+    listener = socket.socket()
+    listener.bind((address, port))
+    listener.listen(0)
+    held = []
+    for _ in range(4):  # fill the accept queue (its length is the backlog plus one)
+        probe = socket.socket()
+        probe.settimeout(0.3)
+        try:
+            probe.connect((address, port))
+            held.append(probe)
+        except OSError:
+            probe.close()
+            break
+    return listener, held
+
+
+def serve(hosts, tarpits, cert, key, ready):
+    kept = [tarpit(address, port) for address in tarpits for port in (80, 443)]
+    if hosts:
+        from httpbin import app
+        from werkzeug.serving import WSGIRequestHandler, make_server
+
+        class Handler(WSGIRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as the real service answers
+
+        servers = [make_server("127.0.0.1", 80, app, threaded=True, request_handler=Handler),
+                   make_server("127.0.0.1", 443, app, threaded=True, request_handler=Handler,
+                               ssl_context=(cert, key))]
+        for server in servers:
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+    with open(ready, "w") as out:
+        out.write("ok\n")
+    while kept or hosts:
+        time.sleep(3600)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", action="append", default=[], help="a name answered on 127.0.0.1:80/443")
+    parser.add_argument("--tarpit", action="append", default=[], help="an address that never answers")
+    parser.add_argument("--cert", default="/tmp/swe-monkeys-standin/cert.pem")
+    args = parser.parse_args(argv)
+    folder = os.path.dirname(args.cert)
+    os.makedirs(folder, exist_ok=True)
+    key, ready, log = os.path.join(folder, "key.pem"), os.path.join(folder, "ready"), os.path.join(folder, "log")
+    for stale in (ready, log):
+        if os.path.exists(stale):
+            os.unlink(stale)
+    if args.host:
+        make_cert(args.host, args.cert, key)
+    if os.fork() == 0:  # the daemon: its own session, no terminal, nothing inherited but its log
+        os.setsid()
+        out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        os.closerange(3, out)
+        os.closerange(out + 1, 65536)
+        try:
+            serve(args.host, args.tarpit, args.cert, key, ready)
+        except BaseException as exc:  # noqa: BLE001 -- reported through the log, read by the parent
+            sys.stderr.write("stand-in failed: %r\n" % (exc,))
+            sys.stderr.flush()
+        os._exit(1)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if os.path.exists(ready):
+            return 0
+        time.sleep(0.05)
+        try:
+            with open(log) as text:
+                failure = text.read()
+        except OSError:
+            failure = ""
+        if "stand-in failed" in failure:
+            sys.stderr.write(failure)
+            return 1
+    sys.stderr.write("stand-in servers did not start in 30 s\n")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
