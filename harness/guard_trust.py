@@ -95,6 +95,33 @@ class Trust:
             frame, depth = frame.f_back, depth - 1
         return ""
 
+    def seed_loaded(self, modules):
+        """The code of modules imported before the audit hook existed (the guard's own imports:
+        importlib.util's contextlib, whose ContextDecorator wraps matplotlib's test functions): no
+        exec event was seen for them, but no code of the tree has run yet, so the functions their
+        namespaces hold now are what was compiled from their files."""
+        def codes(value, depth=0):
+            func = getattr(value, "__func__", value)  # staticmethod, classmethod, bound method
+            code = getattr(func, "__code__", None)
+            if type(code).__name__ == "code":
+                yield code
+            elif isinstance(value, property):
+                for part in (value.fget, value.fset, value.fdel):
+                    if part is not None:
+                        for found in codes(part, depth):
+                            yield found
+            elif isinstance(value, type) and depth < 2:
+                for attr in list(vars(value).values()):
+                    for found in codes(attr, depth + 1):
+                        yield found
+
+        for module in list(modules.values()):
+            for value in list(getattr(module, "__dict__", {}).values()):
+                if isinstance(value, type) and getattr(value, "__module__", None) != module.__name__:
+                    continue  # a class imported from elsewhere is seeded with its own module
+                for code in codes(value):
+                    self.execed.setdefault(code.co_filename, []).append(code)
+
     def compiled_from(self, code):
         """True when `code` is, by identity, part of a module code object executed from the file
         it names (what the runner compiled from the root-owned file), or audit hooks are absent."""

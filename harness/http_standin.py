@@ -6,33 +6,24 @@ a spec names those hosts and this script answers for them on the loopback:
 - every name of `--host` resolves to 127.0.0.1 inside the container only (the container's
   /etc/hosts, written by Docker from the spec's `loopback_hosts`; nothing outside is asked);
 - httpbin's own application (the `httpbin` package of the environment) serves them on port 80 and,
-  with TLS, on port 443, under a certificate made for those names at start (`openssl`), which the
-  test command trusts through REQUESTS_CA_BUNDLE / SSL_CERT_FILE;
+  with TLS, on port 443, under the spec's certificate for those names (`--cert`/`--key`: made when
+  the image is built and added there to the CA bundle the suite verifies against, as the real
+  service's is in it);
 - each `--tarpit` address (added to the loopback by the container's root at start: the spec's
   `tarpits`) gets a listener whose accept queue is full, so a connection to it is never answered:
   the client's connect times out, as it does against a real non-routable address.
 
 Run by the test command as the test user, before the tests: it starts the servers in a daemon
-process, waits until they accept, writes the certificate to `--cert` and exits 0 (non-zero with the
-reason when a server cannot start). The servers are the environment's, not the harness's: a
+process, waits until they accept and exits 0 (non-zero with the reason when a server cannot start). The servers are the environment's, not the harness's: a
 candidate's code that stops them only fails its own tests. Standard library, Python 3.6+.
 """
 
 import argparse
 import os
 import socket
-import subprocess
 import sys
 import threading
 import time
-
-
-def make_cert(hosts, cert, key):
-    names = ",".join("DNS:%s" % h for h in hosts + ["localhost"]) + ",IP:127.0.0.1"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", key,
-                    "-out", cert, "-subj", "/CN=%s" % (hosts[0] if hosts else "localhost"),
-                    "-addext", "subjectAltName=%s" % names], check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.PIPE)
 
 
 def tarpit(address, port):
@@ -77,16 +68,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", action="append", default=[], help="a name answered on 127.0.0.1:80/443")
     parser.add_argument("--tarpit", action="append", default=[], help="an address that never answers")
-    parser.add_argument("--cert", default="/tmp/swe-monkeys-standin/cert.pem")
+    parser.add_argument("--cert", help="the certificate served on 443 (PEM)")
+    parser.add_argument("--key", help="its private key (PEM)")
+    parser.add_argument("--state", default="/tmp/swe-monkeys-standin", help="where the ready mark and log go")
     args = parser.parse_args(argv)
-    folder = os.path.dirname(args.cert)
-    os.makedirs(folder, exist_ok=True)
-    key, ready, log = os.path.join(folder, "key.pem"), os.path.join(folder, "ready"), os.path.join(folder, "log")
+    if args.host and not (args.cert and args.key):
+        parser.error("--host needs --cert and --key")
+    os.makedirs(args.state, exist_ok=True)
+    ready, log = os.path.join(args.state, "ready"), os.path.join(args.state, "log")
     for stale in (ready, log):
         if os.path.exists(stale):
             os.unlink(stale)
-    if args.host:
-        make_cert(args.host, args.cert, key)
     if os.fork() == 0:  # the daemon: its own session, no terminal, nothing inherited but its log
         os.setsid()
         out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -95,7 +87,7 @@ def main(argv=None):
         os.closerange(3, out)
         os.closerange(out + 1, 65536)
         try:
-            serve(args.host, args.tarpit, args.cert, key, ready)
+            serve(args.host, args.tarpit, args.cert, args.key, ready)
         except BaseException as exc:  # noqa: BLE001 -- reported through the log, read by the parent
             sys.stderr.write("stand-in failed: %r\n" % (exc,))
             sys.stderr.flush()

@@ -259,6 +259,7 @@ if _ACTIVE:
     _trust = _load("guard_trust")
     TRUST = _trust.Trust(os.path.realpath(os.getcwd()), own=("_pytest", "pytest"))
     _trust.install_audit_hook(TRUST, tamper)
+    TRUST.seed_loaded(sys.modules)  # after the hook: a module imported from now on is seen executing
     _runners = _load("guard_runners")
     _WATCHED = {"sympy": _runners.SYMPY_WATCHED, "unittest": _runners.UNITTEST_WATCHED}.get(_CONF[2], PYTEST_WATCHED)
     SNAPSHOT = _load("guard_snapshot").RunnerSnapshot(TRUST, _WATCHED, PYTEST_HOT if _WATCHED is PYTEST_WATCHED

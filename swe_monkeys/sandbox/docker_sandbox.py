@@ -56,12 +56,32 @@ class Limits:
     # DiskWatch, run_programs.py's). Docker's storage_opt size would bound the writable layer itself,
     # but it needs overlay2 on xfs with pquota; this machine's is on ext4 and refuses it.
     disk: int = 1 << 30
+    # Names that resolve to 127.0.0.1 inside the container only (a suite's public endpoints, served
+    # by a local stand-in: harness/http_standin.py), with ports below 1024 open to the test user so
+    # the stand-in can answer on 80 and 443. Never a network: the container has none.
+    loopback_hosts: tuple[str, ...] = ()
+    # Addresses put on the container's own loopback at start, for a stand-in that never answers
+    # them (a suite's connect-timeout tests dial 10.255.255.1). Adding them takes NET_ADMIN, granted
+    # to such containers only: it governs nothing but the container's own empty network namespace,
+    # and the test user, unprivileged under no-new-privileges, never holds it.
+    tarpits: tuple[str, ...] = ()
 
 
 # Default capabilities minus those no test suite needs. SETUID/SETGID/KILL/CHOWN/DAC_OVERRIDE/FOWNER
 # stay: the root harness drops to the test user, kills its processes and repairs ownership.
 _DROPPED_CAPS = ["NET_RAW", "NET_BIND_SERVICE", "MKNOD", "AUDIT_WRITE", "SETFCAP", "SETPCAP", "SYS_CHROOT",
                  "FSETID"]
+
+
+def _stand_in_options(limits: Limits) -> dict:
+    options: dict = {}
+    if limits.loopback_hosts or limits.tarpits:
+        options["sysctls"] = {"net.ipv4.ip_unprivileged_port_start": "0"}
+    if limits.loopback_hosts:
+        options["extra_hosts"] = {host: "127.0.0.1" for host in limits.loopback_hosts}
+    if limits.tarpits:
+        options["cap_add"] = ["NET_ADMIN"]
+    return options
 
 
 class DockerSandbox:
@@ -87,7 +107,9 @@ class DockerSandbox:
                 nano_cpus=int(self.limits.cpus * 1e9), pids_limit=self.limits.pids,
                 tmpfs={"/tmp": f"size={self.limits.tmpfs},mode=1777"}, cap_drop=_DROPPED_CAPS,
                 security_opt=["no-new-privileges"], labels={OWNER_LABEL: str(os.getpid()), HOST_LABEL: HOST},
-                ulimits=[docker.types.Ulimit(name="nofile", soft=4096, hard=4096)])
+                ulimits=[docker.types.Ulimit(name="nofile", soft=4096, hard=4096)], **_stand_in_options(self.limits))
+            if self.limits.tarpits:
+                self._add_loopback_addresses(self.limits.tarpits)
         except docker.errors.DockerException as exc:
             _remove_by_name(self.client, name)  # created but not started: nothing else knows it
             raise SandboxError(f"could not start a container of {self.image}: {exc}") from exc
@@ -108,6 +130,19 @@ class DockerSandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _add_loopback_addresses(self, addresses: tuple[str, ...]) -> None:
+        import docker
+
+        # SIOCSIFADDR on lo:N aliases, by the image's own Python: no iproute2 needed in any image.
+        script = ("import fcntl,socket,struct,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+                  "for n,a in enumerate(sys.argv[1:],1):\n"
+                  " fcntl.ioctl(s.fileno(),0x8916,struct.pack('16sH2s4s8s',('lo:%d'%n).encode(),"
+                  "socket.AF_INET,bytes(2),socket.inet_aton(a),bytes(8)))\n")
+        result = self.container.exec_run(["/usr/bin/python3", "-c", script, *addresses], user="root")
+        if result.exit_code != 0:
+            raise docker.errors.DockerException(f"adding {', '.join(addresses)} to the loopback failed: "
+                                                f"{result.output.decode(errors='replace')[-300:]}")
 
     def close(self) -> None:
         container, self.container = self.container, None

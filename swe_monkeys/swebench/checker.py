@@ -33,7 +33,7 @@ from swe_monkeys.store.verdict_cache import VerdictCache, verdict_key
 from swe_monkeys.swebench.grading import GoldStatuses
 from swe_monkeys.swebench.judging_files import judgement_key
 from swe_monkeys.swebench.patches import intake
-from swe_monkeys.swebench.runner import CandidateRunner
+from swe_monkeys.swebench.runner import CandidateRunner, spec_limits
 from swe_monkeys.swebench.spec import EnvSpec, SpecError, load_spec
 from swe_monkeys.types import Status, SWEInstance, Verdict
 
@@ -224,8 +224,8 @@ class SWEChecker:
         return CandidateRunner(self.client, image, self._limits(spec))
 
     def _limits(self, spec: EnvSpec) -> Limits:
-        """The spec's memory limit is the container's (a suite that needs more says so in its spec)."""
-        return replace(self.config.limits, memory=spec.mem_limit)
+        """The spec's memory limit and stand-ins are the container's (runner.spec_limits)."""
+        return spec_limits(self.config.limits, spec)
 
     def _give_back(self, image: str, runner: CandidateRunner) -> None:
         with self._runners_lock:

@@ -32,7 +32,8 @@ from swe_monkeys.types import SWEInstance
 JUDGING_FILES: tuple[str, ...] = (
     "harness/run_candidate.py", "harness/tree.py", "harness/reach.py", "harness/pytest_setup.py",
     "harness/unsafe_tests.py", "harness/kill_user.py", "harness/swe_monkeys_guard.py",
-    "harness/guard_trust.py", "harness/guard_runners.py", "harness/guard_snapshot.py", "harness/canaries.py", "swe_monkeys/swebench/canaries.py",
+    "harness/guard_trust.py", "harness/guard_runners.py", "harness/guard_snapshot.py", "harness/canaries.py",
+    "harness/http_standin.py", "swe_monkeys/swebench/canaries.py",
     "swe_monkeys/swebench/runner.py", "swe_monkeys/swebench/checker.py", "swe_monkeys/swebench/grading.py",
     "swe_monkeys/swebench/parsers.py", "swe_monkeys/swebench/parsers_django.py",
     "swe_monkeys/swebench/selecting.py", "swe_monkeys/swebench/rules.py", "swe_monkeys/swebench/spec.py",

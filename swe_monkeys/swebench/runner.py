@@ -20,6 +20,7 @@ so no candidate can turn itself into an infra_error that is retried forever.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from functools import lru_cache
 from typing import Callable, Iterator
 
@@ -99,6 +100,11 @@ def canary_job(inst: SWEInstance, spec: EnvSpec) -> dict:
     if spec.test_args == "ids":
         files = [t.split("::")[0] for t in test_args(inst, spec)]
     return canaries.plan(inst, spec, files)
+
+
+def spec_limits(limits: Limits, spec: EnvSpec) -> Limits:
+    """The container of a spec's candidates: `limits` with the spec's memory and its stand-ins."""
+    return replace(limits, memory=spec.mem_limit, loopback_hosts=spec.loopback_hosts, tarpits=spec.tarpits)
 
 
 def _failure(stage: str, error: str) -> Verdict:

@@ -54,6 +54,10 @@ class EnvSpec:
     # reports whatever it likes). Empty where the runner is the code under test (pytest-dev).
     runner_files: tuple[str, ...] = ()
     mem_limit: str = "4g"
+    # Public names a suite reaches, answered by a local stand-in (harness/http_standin.py) on the
+    # container's loopback, and addresses that must never answer (sandbox Limits has the details).
+    loopback_hosts: tuple[str, ...] = ()
+    tarpits: tuple[str, ...] = ()
     instance: str = ""  # set when an `instances:` override of one instance was laid over the version
 
     @property
@@ -112,7 +116,7 @@ def build_spec(repo: str, version: str, entry: dict, defaults: dict | None = Non
         if unknown:
             raise SpecError(f"{where}: unknown keys in {name}: {sorted(unknown)}; valid: {sorted(_FIELDS)}")
     values = {**(defaults or {}), **(entry or {})}
-    for key in ("pip_packages", "debian_packages", "runner_files"):
+    for key in ("pip_packages", "debian_packages", "runner_files", "loopback_hosts", "tarpits"):
         values[key] = tuple(str(p) for p in (values.get(key) or ()))
     for key in ("pre_install", "install"):
         if key in values:

@@ -75,14 +75,14 @@ def _row(client, builder, build_lock, cache, inst, repeats, config, log_dir) -> 
 
 
 def _validate_one(client, builder, build_lock, cache, inst, spec, repeats, config, log_dir) -> dict[str, Any]:
-    from swe_monkeys.swebench.runner import CandidateRunner
+    from swe_monkeys.swebench.runner import CandidateRunner, spec_limits
 
     waited = time.monotonic()
     with build_lock:  # the time waited for another worker's build is not this instance's
         waited = time.monotonic() - waited
         image = builder.ensure(inst, spec)
     image_id = client.images.get(image).id
-    runner = CandidateRunner(client, image, config.limits)
+    runner = CandidateRunner(client, image, spec_limits(config.limits, spec))
     try:
         # The FAIL_TO_PASS-first pass (what fail-fast needs to know) once; repeats confirm the rest.
         golds = [runner.judge_gold(inst, spec, first_pass=n == 0) for n in range(repeats)]

@@ -28,8 +28,9 @@ OPTIONAL = {"flaky_tests": [], "log_dir": "", "empty_runs": None, "seconds": 0.0
 def spec_hash(spec) -> str:
     """A short hash of everything an EnvSpec says (so any change of the spec makes a new row)."""
     fields = asdict(spec)
-    if not fields.get("instance"):  # a version's spec hashes as it did before overrides existed
-        fields.pop("instance", None)
+    for late in ("instance", "loopback_hosts", "tarpits"):  # fields added later: a spec without
+        if not fields.get(late):                            # them hashes as it did before they existed
+            fields.pop(late, None)
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
 
 
