@@ -10,8 +10,9 @@ from __future__ import annotations
 import typer
 
 from swe_monkeys.cli import bench, demo, images, plan, report, sample, solve, tasks, verify
+from swe_monkeys.cli.lifecycle import OneLineUsage
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
+app = typer.Typer(cls=OneLineUsage, no_args_is_help=True, add_completion=False,
                   help="Repeated sampling with automatic verification (Large Language Monkeys).")
 app.command("demo")(demo.demo)
 app.command("solve")(solve.solve)

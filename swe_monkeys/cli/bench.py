@@ -25,11 +25,13 @@ def verify(
     instance: str = typer.Option("", help="A real SWE-bench instance id instead of an example."),
     instances: Path = typer.Option(None, help="Instances file or folder holding --instance."),
     repo_cache: Path = typer.Option(None, help="Bare mirrors named owner__repo.git (for --instance)."),
-    candidates: int = typer.Option(250, help="Batch size."),
-    unique: int = typer.Option(60, help="Distinct candidates in the batch."),
-    workers: int = typer.Option(1, help="Parallel containers for the verifier."),
-    per_unique: int = typer.Option(10, help="Distinct candidates judged back to back for the per-candidate time."),
-    harness_sample: int = typer.Option(0, help="Also time a harness-style loop on this many and scale (0 = skip)."),
+    candidates: int = typer.Option(250, min=1, help="Batch size."),
+    unique: int = typer.Option(60, min=1, help="Distinct candidates in the batch."),
+    workers: int = typer.Option(1, min=1, help="Parallel containers for the verifier."),
+    per_unique: int = typer.Option(10, min=1, help="Distinct candidates judged back to back for the "
+                                   "per-candidate time."),
+    harness_sample: int = typer.Option(0, min=0, help="Also time a harness-style loop on this many and scale "
+                                       "(0 = skip)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Per-candidate cost against the bare test run, and a batch with and without fail-fast."""
@@ -60,7 +62,7 @@ def edits(
     model: str = typer.Option("", "--model", help="Bundled model to serve for the bench (see `model ls`)."),
     base_url: str = typer.Option("", envvar="OPENAI_BASE_URL", help="Or an OpenAI-compatible endpoint."),
     fake: Path = typer.Option(None, "--fake", help="Or a FAKE sampler: a JSON list of scripted completions."),
-    samples: int = typer.Option(8, "--samples", "-k", help="Samples per example or instance."),
+    samples: int = typer.Option(8, "--samples", "-k", min=1, help="Samples per example or instance."),
     preset: str = typer.Option("demo", help="configs/presets/<name>.yaml: prompt template and sampling."),
     examples: list[str] = typer.Option(["calc", "daterange", "slugkit", "unitconv"], "--example",
                                        help="Embedded examples."),
@@ -92,9 +94,9 @@ def edits(
 
 @app.command("code")
 def code(
-    programs: int = typer.Option(100, help="Programs run in warm containers."),
-    baseline: int = typer.Option(10, help="Programs run with a container each (the slow way)."),
-    workers: int = typer.Option(1, help="Warm containers."),
+    programs: int = typer.Option(100, min=1, help="Programs run in warm containers."),
+    baseline: int = typer.Option(10, min=1, help="Programs run with a container each (the slow way)."),
+    workers: int = typer.Option(1, min=1, help="Warm containers."),
     dataset: str = typer.Option("", help="HumanEval file/folder (default: ../shared/data/humaneval if there)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
@@ -111,8 +113,8 @@ def code(
 @app.command("cluster")
 def cluster(
     example: str = typer.Option("calc", help="Example instance whose synthetic candidates are verified."),
-    candidates: int = typer.Option(40, help="Batch size."),
-    unique: int = typer.Option(16, help="Distinct candidates in the batch."),
+    candidates: int = typer.Option(40, min=1, help="Batch size."),
+    unique: int = typer.Option(16, min=1, help="Distinct candidates in the batch."),
     ray: str = typer.Option("local", "--ray", help="local (a one-node cluster in this process), auto or HOST:PORT."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:

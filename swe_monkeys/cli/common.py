@@ -26,7 +26,7 @@ def verify_config(workers: Optional[int], repo_cache: Optional[Path], clone: boo
     from swe_monkeys.swebench.checker import VerifyConfig
 
     config = VerifyConfig(allow_clone=clone, flaky_runs=flaky_runs, use_cache=use_cache)
-    if workers:
+    if workers is not None:
         config.workers = workers
     if repo_cache:
         config.repo_cache = repo_cache

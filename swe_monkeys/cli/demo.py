@@ -12,7 +12,7 @@ from swe_monkeys.cli.lifecycle import fail
 
 def demo(
     workdir: Annotated[Path, typer.Option(help="Where the example repositories, inputs and run go.")] = Path("runs/demo"),
-    workers: Annotated[int, typer.Option(help="Parallel containers.")] = 2,
+    workers: Annotated[int, typer.Option(min=1, help="Parallel containers.")] = 2,
 ) -> None:
     """Build the images (first time: ~2 min) and verify the example candidates in Docker."""
     from swe_monkeys.cli.verify import verify

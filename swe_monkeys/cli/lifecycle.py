@@ -9,6 +9,9 @@ nothing heavy: the sandbox module is only asked when it was loaded.
 
 `fail()` turns the project's own errors (errors.SweMonkeysError) into one line on stderr and exit
 code 1; what is done stays recorded. Any other exception is a bug and keeps its traceback.
+`OneLineUsage`, the group class of the command line, prints what typer refuses (a value out of its
+range, a missing file, an unknown option) the same way, one `error: ...` line, with exit code 2:
+a script can tell a command line it got wrong from a command that failed.
 """
 
 from __future__ import annotations
@@ -20,8 +23,14 @@ from contextlib import contextmanager
 from typing import Iterator
 
 import typer
+from typer.core import TyperGroup
 
 from swe_monkeys.errors import SweMonkeysError
+
+try:  # typer 0.29 carries its own click; earlier versions use the click package
+    from typer._click.exceptions import UsageError
+except ImportError:  # pragma: no cover
+    from click.exceptions import UsageError
 
 _installed = [False]
 
@@ -67,3 +76,28 @@ def fail_now(message: str) -> None:
     """Bad usage: `error: ...` on stderr, exit code 1."""
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(1)
+
+
+@contextmanager
+def _usage_in_one_line() -> Iterator[None]:
+    try:
+        yield
+    except UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # no arguments: the help was printed, as asked
+            raise
+        where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        typer.echo(f"error: {exc.format_message()}{where}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+class OneLineUsage(TyperGroup):
+    """A command group whose usage errors, its own and its commands', are one `error: ...` line
+    on stderr and exit code 2 (typer's default is a framed panel under the usage text)."""
+
+    def parse_args(self, ctx, args):  # noqa: ANN001, ANN201 (click's signature)
+        with _usage_in_one_line():
+            return super().parse_args(ctx, args)
+
+    def invoke(self, ctx):  # noqa: ANN001, ANN201
+        with _usage_in_one_line():
+            return super().invoke(ctx)

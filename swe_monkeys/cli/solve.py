@@ -13,7 +13,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from swe_monkeys.cli.common import RAY_HELP, cluster_spec
-from swe_monkeys.cli.lifecycle import fail, fail_now, install
+from swe_monkeys.cli.lifecycle import OneLineUsage, fail, fail_now, install
 
 BaseUrl = Annotated[str, typer.Option(envvar="OPENAI_BASE_URL", help="OpenAI-compatible endpoint.")]
 Serve = Annotated[str, typer.Option("--serve", help="Start vLLM for this model for the run.")]
@@ -22,11 +22,12 @@ Fake = Annotated[Optional[Path], typer.Option("--fake", help="FAKE sampler: a JS
 RepoCache = Annotated[Optional[Path], typer.Option(envvar="SWE_MONKEYS_REPO_CACHE", help="Bare clones owner__repo.git.")]
 Seed = Annotated[int, typer.Option(help="Sample i uses seed + i.")]
 Verify = Annotated[bool, typer.Option("--verify/--no-verify", help="Verify while sampling.")]
-Workers = Annotated[Optional[int], typer.Option(help="Containers verifying at once.")]
-Concurrency = Annotated[int, typer.Option(help="Sampling requests in flight.")]
-Temperature = Annotated[Optional[float], typer.Option(help="Override the preset's temperature.")]
-MaxTokens = Annotated[Optional[int], typer.Option(help="Budget: tokens (prompt + completion) for the whole run.")]
-MaxDollars = Annotated[Optional[float], typer.Option(help="Budget: list-price dollars for the whole run.")]
+Workers = Annotated[Optional[int], typer.Option(min=1, help="Containers verifying at once.")]
+Concurrency = Annotated[int, typer.Option(min=1, help="Sampling requests in flight.")]
+Temperature = Annotated[Optional[float], typer.Option(min=0, help="Override the preset's temperature.")]
+MaxTokens = Annotated[Optional[int], typer.Option(min=1, help="Budget: tokens (prompt + completion) for the "
+                                                  "whole run.")]
+MaxDollars = Annotated[Optional[float], typer.Option(min=0, help="Budget: list-price dollars for the whole run.")]
 PriceAs = Annotated[str, typer.Option(help="Price as this configs/pricing.yaml model (default: the served one).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")]
 Ray = Annotated[str, typer.Option("--ray", help=RAY_HELP)]
@@ -64,8 +65,8 @@ def solve(
     target: Annotated[str, typer.Argument(help="An instance id (with --dataset), an instance JSON file, or an "
                                                 "embedded example: example:calc|daterange|slugkit.")],
     dataset: Annotated[str, typer.Option("--dataset", "--instances-file", help="lite|verified|full or a file.")] = "",
-    samples: Annotated[Optional[int], typer.Option("--samples", "-k", help="Samples to draw at most (default: "
-                                                   "the preset's).")] = None,
+    samples: Annotated[Optional[int], typer.Option("--samples", "-k", min=1, help="Samples to draw at most "
+                                                   "(default: the preset's).")] = None,
     base_url: BaseUrl = "", serve: Serve = "", model: Model = "", fake: Fake = None,
     stop_on_success: Annotated[bool, typer.Option("--stop-on-success", help="Stop at the first resolved.")] = False,
     out: Annotated[Optional[Path], typer.Option(help="Write the winning patch here instead of stdout.")] = None,
@@ -96,7 +97,8 @@ def solve(
         p = load_preset(preset)
         task = get_task("swebench", p, repo_cache=repo_cache, disabled_rules=no_rule or ())
         hosting = hosting_for(hardware, base_url, serve, fake is not None)
-        config = _run_config(p, samples or p.samples, seed, temperature, verify, workers, concurrency,
+        k = p.samples if samples is None else samples
+        config = _run_config(p, k, seed, temperature, verify, workers, concurrency,
                              (max_tokens, max_dollars), price_as, stop_on_success, ray)
         run = run or Path("runs") / (inst.instance_id + (f"-seed{seed}" if seed else ""))  # --seed N: its own run
         with run_sampler(base_url, serve, model, fake, concurrency, max_n=1, on_log=_log, ray=ray) as sampler, \
@@ -154,8 +156,8 @@ def sweep(
                                           "other tasks: a local file/folder (default: the Hugging Face hub).")] = "",
     task: Annotated[str, typer.Option(help="swebench, gsm8k, math, humaneval, mbpp, codecontests, ...")] = "swebench",
     instances: Annotated[Optional[list[str]], typer.Option("--instances", help="Ids, globs or a slice (0:10).")] = None,
-    samples: Annotated[Optional[int], typer.Option("--samples", "-k", help="Samples per problem (default: the "
-                                                   "preset's).")] = None,
+    samples: Annotated[Optional[int], typer.Option("--samples", "-k", min=1, help="Samples per problem "
+                                                   "(default: the preset's).")] = None,
     base_url: BaseUrl = "", serve: Serve = "", model: Model = "", fake: Fake = None,
     export: Annotated[Optional[Path], typer.Option(help="Write SWE-bench predictions (selected patches).")] = None,
     allocate: Annotated[str, typer.Option(help="uniform: k samples per problem; adaptive: the same budget in "
@@ -191,7 +193,8 @@ def sweep(
         problems = t.load(dataset or None, instances or ())  # so does a bad dataset
         hosting = hosting_for(hardware, base_url, serve, fake is not None)
         check_allocation(allocate)
-        config = _run_config(p, samples or p.samples, seed, temperature, verify, workers, concurrency,
+        k = p.samples if samples is None else samples
+        config = _run_config(p, k, seed, temperature, verify, workers, concurrency,
                              (max_tokens, max_dollars), price_as, ray=ray)
         with run_sampler(base_url, serve, model, fake, concurrency, on_log=_log, ray=ray) as sampler, \
                 RunStore(run) as store:
@@ -241,7 +244,7 @@ def _pct(x: Optional[float]) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
 
 
-app = typer.Typer(no_args_is_help=True, add_completion=False)
+app = typer.Typer(cls=OneLineUsage, no_args_is_help=True, add_completion=False)
 app.command("solve")(solve)
 app.command("sweep")(sweep)
 

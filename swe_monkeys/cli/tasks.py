@@ -69,7 +69,7 @@ def score(
     base_url: Annotated[str, typer.Option(envvar="OPENAI_BASE_URL", help="OpenAI-compatible endpoint.")] = "",
     serve: Annotated[str, typer.Option("--serve", help="Start vLLM for this model for the scoring.")] = "",
     model: Annotated[str, typer.Option(help="Model at the endpoint (blank: the only one served).")] = "",
-    concurrency: Annotated[int, typer.Option(help="Requests in flight.")] = 8,
+    concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight.")] = 8,
 ) -> None:
     """Score every sample with a reward model (an LLM judge at an OpenAI-compatible endpoint); the
     report then shows best-of-k and score-weighted vote beside majority vote and coverage."""

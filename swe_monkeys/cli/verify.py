@@ -11,7 +11,8 @@ from swe_monkeys.cli.common import RAY_HELP, cluster_spec, verify_config
 from swe_monkeys.cli.lifecycle import fail, fail_now
 from swe_monkeys.swebench.validation_table import TABLE
 
-Workers = Annotated[Optional[int], typer.Option(help="Parallel containers (default: one per core, ~4 GiB each).")]
+Workers = Annotated[Optional[int], typer.Option(min=1, help="Parallel containers (default: one per core, "
+                                                           "~4 GiB each).")]
 RepoCache = Annotated[Optional[Path], typer.Option("--repo-cache", envvar="SWE_MONKEYS_REPO_CACHE",
                                                    help="Folder of bare clones named owner__repo.git.")]
 Clone = Annotated[bool, typer.Option("--clone", help="Clone missing repositories from GitHub (needs network).")]
@@ -26,7 +27,7 @@ def verify(
     workers: Workers = None,
     repo_cache: RepoCache = None,
     clone: Clone = False,
-    flaky_runs: Annotated[int, typer.Option(help="Runs per candidate on instances validate found flaky.")] = 11,
+    flaky_runs: Annotated[int, typer.Option(min=1, help="Runs per candidate on instances validate found flaky.")] = 11,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore the cross-run verdict cache.")] = False,
     no_fail_fast: Annotated[bool, typer.Option(
         "--no-fail-fast", help="Run every candidate's whole test command, even after its FAIL_TO_PASS tests failed "
@@ -80,14 +81,15 @@ def verify(
 def validate(
     instances: Annotated[Path, typer.Argument(help="Instances: JSON/JSONL/parquet (gz ok) or a folder.")],
     ids: Annotated[Optional[list[str]], typer.Option("--id", help="Instance ids or globs (repeatable).")] = None,
-    repeats: Annotated[int, typer.Option("--repeats", "-r", help="Gold runs per instance (the empty patch runs once).")] = 3,
+    repeats: Annotated[int, typer.Option("--repeats", "-r", min=1, help="Gold runs per instance (the empty patch "
+                                                                          "runs once).")] = 3,
     run: Annotated[Path, typer.Option(help="Where the logs of every gold and empty run are kept.")] = Path(
         "runs/validate"),
     table: Annotated[Path, typer.Option(help="The validation table rows are merged into as instances finish.")] = TABLE,
     again: Annotated[bool, typer.Option("--again", help="Validate instances the table already has for this spec; "
                                                            "the new rows replace the old.")] = False,
-    workers: Annotated[int, typer.Option("--workers", "-w", help="Instances judged at once (image builds still "
-                                                                  "go one at a time).")] = 1,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Instances judged at once (image builds "
+                                                                         "still go one at a time).")] = 1,
     repo_cache: RepoCache = None,
     clone: Clone = False,
 ) -> None:
@@ -100,10 +102,6 @@ def validate(
     from swe_monkeys.swebench.validation_table import done, read_rows, record_row, spec_hash
     from swe_monkeys.swebench.spec import SpecError, load_spec
 
-    if repeats < 1:
-        fail_now("--repeats must be at least 1")
-    if workers < 1:
-        fail_now("--workers must be at least 1")
     config = verify_config(None, repo_cache, clone, 11)
     start, bad, counted = time.monotonic(), 0, 0
     with fail():

@@ -1,0 +1,84 @@
+"""The command line's edges: what it refuses, how it says so, and what its exit codes mean.
+
+Every test here runs the real `swe-monkeys` app through typer's CliRunner with no Docker engine
+(DOCKER_HOST points nowhere) and no model: a refusal must come before any of them is needed.
+"""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from swe_monkeys.cli import app
+
+
+@pytest.fixture(autouse=True)
+def nothing_real(tmp_path, monkeypatch):
+    """No engine, a cache of the test's own, no endpoint from the environment."""
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    monkeypatch.setenv("SWE_MONKEYS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def invoke(*args):
+    return CliRunner().invoke(app, [str(a) for a in args], prog_name="swe-monkeys")
+
+
+def error_lines(result) -> list[str]:
+    return [line for line in result.stderr.splitlines() if line.strip()]
+
+
+# Count options: a count below one is refused where it is parsed, before anything is read, started
+# or drawn (`solve -k 0` used to draw the preset's 250 samples; `--workers 0` meant "one per core").
+REFUSED = [
+    (["solve", "example:calc", "-k", "0"], "'--samples' / '-k'"),
+    (["solve", "example:calc", "-k", "-1"], "'--samples' / '-k'"),
+    (["solve", "example:calc", "--workers", "0"], "'--workers'"),
+    (["solve", "example:calc", "--concurrency", "0"], "'--concurrency'"),
+    (["solve", "example:calc", "--concurrency", "-1"], "'--concurrency'"),
+    (["solve", "example:calc", "--max-tokens", "0"], "'--max-tokens'"),
+    (["sweep", "--task", "gsm8k", "-k", "0"], "'--samples' / '-k'"),
+    (["sweep", "--task", "gsm8k", "--workers", "-1"], "'--workers'"),
+    (["sweep", "--task", "gsm8k", "--concurrency", "0"], "'--concurrency'"),
+    (["sample", "prompts.jsonl", "-k", "0"], "'--samples' / '-k'"),
+    (["sample", "prompts.jsonl", "-k", "1", "--concurrency", "0"], "'--concurrency'"),
+    (["sample", "prompts.jsonl", "-k", "1", "--max-n", "0"], "'--max-n'"),
+    (["sample", "prompts.jsonl", "-k", "1", "--max-new-tokens", "0"], "'--max-new-tokens'"),
+    (["verify", "preds.jsonl", "--instances", "x.jsonl", "--workers", "0"], "'--workers'"),
+    (["verify", "preds.jsonl", "--instances", "x.jsonl", "--flaky-runs", "0"], "'--flaky-runs'"),
+    (["validate", "x.jsonl", "--workers", "0"], "'--workers' / '-w'"),
+    (["validate", "x.jsonl", "--repeats", "0"], "'--repeats' / '-r'"),
+    (["score", "--concurrency", "0", "--base-url", "http://127.0.0.1:9/v1"], "'--concurrency'"),
+    (["plan", "run", "--target", "0.5", "--problems", "0"], "'--problems'"),
+    (["demo", "--workers", "0"], "'--workers'"),
+    (["serve", "--model", "m", "-tp", "0"], "'--tensor-parallel-size' / '-tp'"),
+]
+
+
+@pytest.mark.parametrize("args, option", REFUSED, ids=[" ".join(a) for a, _ in REFUSED])
+def test_counts_below_one_are_one_line_usage_errors(tmp_path, args, option):
+    (tmp_path / "prompts.jsonl").write_text('{"id": "a", "prompt": "x"}\n')
+    wants_run = args[0] in ("solve", "sweep", "sample", "verify", "score")
+    result = invoke(*args, *(["--run", tmp_path / "run"] if wants_run else []))
+    assert result.exit_code == 2, result.output
+    lines = error_lines(result)
+    assert len(lines) == 1 and lines[0].startswith(f"error: Invalid value for {option}: "), result.output
+    assert f"(see 'swe-monkeys {args[0]} --help')" in lines[0]
+    assert not (tmp_path / "run").exists() and not (tmp_path / "runs").exists()  # nothing begun
+
+
+def test_other_usage_errors_are_one_line_too():
+    for args, message in [(["nosuch"], "No such command 'nosuch'."), (["solve"], "Missing argument"),
+                          (["solve", "example:calc", "--bogus"], "No such option: --bogus")]:
+        result = invoke(*args)
+        lines = error_lines(result)
+        assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), result.output
+        assert message in lines[0]
+
+
+def test_a_count_of_one_is_accepted():
+    """The ranges start at one: `-k 1` gets past the parser (and fails later, for want of a model)."""
+    result = invoke("solve", "example:calc", "-k", "1", "--concurrency", "1", "--workers", "1", "--no-verify")
+    assert result.exit_code == 1 and error_lines(result) == [
+        "error: give a model: --base-url URL, --serve MODEL or --fake SCRIPT"], result.output
