@@ -82,3 +82,37 @@ def test_a_count_of_one_is_accepted():
     result = invoke("solve", "example:calc", "-k", "1", "--concurrency", "1", "--workers", "1", "--no-verify")
     assert result.exit_code == 1 and error_lines(result) == [
         "error: give a model: --base-url URL, --serve MODEL or --fake SCRIPT"], result.output
+
+
+# User mistakes: one `error: ...` line on stderr and a non-zero exit -- never a traceback -- and no
+# run folder begun. Exit 1: the input is wrong (the project's errors); 2: the command line is.
+MISTAKES = [
+    (["solve", "example:nope", "--fake", "{script}", "--no-verify"], 1,
+     "error: unknown example(s) nope; valid: calc, daterange, slugkit, unitconv"),
+    (["solve", "example:calc", "--fake", "missing.json", "--no-verify"], 2,
+     "error: Invalid value for '--fake': file 'missing.json' does not exist."),
+    (["solve", "example:calc", "--fake", "{not_json}", "--no-verify"], 1, "cannot read a fake script"),
+    (["solve", "example:calc", "--fake", "{script}", "--concurrency", "0"], 2,
+     "error: Invalid value for '--concurrency': "),
+    (["score"], 1, "error: give a scoring model: --base-url URL or --serve MODEL"),
+    (["sample", "missing.jsonl", "-k", "1"], 2,
+     "error: Invalid value for 'prompts': file 'missing.jsonl' does not exist."),
+    (["sample", "{bad_prompts}", "-k", "1", "--base-url", "http://127.0.0.1:9/v1"], 1,
+     "bad_prompts.jsonl: line 2: not a prompt"),
+]
+
+
+@pytest.mark.parametrize("args, code, message", MISTAKES, ids=[" ".join(a) for a, _, _ in MISTAKES])
+def test_user_mistakes_are_one_line_without_a_traceback(tmp_path, args, code, message):
+    files = {"script": tmp_path / "script.json", "not_json": tmp_path / "not.json",
+             "bad_prompts": tmp_path / "bad_prompts.jsonl"}
+    files["script"].write_text('["no answer"]')
+    files["not_json"].write_text("[not json")
+    files["bad_prompts"].write_text('{"id": "a", "prompt": "x"}\n{"id": "b", "messages": [{"content": "x"}]}\n')
+    args = [str(files[a[1:-1]]) if a[1:-1] in files else a for a in args]
+    result = invoke(*args, "--run", tmp_path / "run")
+    assert isinstance(result.exception, SystemExit), result.exception  # not an exception typer would print
+    assert result.exit_code == code and "Traceback" not in result.output, result.output
+    lines = error_lines(result)
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.output
+    assert not (tmp_path / "run").exists()

@@ -121,7 +121,9 @@ def test_materialise_is_deterministic_and_leaves_no_scratch(tmp_path, monkeypatc
 
 
 def test_unknown_example_lists_valid_ones(tmp_path):
-    with pytest.raises(ValueError, match="valid: calc, daterange, slugkit"):
+    from swe_monkeys.registry import UnknownName
+
+    with pytest.raises(UnknownName, match="valid: calc, daterange, slugkit"):  # one line on the command line
         materialise(tmp_path, ["nope"])
 
 

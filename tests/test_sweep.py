@@ -59,7 +59,9 @@ def test_instances_by_id_glob_and_slice(dataset):
 
 def test_hub_dataset_offline_is_one_clear_line(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "datasets", None)  # as if not installed
-    result = CliRunner().invoke(app, ["sweep", "--dataset", "lite", "--run", str(tmp_path / "r"), "--fake", "x"])
+    (tmp_path / "x.json").write_text('["x"]')
+    result = CliRunner().invoke(app, ["sweep", "--dataset", "lite", "--run", str(tmp_path / "r"), "--fake",
+                                      str(tmp_path / "x.json")])
     assert result.exit_code == 1 and "needs the `datasets` package" in result.output
 
 

@@ -139,7 +139,9 @@ def test_yes_probability_reads_the_first_token_alternatives():
 
 
 def test_unknown_task_lists_the_valid_ones(tmp_path):
-    result = CliRunner().invoke(app, ["sweep", "--task", "nope", "--run", str(tmp_path / "r"), "--fake", "x.json"])
+    (tmp_path / "x.json").write_text('["x"]')
+    result = CliRunner().invoke(app, ["sweep", "--task", "nope", "--run", str(tmp_path / "r"), "--fake",
+                                      str(tmp_path / "x.json")])
     assert result.exit_code == 1 and "unknown task 'nope'; valid: codecontests, gsm8k, humaneval, math, mbpp, swebench" in result.output
 
 

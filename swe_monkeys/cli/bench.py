@@ -61,7 +61,8 @@ def verify(
 def edits(
     model: str = typer.Option("", "--model", help="Bundled model to serve for the bench (see `model ls`)."),
     base_url: str = typer.Option("", envvar="OPENAI_BASE_URL", help="Or an OpenAI-compatible endpoint."),
-    fake: Path = typer.Option(None, "--fake", help="Or a FAKE sampler: a JSON list of scripted completions."),
+    fake: Path = typer.Option(None, "--fake", exists=True, dir_okay=False,
+                              help="Or a FAKE sampler: a JSON list of scripted completions."),
     samples: int = typer.Option(8, "--samples", "-k", min=1, help="Samples per example or instance."),
     preset: str = typer.Option("demo", help="configs/presets/<name>.yaml: prompt template and sampling."),
     examples: list[str] = typer.Option(["calc", "daterange", "slugkit", "unitconv"], "--example",

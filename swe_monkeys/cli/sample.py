@@ -116,7 +116,8 @@ def model_rm(model: Annotated[str, typer.Option("--model", help="Bundled model n
 
 
 def sample(
-    prompts: Annotated[Path, typer.Argument(help="JSONL of {id, prompt | messages}; prompt may be {text: ...}.")],
+    prompts: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
+                                            help="JSONL of {id, prompt | messages}; prompt may be {text: ...}.")],
     run: Annotated[Path, typer.Option(help="Run directory (created; resumed when it exists).")],
     samples: Annotated[int, typer.Option("--samples", "-k", min=1,
                                          help="Samples per problem (missing ones are drawn).")],

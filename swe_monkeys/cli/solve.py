@@ -18,7 +18,8 @@ from swe_monkeys.cli.lifecycle import OneLineUsage, fail, fail_now, install
 BaseUrl = Annotated[str, typer.Option(envvar="OPENAI_BASE_URL", help="OpenAI-compatible endpoint.")]
 Serve = Annotated[str, typer.Option("--serve", help="Start vLLM for this model for the run.")]
 Model = Annotated[str, typer.Option(help="Model name at the endpoint (blank: the only one served).")]
-Fake = Annotated[Optional[Path], typer.Option("--fake", help="FAKE sampler: a JSON list of scripted completions.")]
+Fake = Annotated[Optional[Path], typer.Option("--fake", exists=True, dir_okay=False,
+                                               help="FAKE sampler: a JSON list of scripted completions.")]
 RepoCache = Annotated[Optional[Path], typer.Option(envvar="SWE_MONKEYS_REPO_CACHE", help="Bare clones owner__repo.git.")]
 Seed = Annotated[int, typer.Option(help="Sample i uses seed + i.")]
 Verify = Annotated[bool, typer.Option("--verify/--no-verify", help="Verify while sampling.")]

@@ -84,8 +84,10 @@ def score(
 
 @contextlib.contextmanager
 def _endpoint(base_url: str, serve: str, model: str):
+    from swe_monkeys.sampling.protocol import SamplerError
+
     if not base_url and not serve:
-        raise ValueError("give a scoring model: --base-url URL or --serve MODEL")
+        raise SamplerError("give a scoring model: --base-url URL or --serve MODEL")
     if not serve:
         yield base_url, model
         return

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from swe_monkeys.examples.trees import OverlayDiffer, TreeError, commit_folder
+from swe_monkeys.registry import UnknownName
 from swe_monkeys.types import SWEInstance
 
 EXAMPLES_DIR = Path(__file__).resolve().parent
@@ -56,7 +57,7 @@ def materialise(repo_cache: Path, names: list[str] | None = None) -> list[Exampl
     wanted = known if names is None else list(names)
     unknown = [n for n in wanted if n not in known]
     if unknown:
-        raise ValueError(f"unknown example(s) {', '.join(unknown)}; valid: {', '.join(known)}")
+        raise UnknownName(f"unknown example(s) {', '.join(unknown)}; valid: {', '.join(known)}")
     return [_materialise_one(Path(repo_cache), name) for name in wanted]
 
 

@@ -60,7 +60,10 @@ class FakeSampler:
 def load_script(path: Path) -> FakeSampler:
     """A fake sampler from a script file: a JSON list of completions, or an object with `completions`
     and optionally `latency` (seconds per request) and `max_n`."""
-    data = json.loads(Path(path).read_text())
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # a missing file, not UTF-8, not JSON: the user's to fix
+        raise SamplerError(f"{path}: cannot read a fake script ({exc})") from None
     options = data if isinstance(data, dict) else {"completions": data}
     items = options.get("completions")
     if not isinstance(items, list) or not items or not all(isinstance(t, str) for t in items):
