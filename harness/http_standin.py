@@ -51,10 +51,23 @@ def serve(hosts, tarpits, cert, key, ready):
         from werkzeug.serving import WSGIRequestHandler, make_server
 
         class Handler(WSGIRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, as the real service answers
+            """Keep-alive, as the real service answers (Werkzeug's development server closes every
+            connection and says so; suites of the time check the Connection header)."""
+            protocol_version = "HTTP/1.1"
 
-        servers = [make_server("127.0.0.1", 80, app, threaded=True, request_handler=Handler),
-                   make_server("127.0.0.1", 443, app, threaded=True, request_handler=Handler,
+            def send_header(self, keyword, value):
+                if keyword.lower() == "connection":
+                    value = "close" if self.headers.get("Connection", "").lower() == "close" else "keep-alive"
+                WSGIRequestHandler.send_header(self, keyword, value)
+
+        def deployed(environ, start_response):
+            # httpbin accepts chunked uploads only behind gunicorn, as httpbin.org is deployed;
+            # Werkzeug de-chunks them itself (wsgi.input_terminated), so say what the service runs on.
+            environ["SERVER_SOFTWARE"] = "gunicorn/19.9.0"
+            return app(environ, start_response)
+
+        servers = [make_server("127.0.0.1", 80, deployed, threaded=True, request_handler=Handler),
+                   make_server("127.0.0.1", 443, deployed, threaded=True, request_handler=Handler,
                                ssl_context=(cert, key))]
         for server in servers:
             threading.Thread(target=server.serve_forever, daemon=True).start()
