@@ -6,6 +6,8 @@ Every test here runs the real `swe-monkeys` app through typer's CliRunner with n
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from typer.testing import CliRunner
 
@@ -116,3 +118,56 @@ def test_user_mistakes_are_one_line_without_a_traceback(tmp_path, args, code, me
     lines = error_lines(result)
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.output
     assert not (tmp_path / "run").exists()
+
+
+# `verify PREDICTIONS`: a file that cannot be judged as it stands is one line naming the place, before
+# any run is opened -- no empty run folder, and an existing run keeps its candidates.
+CALC = "swe-monkeys__calc-1"
+ROW = (json.dumps({"instance_id": CALC, "model_name_or_path": "m", "model_patch": ""}) + "\n").encode()
+BAD_PREDICTIONS = [
+    (b"", "preds.jsonl: no predictions"),
+    (b"\n \n", "preds.jsonl: no predictions"),
+    (ROW + b"\n" + json.dumps({"instance_id": CALC}).encode(), "preds.jsonl: line 3: no model_patch"),
+    (ROW + json.dumps({"instance_id": CALC, "model_patch": None}).encode(), "preds.jsonl: line 2: no model_patch"),
+    (ROW + ROW[:40] + b"\xff\xfe" + ROW[40:], f"preds.jsonl: line 2: not UTF-8 (byte {len(ROW) + 40}: "),
+]
+
+
+@pytest.fixture
+def instances(tmp_path, examples):
+    path = tmp_path / "instances.jsonl"
+    path.write_text(json.dumps(examples["calc"].instance.to_row()) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("content, message", BAD_PREDICTIONS, ids=["empty", "blank", "missing", "null", "latin"])
+def test_bad_predictions_are_one_line_naming_the_place(tmp_path, instances, content, message):
+    (tmp_path / "preds.jsonl").write_bytes(content)
+    result = invoke("verify", tmp_path / "preds.jsonl", "--instances", instances, "--run", tmp_path / "run")
+    assert result.exit_code == 1, result.output
+    lines = error_lines(result)
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_bad_predictions_lose_nothing_of_the_run(tmp_path, instances, examples):
+    from swe_monkeys.store.run_store import RunStore
+    from swe_monkeys.swebench.api import import_predictions
+    from swe_monkeys.swebench.checker import VerifyConfig
+
+    preds, run = tmp_path / "preds.jsonl", tmp_path / "run"
+    patches = [examples["calc"].candidates[name] for name in ("gold", "wrong")]
+    preds.write_text("".join(json.dumps({"instance_id": CALC, "model_patch": p}) + "\n" for p in patches))
+    import_predictions(preds, instances, run, VerifyConfig())[0].close()  # recorded, not judged: no Docker
+    for bad in BAD_PREDICTIONS:
+        preds.write_bytes(bad[0])  # the same file, broken: before, an empty one emptied the run
+        assert invoke("verify", preds, "--instances", instances, "--run", run).exit_code == 1
+    with RunStore(run) as store:
+        assert [c.content for _, c in store.candidates()] == patches
+
+
+def test_verify_of_a_folder_that_is_no_run_leaves_it_alone(tmp_path):
+    result = invoke("verify", "--run", tmp_path / "nope")
+    assert result.exit_code == 1 and error_lines(result) == [
+        f"error: {tmp_path / 'nope'}: not a run (no run.sqlite); give predictions to verify SWE-bench patches"]
+    assert not (tmp_path / "nope").exists()

@@ -72,7 +72,7 @@ def test_broken_rows_name_file_and_row(tmp_path):
 
 
 def test_predictions_number_candidates_per_instance(tmp_path):
-    lines = [{"instance_id": "a", "model_patch": "1"}, {"instance_id": "b", "model_patch": None},
+    lines = [{"instance_id": "a", "model_patch": "1"}, {"instance_id": "b", "model_patch": ""},
              {"instance_id": "a", "model_patch": "2", "model_name_or_path": "m"}]
     (tmp_path / "p.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     preds = load_predictions(tmp_path / "p.jsonl")

@@ -220,7 +220,7 @@ def test_cli_bad_input_is_one_clear_line(tmp_path, repo_cache, examples):
     assert result.exit_code == 1 and "nope__nope-1" in result.output
     predictions.write_text("{not json\n")
     result = runner.invoke(app, ["verify", str(predictions), "--instances", str(instances), "--run", str(tmp_path / "r")])
-    assert result.exit_code == 1 and "preds.jsonl: row 1: not JSON" in result.output
+    assert result.exit_code == 1 and "preds.jsonl: line 1: not JSON" in result.output
 
 
 def test_docker_down_is_a_clear_error(tmp_path, monkeypatch, repo_cache, examples):

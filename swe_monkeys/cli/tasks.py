@@ -11,7 +11,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from swe_monkeys.cli.lifecycle import fail
+from swe_monkeys.cli.lifecycle import fail, fail_now
 
 
 def import_samples(
@@ -45,6 +45,8 @@ def verify_task_run(run: Path, workers: Optional[int], quiet: bool, options: Opt
     from swe_monkeys.tasks.pipeline import task_of, verify_run
     from swe_monkeys.tasks.summary import coverage_rows
 
+    if not (run / RunStore.FILENAME).is_file():  # opening it would leave an empty run there
+        fail_now(f"{run}: not a run (no {RunStore.FILENAME}); give predictions to verify SWE-bench patches")
     with fail(), RunStore(run) as store:
         swebench = store.get_meta("task") == "swebench"
         task = task_of(store, **({"repo_cache": (options or {}).get("repo_cache")} if swebench else {}))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import gzip
 import json
+import zlib
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -41,21 +42,22 @@ def _resolve(path: Path) -> Path:
 
 def read_rows(path: str | Path) -> list[dict[str, Any]]:
     """Rows of a JSON / JSONL / parquet file (gz allowed)."""
+    return [row for _, row in numbered_rows(path)[1]]
+
+
+def numbered_rows(path: str | Path, unit: str = "row") -> tuple[str, list[tuple[int, dict[str, Any]]]]:
+    """(what a number counts, [(number, row)]): in a JSONL file `unit` N is line N of the file (blank
+    lines count), in a JSON list or a parquet file row N is the Nth row."""
     path = _resolve(Path(path))
     name = path.name[:-3] if path.name.endswith(".gz") else path.name
     if name.endswith(".parquet"):
         try:
             import pyarrow.parquet as pq
 
-            return pq.read_table(path).to_pylist()
+            return "row", list(enumerate(pq.read_table(path).to_pylist(), 1))
         except Exception as exc:
             raise DatasetError(f"{path}: not a readable parquet file ({exc})") from exc
-    opener = gzip.open if path.name.endswith(".gz") else open
-    try:
-        with opener(path, "rt", encoding="utf-8") as f:
-            text = f.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{path}: cannot read ({exc})") from exc
+    text = _read_text(path)
     if name.endswith(".json"):
         try:
             data = json.loads(text)
@@ -65,8 +67,24 @@ def read_rows(path: str | Path) -> list[dict[str, Any]]:
             data = [data]
         if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
             raise DatasetError(f"{path}: expected a JSON object or a list of objects")
-        return data
-    return [row for _, row in parse_jsonl(text, str(path), DatasetError)]
+        return "row", list(enumerate(data, 1))
+    return unit, parse_jsonl(text, str(path), DatasetError, unit=unit)
+
+
+def _read_text(path: Path) -> str:
+    """The file's text. Bytes that are not UTF-8 are an error naming their line and byte offset: the
+    decoder's message alone leaves the reader counting lines by hand."""
+    try:
+        data = gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DatasetError(f"{path}: cannot read ({exc})") from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        unpacked = " of the unpacked text" if path.name.endswith(".gz") else ""
+        raise DatasetError(f"{path}: line {line}: not UTF-8 (byte {exc.start}{unpacked}: "
+                           f"{data[exc.start:exc.end]!r}, {exc.reason})") from None
 
 
 def load_instances(path: str | Path, select: Iterable[str] | None = None) -> list[SWEInstance]:
@@ -114,18 +132,28 @@ def _instances(rows: list[dict[str, Any]], where: str) -> list[SWEInstance]:
 
 
 def load_predictions(path: str | Path) -> list[Candidate]:
-    """Predictions, numbered per instance in file order (index 0, 1, ... for each instance)."""
+    """Predictions, numbered per instance in file order (index 0, 1, ... for each instance).
+
+    A row without a `model_patch` string (missing or null) is an error naming its line, not an empty
+    patch: judged as empty it would count as a failed candidate and hide a broken file (an empty
+    patch is written ""). A file without predictions is an error too: a run of nothing would pass
+    for a result, and would drop the candidates of the run it was pointed at."""
     seen: dict[str, int] = {}
     out = []
-    for number, row in enumerate(read_rows(path), 1):
+    unit, rows = numbered_rows(path, unit="line")
+    for number, row in rows:
         instance_id = row.get("instance_id")
-        patch = row.get("model_patch", "")
+        patch = row.get("model_patch")
         if not isinstance(instance_id, str) or not instance_id:
-            raise DatasetError(f"{path}: line {number}: missing instance_id")
-        if patch is not None and not isinstance(patch, str):
-            raise DatasetError(f"{path}: line {number}: model_patch must be a string")
+            raise DatasetError(f"{path}: {unit} {number}: missing instance_id")
+        if patch is None:
+            raise DatasetError(f"{path}: {unit} {number}: no model_patch (null or missing; an empty patch is \"\")")
+        if not isinstance(patch, str):
+            raise DatasetError(f"{path}: {unit} {number}: model_patch must be a string")
         index = seen.get(instance_id, 0)
         seen[instance_id] = index + 1
-        out.append(Candidate(problem_id=instance_id, content=patch or "", index=index,
+        out.append(Candidate(problem_id=instance_id, content=patch, index=index,
                              model=str(row.get("model_name_or_path") or "")))
+    if not out:
+        raise DatasetError(f"{path}: no predictions (SWE-bench JSONL: instance_id, model_name_or_path, model_patch)")
     return out
