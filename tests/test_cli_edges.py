@@ -171,3 +171,41 @@ def test_verify_of_a_folder_that_is_no_run_leaves_it_alone(tmp_path):
     assert result.exit_code == 1 and error_lines(result) == [
         f"error: {tmp_path / 'nope'}: not a run (no run.sqlite); give predictions to verify SWE-bench patches"]
     assert not (tmp_path / "nope").exists()
+
+
+# Exit codes: a script tells "the command line is wrong" (2) from "solve found no fix" (3) and from
+# an error (1); the README's table, the help's epilog and the code say the same.
+def test_solve_none_resolved_is_not_a_usage_error(tmp_path, monkeypatch):
+    """The pipeline is replaced by a FAKE that drew two samples and resolved none: judging for
+    real needs Docker (tests/test_solve.py); what is checked here is the exit code solve maps it to."""
+    from swe_monkeys.sampling.progress import Progress
+    from swe_monkeys.tasks import pipeline
+
+    def fake_run_task(store, task, problems, sampler, config, **_):
+        return pipeline.TaskRunResult(progress=Progress(instances=1, target=2, samples=2, valid=2, unique=1),
+                                      stopped_early=False, winners={})
+
+    monkeypatch.setattr(pipeline, "run_task", fake_run_task)
+    (tmp_path / "script.json").write_text('["no answer"]')
+    base = ["solve", "example:calc", "--fake", tmp_path / "script.json", "--run", tmp_path / "run"]
+    none = invoke(*base, "-k", "2")
+    assert none.exit_code == 3 and "no candidate resolved the issue" in none.stderr, none.output
+    assert invoke(*base, "-k", "0").exit_code == 2  # the same command line, wrong
+    assert invoke(*base, "-k", "2", "--no-verify").exit_code == 0  # sampled, nothing claimed
+
+
+def test_exit_codes_are_documented_where_they_are_defined():
+    from pathlib import Path
+
+    from swe_monkeys.cli import lifecycle
+
+    assert (lifecycle.ERROR, lifecycle.USAGE, lifecycle.NONE_RESOLVED) == (1, 2, 3)
+    epilog = " ".join(invoke("--help").stdout.split())
+    assert "Exit codes: 0 done; 1 an error" in epilog and "2 a usage error" in epilog
+    assert "3 solve: candidates verified, none resolved" in epilog and "130 interrupted" in epilog
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = readme.split("## Exit codes\n", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("| ")}
+    assert set(rows) >= {"0", "1", "2", "3", "130"}
+    assert "usage error" in rows["2"] and "none resolved" in rows["3"] and "`solve`" in rows["3"]
+    assert "3 when none resolved" in readme and "2 when none resolved" not in readme

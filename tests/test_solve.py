@@ -142,5 +142,5 @@ def test_another_seed_gets_its_own_default_run(tmp_path, calc_file, script_file,
     for seed in ("0", "1"):
         result = CliRunner().invoke(app, ["solve", str(calc_file), "-k", "1", "--fake", str(script_file),
                                           "--seed", seed, "--repo-cache", str(repo_cache), "--no-verify", "-q"])
-        assert result.exit_code in (0, 2), result.output
+        assert result.exit_code == 0, result.output  # --no-verify: sampled, nothing to resolve
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["swe-monkeys__calc-1", "swe-monkeys__calc-1-seed1"]

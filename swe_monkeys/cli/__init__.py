@@ -12,7 +12,13 @@ import typer
 from swe_monkeys.cli import bench, demo, images, plan, report, sample, solve, tasks, verify
 from swe_monkeys.cli.lifecycle import OneLineUsage
 
-app = typer.Typer(cls=OneLineUsage, no_args_is_help=True, add_completion=False,
+EXIT_CODES = ("Exit codes: 0 done; 1 an error, one 'error: ...' line on stderr (bad input, an unknown name, no "
+              "endpoint or Docker engine), or work not done (verify: candidates not judged; sample, solve, sweep: "
+              "samples not drawn; validate: an instance not valid; images build: an image not built); 2 a usage "
+              "error, one 'error: ...' line (an option out of range, a missing file, an unknown option); 3 solve: "
+              "candidates verified, none resolved; 130 interrupted (Ctrl-C, SIGTERM), what was done is kept.")
+
+app = typer.Typer(cls=OneLineUsage, no_args_is_help=True, add_completion=False, epilog=EXIT_CODES,
                   help="Repeated sampling with automatic verification (Large Language Monkeys).")
 app.command("demo")(demo.demo)
 app.command("solve")(solve.solve)

@@ -32,6 +32,12 @@ try:  # typer 0.29 carries its own click; earlier versions use the click package
 except ImportError:  # pragma: no cover
     from click.exceptions import UsageError
 
+# Exit codes, the same for every command (README "Exit codes"; the epilog of `swe-monkeys --help`).
+# 0: done. 130: interrupted (Ctrl-C, SIGTERM; typer's own), what was done is kept.
+ERROR = 1  # one `error: ...` line (bad input, no engine, ...), or work left that the same command retries
+USAGE = 2  # one `error: ...` line: the command line itself is wrong (typer's code for it)
+NONE_RESOLVED = 3  # solve: candidates were verified and none resolved -- an answer, not an error
+
 _installed = [False]
 
 
@@ -69,13 +75,13 @@ def fail() -> Iterator[None]:
         yield
     except SweMonkeysError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(ERROR) from None
 
 
 def fail_now(message: str) -> None:
-    """Bad usage: `error: ...` on stderr, exit code 1."""
+    """A failure the command finds itself: `error: ...` on stderr, exit code 1."""
     typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
+    raise typer.Exit(ERROR)
 
 
 @contextmanager
@@ -87,7 +93,7 @@ def _usage_in_one_line() -> Iterator[None]:
             raise
         where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
         typer.echo(f"error: {exc.format_message()}{where}", err=True)
-        raise typer.Exit(exc.exit_code) from None
+        raise typer.Exit(USAGE) from None
 
 
 class OneLineUsage(TyperGroup):

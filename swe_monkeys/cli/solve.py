@@ -13,7 +13,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from swe_monkeys.cli.common import RAY_HELP, cluster_spec
-from swe_monkeys.cli.lifecycle import OneLineUsage, fail, fail_now, install
+from swe_monkeys.cli.lifecycle import NONE_RESOLVED, OneLineUsage, fail, fail_now, install
 
 BaseUrl = Annotated[str, typer.Option(envvar="OPENAI_BASE_URL", help="OpenAI-compatible endpoint.")]
 Serve = Annotated[str, typer.Option("--serve", help="Start vLLM for this model for the run.")]
@@ -82,7 +82,8 @@ def solve(
 ) -> None:
     """Sample k candidate patches for one issue, verify them in Docker while sampling, print the winner.
 
-    Exit status: 0 with a resolved patch, 2 when none resolved (1 for errors)."""
+    Exit status: 0 with a resolved patch (or sampled, with --no-verify), 3 when candidates were
+    verified and none resolved, 1 for errors, 2 for usage errors."""
     from swe_monkeys.presets import load_preset
     from swe_monkeys.sampling.progress import LiveLines
     from swe_monkeys.sampling.session import run_sampler
@@ -116,7 +117,7 @@ def solve(
     _fail_on_sampling_failures(result.failures)
     if winner is None:
         typer.echo("no candidate resolved the issue" if verify else "not verified (--no-verify)", err=True)
-        raise typer.Exit(2 if verify else 0)
+        raise typer.Exit(NONE_RESOLVED if verify else 0)
     with RunStore(run) as store:  # what was judged: without the paths the harness put back
         patch, dropped = delivered(store, {inst.instance_id: winner})[inst.instance_id]
     typer.echo(f"winning patch: sample #{winner.index}" + (f" -> {out}" if out else ""), err=True)
