@@ -15,9 +15,8 @@ import typer
 
 def plan(
     run: Annotated[Path, typer.Argument(help="A pilot run directory (holds run.sqlite).")],
-    target: Annotated[Optional[float], typer.Option(min=0, max=1, help="Coverage to reach, a fraction "
-                                                    "(0.5 = 50%).")] = None,
-    budget_dollars: Annotated[Optional[float], typer.Option(min=0, help="Dollars to spend: the k they buy.")] = None,
+    target: Annotated[Optional[float], typer.Option(help="Coverage to reach, a fraction (0.5 = 50%).")] = None,
+    budget_dollars: Annotated[Optional[float], typer.Option(help="Dollars to spend: the k they buy.")] = None,
     problems: Annotated[Optional[int], typer.Option(min=1, help="Problems to plan for (default: the baselines' "
                                                     "benchmark size, else the run's).")] = None,
     model: Annotated[Optional[str], typer.Option(help="Price the run as this configs/pricing.yaml model.")] = None,
