@@ -166,9 +166,13 @@ def dataset(tmp_path, examples) -> Path:
 
 
 def test_unknown_allocation_is_one_clear_line(tmp_path):
+    """Refused where it is parsed: no dataset is needed to say so, and nothing is begun."""
     from swe_monkeys.cli.solve import app
 
-    result = CliRunner().invoke(app, ["sweep", "--task", "gsm8k", "--dataset", str(SHARED_DATA / "gsm8k"),
-                                      "--instances", "0:1", "--run", str(tmp_path / "r"), "--fake", "x",
-                                      "--allocate", "greedy"])
-    assert result.exit_code == 1 and "expected uniform or adaptive" in result.output
+    result = CliRunner().invoke(app, ["sweep", "--task", "gsm8k", "--dataset", str(tmp_path / "absent"),
+                                      "--run", str(tmp_path / "r"), "--allocate", "greedy"])
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1, result.output
+    assert lines[0].startswith("error: Invalid value for '--allocate': ")
+    assert "'greedy' is not one of 'uniform', 'adaptive'" in lines[0]
+    assert not (tmp_path / "r").exists()

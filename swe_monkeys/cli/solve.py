@@ -7,6 +7,7 @@ their own app (the kill -9 test runs `sweep` that way).
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -37,6 +38,13 @@ NoRule = Annotated[Optional[list[str]], typer.Option("--no-rule", help="Switch a
 Hardware = Annotated[str, typer.Option(help="Serving hardware, for self-hosted dollars: a configs/pricing.yaml "
                                        "`hardware` entry, NAME or NAME:UNITS (default: detected for --serve "
                                        "and endpoints on this machine).")]
+
+
+class Allocate(str, Enum):
+    """`sweep --allocate`: a choice typer checks where it parses it, before any dataset is read."""
+
+    uniform = "uniform"
+    adaptive = "adaptive"
 
 
 def _run_config(preset: Any, samples: int, seed: int, temperature: Optional[float], verify: bool,
@@ -162,10 +170,10 @@ def sweep(
                                                    "(default: the preset's).")] = None,
     base_url: BaseUrl = "", serve: Serve = "", model: Model = "", fake: Fake = None,
     export: Annotated[Optional[Path], typer.Option(help="Write SWE-bench predictions (selected patches).")] = None,
-    allocate: Annotated[str, typer.Option(help="uniform: k samples per problem; adaptive: the same budget in "
+    allocate: Annotated[Allocate, typer.Option(help="uniform: k samples per problem; adaptive: the same budget in "
                                           "rounds, stopping a problem once it is settled (a resolved candidate; "
                                           "math: majority-vote confidence) and giving the rest to the others.")]
-    = "uniform",
+    = Allocate.uniform,
     hardware: Hardware = "",
     preset: Annotated[str, typer.Option(help="configs/presets/<name>.yaml (default: the task's).")] = "",
     temperature: Temperature = None, seed: Seed = 0, repo_cache: RepoCache = None,
@@ -180,7 +188,7 @@ def sweep(
     from swe_monkeys.store.run_store import RunStore
     from swe_monkeys.tasks import TASKS, get_task
     from swe_monkeys.sampling.hosting import hosting_for
-    from swe_monkeys.tasks.allocation import allocation_line, check_allocation
+    from swe_monkeys.tasks.allocation import allocation_line
     from swe_monkeys.tasks.pipeline import run_task
     from swe_monkeys.tasks.summary import coverage_rows, picked_candidates
 
@@ -194,7 +202,6 @@ def sweep(
         t = get_task(task, p, **options)
         problems = t.load(dataset or None, instances or ())  # so does a bad dataset
         hosting = hosting_for(hardware, base_url, serve, fake is not None)
-        check_allocation(allocate)
         k = p.samples if samples is None else samples
         config = _run_config(p, k, seed, temperature, verify, workers, concurrency,
                              (max_tokens, max_dollars), price_as, ray=ray)

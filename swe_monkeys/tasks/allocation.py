@@ -27,8 +27,7 @@ from typing import Any, Callable, Optional, Sequence
 from swe_monkeys.errors import SweMonkeysError
 from swe_monkeys.sampling.problems import Problem
 
-__all__ = ["AllocationError", "AdaptiveAllocation", "RULES", "settled", "round_targets", "check_allocation",
-           "allocation_line"]
+__all__ = ["AllocationError", "AdaptiveAllocation", "RULES", "settled", "round_targets", "allocation_line"]
 
 RULES = ("resolved", "majority")
 
@@ -137,12 +136,6 @@ def round_targets(drawn: dict[str, int], open_ids: set[str], budget: int, step: 
         targets[pid] = drawn[pid] + extra
         left -= extra
     return targets
-
-
-def check_allocation(name: str) -> None:
-    """`--allocate NAME`: uniform or adaptive, else one clear line."""
-    if name not in ("uniform", "adaptive"):
-        raise AllocationError(f"--allocate {name!r}: expected uniform or adaptive")
 
 
 def allocation_line(store: Any, progress: Any = None) -> str:
