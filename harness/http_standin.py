@@ -50,9 +50,12 @@ def serve(hosts, tarpits, cert, key, ready):
         from httpbin import app
         from werkzeug.serving import WSGIRequestHandler, make_server
 
+        import werkzeug.serving
+        from werkzeug.wsgi import LimitedStream
+
         class Handler(WSGIRequestHandler):
             """Keep-alive, as the real service answers (Werkzeug's development server closes every
-            connection and says so; suites of the time check the Connection header)."""
+            connection and says so; suites of the time check the Connection header, and reuse it)."""
             protocol_version = "HTTP/1.1"
 
             def send_header(self, keyword, value):
@@ -60,11 +63,38 @@ def serve(hosts, tarpits, cert, key, ready):
                     value = "close" if self.headers.get("Connection", "").lower() == "close" else "keep-alive"
                 WSGIRequestHandler.send_header(self, keyword, value)
 
+        class NoDrain:
+            """Werkzeug drains the socket after each response (it closes every connection), which
+            would swallow the next request of a kept-alive one; `deployed` reads the request's
+            own body to its end instead, as a keep-alive server must."""
+
+            def register(self, *args):
+                pass
+
+            def select(self, timeout=None):
+                return []
+
+            def close(self):
+                pass
+
+        werkzeug.serving.selectors = type("selectors", (), {"DefaultSelector": NoDrain, "EVENT_READ": 1})
+
         def deployed(environ, start_response):
             # httpbin accepts chunked uploads only behind gunicorn, as httpbin.org is deployed;
             # Werkzeug de-chunks them itself (wsgi.input_terminated), so say what the service runs on.
             environ["SERVER_SOFTWARE"] = "gunicorn/19.9.0"
-            return app(environ, start_response)
+            if not environ.get("wsgi.input_terminated"):
+                environ["wsgi.input"] = LimitedStream(environ["wsgi.input"], int(environ.get("CONTENT_LENGTH") or 0))
+                environ["wsgi.input_terminated"] = True
+            body = app(environ, start_response)
+            try:
+                for chunk in body:
+                    yield chunk
+            finally:
+                if hasattr(body, "close"):
+                    body.close()
+                while environ["wsgi.input"].read(65536):  # the rest of this request's body
+                    pass
 
         servers = [make_server("127.0.0.1", 80, deployed, threaded=True, request_handler=Handler),
                    make_server("127.0.0.1", 443, deployed, threaded=True, request_handler=Handler,
