@@ -50,7 +50,7 @@ def test_real_lite_logs(fixture):
 
 def test_the_fixtures_cover_the_new_repositories():
     repos = {name.split("-")[0] for name in FIXTURES}
-    assert {"django__django"} <= repos
+    assert {"django__django", "matplotlib__matplotlib"} <= repos
     docstring_named = [n for n in _row("django__django-11019").pass_to_pass if " (" not in n]
     assert docstring_named, "django-11019 is here for its docstring-named tests"
     assert json.dumps(FIXTURES)
