@@ -238,15 +238,21 @@ def _fail_on_sampling_failures(failures: dict[str, str]) -> None:
         fail_now(f"samples could not be drawn for {len(failures)} problem(s), e.g. {first[0]}: {first[1]}")
 
 
-def print_table(rows: list[dict], totals: dict) -> None:
-    """The coverage table of any task: per problem, then coverage against the oracle-free pick."""
+NO_SELECTION = "no selection: no candidate carries an answer or a patch key to vote with"
+
+
+def print_table(rows: list[dict], totals: dict, no_selection: str = NO_SELECTION) -> None:
+    """The coverage table of any task: per problem, then coverage against the oracle-free pick, or,
+    for a run with nothing to pick from (totals' `selected` None), coverage and `no_selection`."""
     typer.echo(f"{'problem':<36} {'samples':>7} {'valid':>5} {'judged':>6} {'correct':>7} {'distinct':>8}  pick")
     for r in rows:
         pick = "-" if r["pick"] is None else f"#{r['pick']} {'ok' if r['pick_correct'] else 'wrong'}"
         typer.echo(f"{r['problem_id'][:36]:<36} {r['samples']:>7} {r['valid']:>5} {r['judged']:>6} {r['correct']:>7} "
                    f"{r['distinct']:>8}  {pick}")
-    typer.echo(f"coverage {_pct(totals['coverage'])}  pass@1 {_pct(totals['pass_at_1'])}  selected "
-               f"{_pct(totals['selected'])} (majority vote)  gap {_pct(totals['gap'])}  ({totals['problems']} problems)")
+    picked = (f"selected {_pct(totals['selected'])} (majority vote)  gap {_pct(totals['gap'])}"
+              if totals["selected"] is not None or not totals["problems"] else no_selection)
+    typer.echo(f"coverage {_pct(totals['coverage'])}  pass@1 {_pct(totals['pass_at_1'])}  {picked}  "
+               f"({totals['problems']} problems)")
 
 
 def _pct(x: Optional[float]) -> str:

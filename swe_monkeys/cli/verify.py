@@ -69,7 +69,8 @@ def verify(
         rows, totals = coverage_rows(store, api.SWEBench(repo_cache=config.repo_cache))
         statuses = Counter(v.status.value for v in store.verdicts().values())
     typer.echo(f"\nrun: {run_dir}")
-    print_table(rows, totals)
+    print_table(rows, totals, no_selection="no selection: a predictions file is judged line by line, "
+                                           "nothing picks among its lines")
     typer.echo("verdicts: " + ", ".join(f"{k} {v}" for k, v in statuses.most_common()))
     infra = statuses.get("infra_error", 0)
     if infra:  # not a judgement: the same command retries them

@@ -44,9 +44,15 @@ def summarize(rows: list[dict[str, Any]], order: list[str], keep: Optional[dict]
               ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Rows: samples, valid (extracted), judged, correct, distinct (answers or content keys), covered,
     filtered (dropped by the task's filter), pick (its sample index) and pick_correct. Totals:
-    problems, coverage, pass@1, selected accuracy (and its old name `majority`) and the gap."""
+    problems, coverage, pass@1, selected accuracy (and its old name `majority`) and the gap.
+
+    A run none of whose judged candidates carries a key to vote with (an answer, a program, a
+    normalised patch) has no selection: a predictions file is judged line by line as given, and
+    nothing picks among its lines. Its `selected`, `majority` and `gap` are None -- never "selected
+    0%, gap = coverage", which would blame a selection that never ran."""
     per: dict[str, dict[str, Any]] = {pid: _empty(pid) for pid in order}
     votes: dict[str, list[tuple[Any, int, bool]]] = defaultdict(list)
+    votable = False
     for row in rows:
         s = per.setdefault(row["problem_id"], _empty(row["problem_id"]))
         meta = row["meta"] or {}
@@ -58,6 +64,7 @@ def summarize(rows: list[dict[str, Any]], order: list[str], keep: Optional[dict]
         s["correct"] += bool(row["resolved"])
         key = meta.get("answer") if meta.get("answer") is not None else meta.get("content_key")
         s["_distinct"].add(key)
+        votable = votable or key is not None
         if row["status"] in NOT_A_CANDIDATE or key is None:
             continue
         if keep is not None and not keep.get((row["problem_id"], row["sample_idx"]), True):
@@ -71,19 +78,22 @@ def summarize(rows: list[dict[str, Any]], order: list[str], keep: Optional[dict]
         pick = plurality_pick(votes.get(pid, []))
         s["pick"], s["pick_correct"] = (pick[0], pick[1]) if pick else (None, None)
         out.append(s)
-    return out, _totals(out)
+    return out, _totals(out, votable)
 
 
-def _totals(out: list[dict[str, Any]]) -> dict[str, Any]:
+def _totals(out: list[dict[str, Any]], votable: bool = True) -> dict[str, Any]:
     judged = [s for s in out if s["judged"]]
     n = len(judged)
     voted = [s for s in judged if s["pick"] is not None]
     coverage = sum(s["covered"] for s in judged) / n if n else 0.0
-    selected = sum(bool(s["pick_correct"]) for s in judged) / n if n and voted else (0.0 if n else None)
+    if not votable:  # nothing to vote with: no selection at all (see `summarize`)
+        selected = None
+    else:  # a selection that found nothing to pick (every candidate filtered out) picked wrong
+        selected = sum(bool(s["pick_correct"]) for s in judged) / n if n and voted else (0.0 if n else None)
     return {"problems": n, "coverage": coverage,
             "pass_at_1": sum(s["correct"] / s["judged"] for s in judged) / n if n else 0.0,
             "selected": selected, "majority": selected if voted else None,
-            "gap": coverage - (selected or 0.0)}
+            "gap": None if selected is None else coverage - selected}
 
 
 def _empty(pid: str) -> dict[str, Any]:

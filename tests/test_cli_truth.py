@@ -1,0 +1,107 @@
+"""A command line that tells the truth (issue 23): why a candidate failed (`show`), what a run holds
+(`--json`), a line per verdict as it lands, no made-up selection figures, and what an interrupt kept.
+
+Everything runs the real `swe-monkeys` app through typer's CliRunner with no Docker engine: math
+runs are judged for real (no engine needed); SWE-bench candidates go through the real predictions
+intake, the real patch intake (its refusals are the real ones), the real store and its real tamper
+flagger, and a FAKE checker scripts the verdicts of the patches intake lets through (judging them
+for real needs Docker: tests/test_verify_docker.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from swe_monkeys.cli import app
+from swe_monkeys.types import Status, Verdict
+
+CALC = "swe-monkeys__calc-1"
+F2P = "tests/test_parser.py::test_power_is_right_associative"
+P2P = "tests/test_evaluator.py::test_arithmetic"
+HOOK = ("diff --git a/calc/_hook.py b/calc/_hook.py\nnew file mode 100644\n--- /dev/null\n+++ b/calc/_hook.py\n"
+        "@@ -0,0 +1,2 @@\n+import sys\n+sys.settrace(lambda *args: None)\n")
+OUTSIDE = "diff --git a/../evil.py b/../evil.py\n--- a/../evil.py\n+++ b/../evil.py\n@@ -1 +1 @@\n-a\n+b\n"
+
+
+@pytest.fixture(autouse=True)
+def nothing_real(tmp_path, monkeypatch):
+    """No engine, a cache of the test's own, no endpoint from the environment."""
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    monkeypatch.setenv("SWE_MONKEYS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def invoke(*args):
+    return CliRunner().invoke(app, [str(a) for a in args], prog_name="swe-monkeys")
+
+
+class FakeSWEChecker:
+    """A FAKE SWE-bench checker: the real patch intake, then a scripted verdict per patch it lets
+    through (by which example candidate it is), with per-test statuses and a log as the real one has."""
+
+    parallel = 1
+
+    def __init__(self, patches: dict[str, str]):
+        self.patches = patches
+
+    def judge(self, problem, candidates):
+        from swe_monkeys.swebench.patches import intake
+
+        out = []
+        for patch, _ in candidates:
+            taken = intake(patch)
+            out.append(Verdict(taken.status, reason=taken.reason) if taken.status is not None else self._script(patch))
+        return out
+
+    def _script(self, patch):
+        log = f"== test log of a scripted run ==\n{F2P} ...\n"
+        if patch == self.patches["wrong"]:
+            return Verdict(Status.UNRESOLVED, reason=f"FAIL_TO_PASS {F2P}: FAILED", apply_method="git apply",
+                           tests={P2P: "PASSED", F2P: "FAILED"}, log=log)
+        if patch == self.patches["partial"]:
+            return Verdict(Status.UNRESOLVED, reason="guard: tampering seen: sys.settrace from calc/parser.py",
+                           apply_method="git apply", log=log)
+        return Verdict(Status.RESOLVED, reason="all FAIL_TO_PASS and PASS_TO_PASS tests passed",
+                       apply_method="git apply", tests={F2P: "PASSED", P2P: "PASSED"}, log=log)
+
+
+@pytest.fixture
+def fake_swe_checker(monkeypatch, examples):
+    from swe_monkeys.tasks.swebench import SWEBench
+
+    patches = examples["calc"].candidates
+
+    @contextlib.contextmanager
+    def checker(self, options=None):
+        yield FakeSWEChecker(patches)
+
+    monkeypatch.setattr(SWEBench, "checker", checker)
+    return patches
+
+
+@pytest.fixture
+def predictions(tmp_path, examples, repo_cache, fake_swe_checker):
+    """Verify arguments for a predictions file of calc: gold, wrong, a guard-failed one, a resolved one
+    that adds a trace hook, one over 1 MiB, one writing outside the checkout, an empty one."""
+    patches = fake_swe_checker
+    huge = patches["gold"] + "+# padding\n" * (110 * 1024)
+    lines = [patches["gold"], patches["wrong"], patches["partial"], patches["gold"] + HOOK, huge, OUTSIDE, ""]
+    preds, instances = tmp_path / "preds.jsonl", tmp_path / "instances.jsonl"
+    preds.write_text("".join(json.dumps({"instance_id": CALC, "model_name_or_path": "m", "model_patch": p}) + "\n"
+                          for p in lines))
+    instances.write_text(json.dumps(examples["calc"].instance.to_row()) + "\n")
+    return ["verify", preds, "--instances", instances, "--run", tmp_path / "run", "--repo-cache", repo_cache]
+
+
+# 4. A predictions run has no selection: coverage, and no made-up "selected 0.0%, gap 100%".
+def test_a_predictions_run_shows_coverage_and_no_fake_gap(predictions):
+    result = invoke(*predictions)
+    assert result.exit_code == 0, result.output
+    summary = next(line for line in result.stdout.splitlines() if line.startswith("coverage "))
+    assert summary.startswith("coverage 100.0%  pass@1 ") and "no selection: a predictions file" in summary
+    assert "selected" not in summary and "gap" not in summary
