@@ -98,6 +98,55 @@ def predictions(tmp_path, examples, repo_cache, fake_swe_checker):
     return ["verify", preds, "--instances", instances, "--run", tmp_path / "run", "--repo-cache", repo_cache]
 
 
+def by_id(result) -> dict[int, str]:
+    return {int(line.split()[0]): line for line in result.stdout.splitlines()[1:]}
+
+
+# 1. `show`: why a candidate failed, without opening run.sqlite.
+def test_show_lists_every_candidate_and_explains_one(tmp_path, predictions):
+    assert invoke(*predictions).exit_code == 0
+    listed = invoke("show", tmp_path / "run")
+    assert listed.exit_code == 0, listed.output
+    assert listed.stdout.split("\n")[0].split() == ["id", "candidate", "status", "reason"]
+    lines = by_id(listed)
+    assert len(lines) == 7
+    text = {line.split()[1]: line for line in lines.values()}
+    assert "unresolved" in text[f"{CALC}#1"] and f"FAIL_TO_PASS {F2P}: FAILED" in text[f"{CALC}#1"]
+    assert "guard: tampering seen" in text[f"{CALC}#2"]
+    assert "resolved" in text[f"{CALC}#3"] and "[flagged: " in text[f"{CALC}#3"]  # the real flagger's
+    assert "malformed" in text[f"{CALC}#4"] and "refused: the patch is over 1 MiB" in text[f"{CALC}#4"]
+    assert "refused: " in text[f"{CALC}#5"] and "empty" in text[f"{CALC}#6"]
+
+    wrong_id = next(i for i, line in lines.items() if f"{CALC}#1 " in line)
+    detail = invoke("show", tmp_path / "run", wrong_id)
+    assert detail.exit_code == 0, detail.output
+    out = detail.stdout
+    assert f"candidate {wrong_id}: {CALC}#1 (m)" in out and "status: unresolved" in out
+    assert f"reason: FAIL_TO_PASS {F2P}: FAILED" in out and "tests: 1 of 2 passed" in out
+    assert out.index(f"FAILED   {F2P}") < out.index(f"PASSED   {P2P}")  # what failed comes first
+    log = (tmp_path / "run" / "logs" / f"{wrong_id}.log").resolve()
+    assert f"log: {log}" in out and log.is_file()
+
+    hooked = invoke("show", tmp_path / "run", f"{CALC}#3").stdout  # PROBLEM#INDEX names it too
+    assert "status: resolved" in hooked and "flagged: calc/_hook.py:2 " in hooked
+
+    as_json = json.loads(invoke("show", tmp_path / "run", f"{CALC}#4", "--json").stdout)
+    assert as_json["status"] == "malformed" and as_json["verdict"]["reason"].startswith("refused: the patch is over")
+    assert as_json["log"] is None
+    listing = json.loads(invoke("show", tmp_path / "run", "--json").stdout)
+    assert [c["index"] for c in listing["candidates"]] == list(range(7))
+    assert {"id", "problem", "index", "status", "reason", "flags"} <= set(listing["candidates"][0])
+
+
+def test_show_refuses_what_is_not_there_in_one_line(tmp_path, predictions):
+    missing = invoke("show", tmp_path / "nope")
+    assert missing.exit_code == 1 and missing.stderr.strip() == f"error: {tmp_path / 'nope'}: not a run (no run.sqlite)"
+    assert not (tmp_path / "nope").exists()
+    assert invoke(*predictions).exit_code == 0
+    unknown = invoke("show", tmp_path / "run", "99")
+    assert unknown.exit_code == 1 and "no candidate '99' (ids 1..7; or PROBLEM#INDEX)" in unknown.stderr
+
+
 # 4. A predictions run has no selection: coverage, and no made-up "selected 0.0%, gap 100%".
 def test_a_predictions_run_shows_coverage_and_no_fake_gap(predictions):
     result = invoke(*predictions)

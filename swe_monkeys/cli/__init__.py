@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from swe_monkeys.cli import bench, demo, images, plan, report, sample, solve, tasks, verify
+from swe_monkeys.cli import bench, demo, images, plan, report, sample, show, solve, tasks, verify
 from swe_monkeys.cli.lifecycle import OneLineUsage
 
 EXIT_CODES = ("Exit codes: 0 done; 1 an error, one 'error: ...' line on stderr (bad input, an unknown name, no "
@@ -27,6 +27,7 @@ app.command("verify")(verify.verify)
 app.command("validate")(verify.validate)
 app.command("specs")(verify.specs)
 app.command("report")(report.report)
+app.command("show")(show.show)
 app.command("plan")(plan.plan)
 app.command("import")(tasks.import_samples)
 app.command("score")(tasks.score)

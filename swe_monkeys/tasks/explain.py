@@ -1,0 +1,61 @@
+"""Why each candidate of a run got its verdict, read from the run store alone (no task, no engine).
+
+- `candidate_rows(store)`: one row per candidate, in the run's order: its id (the store's, what
+  `logs/<id>.log` is named by), problem, index (`PROBLEM#INDEX` names it too), model, status
+  (None: not judged yet), the verdict's reason (or, unjudged, why extraction failed), the
+  extraction status and the tamper flags of a resolved one. The list of `swe-monkeys show RUN`.
+- `candidate_detail(store, ref)`: one candidate in full: the verdict with its whole reason, every
+  test's status, how the patch was applied, runs, what the harness put back, flags, the log's path.
+
+Pure reads: nothing here writes the store or prints.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from swe_monkeys.store.run_store import RunStore
+from swe_monkeys.tasks import TaskError
+
+PASSED = "PASSED"
+
+
+def candidate_rows(store: RunStore) -> list[dict[str, Any]]:
+    """One row per candidate (see the module docstring), ordered by problem and index."""
+    verdicts, metas = store.verdicts(), store.candidate_metas()
+    flags = {(r["problem_id"], r["sample_idx"]): r["flags"] for r in store.sample_table()}
+    out = []
+    for cid, cand in store.candidates():
+        verdict, meta = verdicts.get(cid), metas.get(cid, {})
+        extract = meta.get("extract_status")
+        reason = verdict.reason if verdict is not None else (meta.get("extract_reason") or
+                                                             (extract if extract not in (None, "ok") else ""))
+        out.append({"id": cid, "problem": cand.problem_id, "index": cand.index, "model": cand.model,
+                    "status": verdict.status.value if verdict is not None else None, "reason": reason,
+                    "extract": extract, "flags": flags.get((cand.problem_id, cand.index)) or []})
+    return out
+
+
+def candidate_detail(store: RunStore, ref: str) -> dict[str, Any]:
+    """The candidate `ref` names (its id, or PROBLEM#INDEX) with everything its verdict holds."""
+    rows = candidate_rows(store)
+    row = next((r for r in rows if ref in (str(r["id"]), f"{r['problem']}#{r['index']}")), None)
+    if row is None:
+        span = f"ids {rows[0]['id']}..{rows[-1]['id']}" if rows else "it has no candidates"
+        raise TaskError(f"{store.dir}: no candidate {ref!r} ({span}; or PROBLEM#INDEX)")
+    verdict = store.verdicts().get(row["id"])
+    meta = store.candidate_metas([row["id"]]).get(row["id"], {})
+    detail = {**row, "extract_reason": meta.get("extract_reason", ""), "edit_rules": meta.get("edit_rules", []),
+              "verdict": None, "log": None}
+    if verdict is None:
+        return detail
+    summary = verdict.summary()
+    summary.pop("log_ref", None)
+    # not-passed tests first: they are the why; then the rest, each group in the verdict's order
+    summary["tests"] = dict(sorted(verdict.tests.items(), key=lambda item: item[1] == PASSED))
+    detail["verdict"] = summary
+    if verdict.log_ref:
+        detail["log"] = {"path": verdict.log_ref, "exists": Path(verdict.log_ref).is_file()}
+    return detail
+
