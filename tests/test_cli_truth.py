@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -154,3 +155,53 @@ def test_a_predictions_run_shows_coverage_and_no_fake_gap(predictions):
     summary = next(line for line in result.stdout.splitlines() if line.startswith("coverage "))
     assert summary.startswith("coverage 100.0%  pass@1 ") and "no selection: a predictions file" in summary
     assert "selected" not in summary and "gap" not in summary
+
+
+def gsm8k_sweep(tmp_path, run="run") -> list:
+    """`sweep --task gsm8k` on three problems of a local GSM8K with a FAKE scripted model: judged for
+    real, no engine. Sample i of every problem is SCRIPT[i % 4]."""
+    data = tmp_path / "gsm8k"
+    data.mkdir(exist_ok=True)
+    rows = [{"question": f"Tom has {i} apples and buys {i} more. How many now?", "answer": f"{i}+{i}\n#### {2 * i}"}
+            for i in range(1, 9)]
+    (data / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:3]))
+    (data / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[3:]))
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(["The answer is 2.", "#### 4", "no idea", "The answer is 6."]))
+    return ["sweep", "--task", "gsm8k", "--dataset", data, "--run", tmp_path / run, "--fake", script]
+
+
+def verdict_lines(text: str) -> list[str]:
+    """The lines that begin with a verdict's status (after verify's `[n/total] ` count)."""
+    statuses = {s.value for s in Status}
+    return [line for line in text.splitlines()
+            if re.sub(r"^\[\d+/\d+\] ", "", line).split(" ", 1)[0] in statuses]
+
+
+# 3. A line per verdict as it lands, with its reason when not resolved; -q hides them.
+def test_sweep_prints_a_line_per_verdict_and_q_hides_them(tmp_path):
+    result = invoke(*gsm8k_sweep(tmp_path), "-k", "2")
+    assert result.exit_code == 0, result.output
+    lines = verdict_lines(result.stderr)
+    assert sorted(lines) == sorted([
+        "resolved     gsm8k/0#0", "unresolved   gsm8k/0#1  answer 4 != gold 2",
+        "unresolved   gsm8k/1#0  answer 2 != gold 4", "resolved     gsm8k/1#1",
+        "unresolved   gsm8k/2#0  answer 2 != gold 6", "unresolved   gsm8k/2#1  answer 4 != gold 6"]), result.stderr
+    assert not verdict_lines(result.stdout)  # stdout keeps the table
+    quiet = invoke(*gsm8k_sweep(tmp_path, "quiet"), "-k", "2", "-q")
+    assert quiet.exit_code == 0 and quiet.stderr == "", quiet.stderr
+
+
+def test_verify_of_a_run_prints_a_counted_line_per_verdict(tmp_path):
+    assert invoke(*gsm8k_sweep(tmp_path), "-k", "1", "--no-verify", "-q").exit_code == 0
+    samples = tmp_path / "more.jsonl"
+    samples.write_text("".join(json.dumps({"task_id": "gsm8k/1", "completion": c}) + "\n" for c in ("no idea", "#### 5")))
+    assert invoke("import", samples, "--task", "gsm8k", "--run", tmp_path / "run", "--dataset",
+                  tmp_path / "gsm8k").exit_code == 0
+    result = invoke("verify", "--run", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    assert verdict_lines(result.stderr) == [
+        "[1/5] resolved     gsm8k/0#0", "[2/5] unresolved   gsm8k/1#0  answer 2 != gold 4",
+        "[3/5] malformed    gsm8k/1#1  no final number found", "[4/5] unresolved   gsm8k/1#2  answer 5 != gold 4",
+        "[5/5] unresolved   gsm8k/2#0  answer 2 != gold 6"], result.stderr
+    assert invoke("show", tmp_path / "run", "gsm8k/1#1").stdout.splitlines()[1] == "extraction: no_answer"

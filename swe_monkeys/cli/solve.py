@@ -31,7 +31,7 @@ MaxTokens = Annotated[Optional[int], typer.Option(min=1, help="Budget: tokens (p
                                                   "whole run.")]
 MaxDollars = Annotated[Optional[float], typer.Option(min=0, help="Budget: list-price dollars for the whole run.")]
 PriceAs = Annotated[str, typer.Option(help="Price as this configs/pricing.yaml model (default: the served one).")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines and no line per verdict.")]
 Ray = Annotated[str, typer.Option("--ray", help=RAY_HELP)]
 NoRule = Annotated[Optional[list[str]], typer.Option("--no-rule", help="Switch an edit recovery rule off "
                                                      "(repeatable; `bench edits` shows what each saves).")]
@@ -115,7 +115,7 @@ def solve(
                 RunStore(run) as store:
             config = _with_policies(config, task, "uniform", hosting)
             result = run_task(store, task, [task.problem(inst)], sampler, config, source=dataset or target,
-                              on_progress=LiveLines(quiet))
+                              on_progress=LiveLines(quiet), on_verdict=_verdict_echo(quiet))
     p, winner = result.progress, result.winners.get(inst.instance_id)
     typer.echo(f"{inst.instance_id}: {p.samples} samples ({p.valid} applied, {p.unique} unique), {p.verified} "
                f"verified, {p.resolved} resolved; {p.tokens} tokens, {p.money()}, {p.seconds:.1f} s"
@@ -139,6 +139,13 @@ def solve(
 
 def _log(line: str) -> None:
     typer.echo(line, err=True)
+
+
+def _verdict_echo(quiet: bool):
+    """A line on stderr per verdict as it lands, with its reason when not resolved (none when quiet)."""
+    from swe_monkeys.sampling.progress import verdict_line
+
+    return (lambda c, v: None) if quiet else (lambda c, v: _log(verdict_line(c, v)))
 
 
 def _verdict_lines(run: Path) -> str:
@@ -209,7 +216,7 @@ def sweep(
                 RunStore(run) as store:
             result = run_task(store, t, problems, sampler, _with_policies(config, t, allocate, hosting),
                               source=dataset or None,
-                              on_progress=LiveLines(quiet, every=5.0))
+                              on_progress=LiveLines(quiet, every=5.0), on_verdict=_verdict_echo(quiet))
             rows, totals = coverage_rows(store, t)
             saved = allocation_line(store, result.progress) if allocate == "adaptive" else ""
             dropped = []

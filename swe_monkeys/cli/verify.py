@@ -32,7 +32,7 @@ def verify(
     no_fail_fast: Annotated[bool, typer.Option(
         "--no-fail-fast", help="Run every candidate's whole test command, even after its FAIL_TO_PASS tests failed "
                                "(for selection methods that need PASS_TO_PASS results of every candidate).")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No line per verdict.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No line per verdict and no progress lines.")] = False,
     ray: Annotated[str, typer.Option("--ray", help=RAY_HELP)] = "",
 ) -> None:
     """Verify candidate patches in hardened Docker containers; resumes an interrupted run.

@@ -2,7 +2,8 @@
 
 The store is the only truth: counts include what earlier processes of a resumed run did; the ETA
 uses only the samples this process drew, over the time it has run. `LiveLines` prints a line on
-stderr whenever the counts changed (at most every few seconds).
+stderr whenever the counts changed (at most every few seconds); `verdict_line` is the line each
+verdict gets as it lands (`VerifyLines` prints it with its count; solve and sweep print it too).
 """
 
 from __future__ import annotations
@@ -158,18 +159,35 @@ class Snapshots:
         return p
 
 
-class VerifyLines:
-    """`on_verdict` for `verify`: a bar with done/total, resolved and an ETA on stderr (at most once a
-    second), and a line every `heartbeat` seconds while a long test run gives no verdict."""
+REASON_CHARS = 200  # a verdict line's reason is cut here; `swe-monkeys show RUN ID` prints the whole
 
-    def __init__(self, total: int, model: str = "", quiet: bool = False, heartbeat: float = 30.0, echo: Any = None):
+
+def verdict_line(candidate: Any, verdict: Any) -> str:
+    """One verdict as it lands: its status, the candidate as `show` takes it (PROBLEM#INDEX) and,
+    when it is not resolved, why."""
+    import textwrap
+
+    line = f"{verdict.status.value:<12} {candidate.problem_id}#{candidate.index}"
+    if verdict.reason and not verdict.resolved:
+        line += "  " + textwrap.shorten(verdict.reason, REASON_CHARS, placeholder=" ...")
+    return line
+
+
+class VerifyLines:
+    """`on_verdict` for `verify`: a line per verdict as it lands (`[done/total] verdict_line`), a bar
+    with resolved and an ETA every `every` seconds and at the end, and a line every `heartbeat`
+    seconds while a long test run gives no verdict; nothing when quiet."""
+
+    def __init__(self, total: int, model: str = "", quiet: bool = False, heartbeat: float = 30.0, echo: Any = None,
+                 every: float = 10.0):
         import sys
         import threading
         import time
 
         self.total, self.model, self.quiet, self._clock = 0, model, quiet, time.monotonic
         self.echo = echo or (lambda line: print(line, file=sys.stderr, flush=True))
-        self.done_n, self.resolved, self.start, self.at, self.changed = 0, 0, self._clock(), 0.0, self._clock()
+        self.done_n, self.resolved, self.start, self.changed = 0, 0, self._clock(), self._clock()
+        self.every, self.at = every, self._clock()
         self._stop, self._heartbeat = threading.Event(), heartbeat
         if total:
             self.start_at(total)
@@ -186,7 +204,10 @@ class VerifyLines:
         self.done_n += 1
         self.resolved += bool(verdict.resolved)
         self.changed = self._clock()
-        if not self.quiet and (self._clock() - self.at >= 1.0 or self.done_n == self.total):
+        if self.quiet:
+            return
+        self.echo(f"[{self.done_n}/{self.total}] {verdict_line(candidate, verdict)}")
+        if self._clock() - self.at >= self.every or self.done_n == self.total:
             self.echo(self.line())
             self.at = self._clock()
 

@@ -222,8 +222,10 @@ class TaskRunResult:
 
 
 def run_task(store: RunStore, task: Task, problems: list[TaskProblem], sampler: Any, config: TaskRunConfig,
-             source: Optional[str] = None, on_progress: Callable[[Any], None] = lambda p: None) -> TaskRunResult:
-    """Sample up to `config.samples` per problem and judge them as they arrive."""
+             source: Optional[str] = None, on_progress: Callable[[Any], None] = lambda p: None,
+             on_verdict: OnVerdict = lambda c, v: None) -> TaskRunResult:
+    """Sample up to `config.samples` per problem and judge them as they arrive (`on_verdict` hears
+    each verdict as it is written)."""
     from swe_monkeys.sampling.phase import sample_problems
     from swe_monkeys.sampling.progress import Snapshots, price_of
 
@@ -235,7 +237,11 @@ def run_task(store: RunStore, task: Task, problems: list[TaskProblem], sampler: 
     by_id = {p.id: p for p in problems}
     snapshot = Snapshots(store, len(problems), config.samples * len(problems), price_of(config.price_as or model),
                          on_progress, hosting=config.hosting)
-    stop, on_verdict = _stopper(store, set(by_id), config.stop_on_success)
+    stop, stopper = _stopper(store, set(by_id), config.stop_on_success)
+
+    def heard(cand: Candidate, verdict: Verdict) -> None:
+        stopper(cand, verdict)
+        on_verdict(cand, verdict)
 
     def sample(on_sample: Callable[..., None]) -> Any:
         wanted = [Problem(p.id, p.prompt) for p in problems]
@@ -252,7 +258,7 @@ def run_task(store: RunStore, task: Task, problems: list[TaskProblem], sampler: 
         done = overlap(sample, None, snapshot, stop, config.poll_seconds)
     else:
         with open_checker(task, config.checker_options, config.cluster) as checker:  # no Docker: fails before sampling
-            done = overlap(sample, lambda: verify_run(store, task, checker, on_verdict), snapshot, stop,
+            done = overlap(sample, lambda: verify_run(store, task, checker, heard), snapshot, stop,
                            config.poll_seconds)
     failures = {k: v for k, v in (store.get_meta("sampling_failures") or {}).items() if k in by_id}
     return TaskRunResult(progress=snapshot(), stopped_early=done.stopped_early, winners=winners(store),
