@@ -78,3 +78,33 @@ def _running_tests(client, containers) -> bool:
         if any("pytest" in " ".join(p) for p in top.get("Processes") or []):
             return True
     return False
+
+
+def test_kill_9_mid_verification_leaves_no_container_running(tmp_path, examples, repo_cache, images, docker_client):
+    """A process killed with -9 runs no handler at all: its containers end with it (their stdin is
+    the process's, closed by the engine when it dies) and are auto-removed, with no next run."""
+    calc = examples["calc"]
+    instances = tmp_path / "instances.jsonl"
+    instances.write_text(json.dumps(calc.instance.to_row()) + "\n")
+    predictions = tmp_path / "preds.jsonl"
+    predictions.write_text(json.dumps({"instance_id": calc.instance.instance_id,
+                                       "model_patch": _hang_patch(calc, tmp_path / "overlay")}) + "\n")
+    proc = subprocess.Popen([sys.executable, "-m", "swe_monkeys.cli", "verify", str(predictions), "--instances",
+                             str(instances), "--no-cache", "-q", "--repo-cache", str(repo_cache), "--run",
+                             str(tmp_path / "run"), "--workers", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def ours():
+        return docker_client.containers.list(all=True, sparse=True, filters={"label": f"{OWNER_LABEL}={proc.pid}"})
+
+    deadline = time.monotonic() + 240
+    while not _running_tests(docker_client, ours()) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert proc.poll() is None and ours(), "the command ended before a candidate's tests ran"
+    proc.kill()
+    proc.wait(timeout=30)
+    for _ in range(150):
+        if not ours():
+            break
+        time.sleep(0.1)
+    assert not ours(), "a container outlived its killed owner"

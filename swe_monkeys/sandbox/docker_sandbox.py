@@ -2,8 +2,9 @@
 
 Every container this process starts is labelled with its pid and host name and registered here,
 so that all of them are removed on normal exit, on Ctrl-C / SIGTERM, and, for a process that was
-killed, by the next run on that host (`reap_orphans`; a Ray verification actor starting on a node
-counts). The host label keeps a process from reaping the live containers of a process on another
+killed, by the engine itself: a container lives only while its owner holds its stdin open, and is
+auto-removed once it ends. The next run on that host reaps what is left as a second line
+(`reap_orphans`; a Ray verification actor starting on a node counts). The host label keeps a process from reaping the live containers of a process on another
 host that shares the engine (pods of a KubeRay cluster on one Docker socket: their pids are not
 in our /proc). Failures of the command are values in ExecResult; failures of
 Docker itself raise SandboxError, which callers turn into infra_error verdicts.
@@ -90,6 +91,7 @@ class DockerSandbox:
     def __init__(self, client, image: str, limits: Limits = Limits()):
         self.client, self.image, self.limits = client, image, limits
         self.container = None
+        self._lifeline = None  # our end of the container's stdin: the container ends when it closes
 
     def __enter__(self) -> "DockerSandbox":
         import docker
@@ -101,20 +103,34 @@ class DockerSandbox:
             _STARTING[0] += 1
             _STARTED[0] += 1
         try:
-            self.container = self.client.containers.run(
-                self.image, ["sleep", "infinity"], name=name, detach=True, init=True,
-                network_mode="none", mem_limit=self.limits.memory, memswap_limit=self.limits.memory,
-                nano_cpus=int(self.limits.cpus * 1e9), pids_limit=self.limits.pids,
+            api = self.client.api
+            host_config = api.create_host_config(
+                init=True, auto_remove=True, network_mode="none", mem_limit=self.limits.memory,
+                memswap_limit=self.limits.memory, nano_cpus=int(self.limits.cpus * 1e9), pids_limit=self.limits.pids,
                 tmpfs={"/tmp": f"size={self.limits.tmpfs},mode=1777"}, cap_drop=_DROPPED_CAPS,
-                security_opt=["no-new-privileges"], labels={OWNER_LABEL: str(os.getpid()), HOST_LABEL: HOST},
-                ulimits=[docker.types.Ulimit(name="nofile", soft=4096, hard=4096)], **_stand_in_options(self.limits))
+                security_opt=["no-new-privileges"], ulimits=[docker.types.Ulimit(name="nofile", soft=4096, hard=4096)],
+                **_stand_in_options(self.limits))
+            # The container lives as long as this process holds its stdin: its one process reads
+            # stdin to the end, and the engine closes that stdin when our attachment goes (StdinOnce:
+            # detach=False with stdin_open), so a process killed with -9 leaves no container
+            # running; auto_remove then deletes it. reap_orphans stays as the second line.
+            created = api.create_container(self.image, ["sh", "-c", "exec cat >/dev/null"], name=name,
+                                           detach=False, stdin_open=True, host_config=host_config,
+                                           labels={OWNER_LABEL: str(os.getpid()), HOST_LABEL: HOST})
+            self._lifeline = api.attach_socket(created["Id"], params={"stdin": 1, "stream": 1})
+            api.start(created["Id"])
+            self.container = self.client.containers.get(created["Id"])
             if self.limits.tarpits:
                 self._add_loopback_addresses(self.limits.tarpits)
         except docker.errors.DockerException as exc:
             _remove_by_name(self.client, name)  # created but not started: nothing else knows it
+            _close_quietly(self._lifeline)
+            self._lifeline = None
             raise SandboxError(f"could not start a container of {self.image}: {exc}") from exc
         except BaseException:  # Ctrl-C while Docker creates it (the handler runs in this thread)
             _remove_by_name(self.client, name)
+            _close_quietly(self._lifeline)
+            self._lifeline = None
             raise
         finally:
             with _LIVE_LOCK:
@@ -146,14 +162,17 @@ class DockerSandbox:
 
     def close(self) -> None:
         container, self.container = self.container, None
+        lifeline, self._lifeline = self._lifeline, None
         if container is None:
+            _close_quietly(lifeline)
             return
         with _LIVE_LOCK:
             _LIVE.pop(container.id, None)
         try:
             container.remove(force=True)
-        except Exception:  # already gone, or the engine is down: reap_orphans retries later
+        except Exception:  # already gone (auto-removed), or the engine is down: reap_orphans retries
             pass
+        _close_quietly(lifeline)
 
     def exec(self, cmd: list[str], timeout: float, user: str = "root") -> ExecResult:
         """Run cmd; past `timeout` seconds the container is killed (and must be replaced)."""
@@ -234,6 +253,16 @@ class DockerSandbox:
                 return tar.extractfile(member).read() if member else b""
         except Exception as exc:
             raise SandboxError(f"copy out of the container failed: {exc}") from exc
+
+
+def _close_quietly(sock) -> None:
+    if sock is None:
+        return
+    try:
+        getattr(sock, "_sock", sock).close()
+        sock.close()
+    except Exception:  # already closed by the engine
+        pass
 
 
 def _remove_by_name(client, name: str) -> None:
