@@ -61,14 +61,19 @@ class FakeSWEChecker:
 
     def _script(self, patch):
         log = f"== test log of a scripted run ==\n{F2P} ...\n"
-        if patch == self.patches["wrong"]:
+        if added(patch) == added(self.patches["wrong"]):
             return Verdict(Status.UNRESOLVED, reason=f"FAIL_TO_PASS {F2P}: FAILED", apply_method="git apply",
                            tests={P2P: "PASSED", F2P: "FAILED"}, log=log)
-        if patch == self.patches["partial"]:
+        if added(patch) == added(self.patches["partial"]):
             return Verdict(Status.UNRESOLVED, reason="guard: tampering seen: sys.settrace from calc/parser.py",
                            apply_method="git apply", log=log)
         return Verdict(Status.RESOLVED, reason="all FAIL_TO_PASS and PASS_TO_PASS tests passed",
                        apply_method="git apply", tests={F2P: "PASSED", P2P: "PASSED"}, log=log)
+
+
+def added(patch: str) -> list[str]:
+    """A patch's added lines: the same change whether the example's diff or one extracted from edits."""
+    return [line for line in patch.splitlines() if line.startswith("+") and not line.startswith("+++")]
 
 
 @pytest.fixture
@@ -205,3 +210,64 @@ def test_verify_of_a_run_prints_a_counted_line_per_verdict(tmp_path):
         "[3/5] malformed    gsm8k/1#1  no final number found", "[4/5] unresolved   gsm8k/1#2  answer 5 != gold 4",
         "[5/5] unresolved   gsm8k/2#0  answer 2 != gold 6"], result.stderr
     assert invoke("show", tmp_path / "run", "gsm8k/1#1").stdout.splitlines()[1] == "extraction: no_answer"
+
+
+# 2. --json: one JSON object on stdout (per candidate: id, problem, status, reason; totals); the
+# human text goes to stderr or is left out; the exit codes stay those of README's table.
+def test_verify_json_is_the_only_thing_on_stdout(tmp_path, predictions):
+    result = invoke(*predictions, "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)  # nothing else on stdout
+    assert [(c["index"], c["status"]) for c in data["candidates"]] == [
+        (0, "resolved"), (1, "unresolved"), (2, "unresolved"), (3, "resolved"), (4, "malformed"), (5, "malformed"),
+        (6, "empty")]
+    first = data["candidates"][1]
+    assert first["problem"] == CALC and first["reason"] == f"FAIL_TO_PASS {F2P}: FAILED" and isinstance(first["id"], int)
+    assert data["totals"]["statuses"] == {"resolved": 2, "unresolved": 2, "malformed": 2, "empty": 1}
+    assert data["totals"]["coverage"] == 1.0 and data["totals"]["selected"] is None  # no selection, no gap
+    assert data["candidates"][3]["flags"] and data["candidates"][3]["flags"][0]["file"] == "calc/_hook.py"
+    assert len(verdict_lines(result.stderr)) == 7  # the lines per verdict stay, on stderr
+
+    again = invoke("verify", "--run", tmp_path / "run", "--json")  # a run of any task: nothing left to judge
+    assert again.exit_code == 0 and json.loads(again.stdout)["written"] == 0, again.output
+
+
+def test_sweep_json(tmp_path):
+    result = invoke(*gsm8k_sweep(tmp_path), "-k", "2", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["task"] == "gsm8k" and data["sampling"]["samples"] == 6 and data["sampling"]["dollars"] is None
+    assert [(c["problem"], c["index"], c["status"], c["reason"]) for c in data["candidates"]][:2] == [
+        ("gsm8k/0", 0, "resolved", "answer 2 = gold 2"), ("gsm8k/0", 1, "unresolved", "answer 4 != gold 2")]
+    totals = data["totals"]
+    assert totals["candidates"] == 6 and totals["coverage"] == pytest.approx(2 / 3)
+    assert totals["selected"] == pytest.approx(1 / 3) and totals["statuses"] == {"resolved": 2, "unresolved": 4}
+    assert [r["problem_id"] for r in data["problems"]] == ["gsm8k/0", "gsm8k/1", "gsm8k/2"]
+    assert "coverage" not in result.stderr  # the table is in the JSON, not printed beside it
+
+
+def solve_args(tmp_path, repo_cache, *names):
+    from swe_monkeys.examples import EXAMPLES_DIR
+    from swe_monkeys.swebench.fake import overlay_completion
+
+    calc = EXAMPLES_DIR / "calc"
+    folders = {"gold": calc / "fix", "wrong": calc / "candidates" / "wrong"}
+    script = tmp_path / f"{'-'.join(names)}.json"
+    script.write_text(json.dumps([overlay_completion(calc / "base", folders[n]) for n in names]))
+    return ["solve", "example:calc", "--fake", script, "--repo-cache", repo_cache, "--run", tmp_path / "-".join(names)]
+
+
+def test_solve_json_carries_the_winner_and_keeps_the_exit_codes(tmp_path, repo_cache, fake_swe_checker):
+    won = invoke(*solve_args(tmp_path, repo_cache, "wrong", "gold"), "-k", "2", "--json")
+    assert won.exit_code == 0, won.output
+    data = json.loads(won.stdout)  # the patch is in it, not printed after it
+    assert [(c["index"], c["status"]) for c in data["candidates"]] == [(0, "unresolved"), (1, "resolved")]
+    assert data["winner"]["index"] == 1 and added(data["winner"]["patch"]) == added(fake_swe_checker["gold"])
+    assert data["totals"]["coverage"] == 1.0 and data["sampling"]["samples"] == 2
+    assert "winning patch: sample #1" in won.stderr
+
+    lost = invoke(*solve_args(tmp_path, repo_cache, "wrong"), "-k", "1", "--json")
+    assert lost.exit_code == 3, lost.output  # README: verified, none resolved
+    data = json.loads(lost.stdout)
+    assert data["winner"] is None and data["candidates"][0]["reason"] == f"FAIL_TO_PASS {F2P}: FAILED"
+    assert "unresolved   swe-monkeys__calc-1#0  FAIL_TO_PASS" in lost.stderr

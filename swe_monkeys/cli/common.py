@@ -1,4 +1,5 @@
-"""Shared bits of the command modules: printing a benchmark's figures, the verifier's configuration.
+"""Shared bits of the command modules: printing a benchmark's figures and a run's coverage table, the
+sampling figures of `--json`, the verifier's configuration.
 
 Failing and the lifecycle of a command live in cli/lifecycle.py."""
 
@@ -6,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -19,6 +20,10 @@ def emit(result: dict, as_json: bool) -> None:
     width = max(len(k) for k in result)
     for key, value in result.items():
         typer.echo(f"{key:<{width}}  {value}")
+
+
+JSON_HELP = ("Print one JSON object on stdout (per candidate: id, problem, index, status, reason; the coverage "
+             "table; totals) instead of the text; progress and verdict lines stay on stderr.")
 
 
 def verify_config(workers: Optional[int], repo_cache: Optional[Path], clone: bool, flaky_runs: int,
@@ -45,3 +50,34 @@ def cluster_spec(ray: str, workers: Optional[int]):
     from swe_monkeys.cluster import ClusterSpec
 
     return ClusterSpec(address=ray, workers=workers, log=lambda line: typer.echo(line, err=True))
+
+
+NO_SELECTION = "no selection: no candidate carries an answer or a patch key to vote with"
+
+
+def print_table(rows: list[dict], totals: dict, no_selection: str = NO_SELECTION) -> None:
+    """The coverage table of any task: per problem, then coverage against the oracle-free pick, or,
+    for a run with nothing to pick from (totals' `selected` None), coverage and `no_selection`."""
+    typer.echo(f"{'problem':<36} {'samples':>7} {'valid':>5} {'judged':>6} {'correct':>7} {'distinct':>8}  pick")
+    for r in rows:
+        pick = "-" if r["pick"] is None else f"#{r['pick']} {'ok' if r['pick_correct'] else 'wrong'}"
+        typer.echo(f"{r['problem_id'][:36]:<36} {r['samples']:>7} {r['valid']:>5} {r['judged']:>6} {r['correct']:>7} "
+                   f"{r['distinct']:>8}  {pick}")
+    picked = (f"selected {_pct(totals['selected'])} (majority vote)  gap {_pct(totals['gap'])}"
+              if totals["selected"] is not None or not totals["problems"] else no_selection)
+    typer.echo(f"coverage {_pct(totals['coverage'])}  pass@1 {_pct(totals['pass_at_1'])}  {picked}  "
+               f"({totals['problems']} problems)")
+
+
+def _pct(x: Optional[float]) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def sampling_figures(result: Any) -> dict:
+    """The sampling figures of a run for --json (dollars None where nothing prices the model)."""
+    from dataclasses import asdict
+
+    figures = asdict(result.progress)
+    if figures["priced"] == "unpriced":
+        figures["dollars"] = None
+    return {**figures, "stopped_early": result.stopped_early, "failures": result.failures}

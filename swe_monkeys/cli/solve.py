@@ -13,7 +13,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from swe_monkeys.cli.common import RAY_HELP, cluster_spec
+from swe_monkeys.cli.common import JSON_HELP, RAY_HELP, cluster_spec, print_table, sampling_figures
 from swe_monkeys.cli.lifecycle import NONE_RESOLVED, OneLineUsage, fail, fail_now, install
 
 BaseUrl = Annotated[str, typer.Option(envvar="OPENAI_BASE_URL", help="OpenAI-compatible endpoint.")]
@@ -33,6 +33,7 @@ MaxDollars = Annotated[Optional[float], typer.Option(min=0, help="Budget: list-p
 PriceAs = Annotated[str, typer.Option(help="Price as this configs/pricing.yaml model (default: the served one).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines and no line per verdict.")]
 Ray = Annotated[str, typer.Option("--ray", help=RAY_HELP)]
+AsJson = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 NoRule = Annotated[Optional[list[str]], typer.Option("--no-rule", help="Switch an edit recovery rule off "
                                                      "(repeatable; `bench edits` shows what each saves).")]
 Hardware = Annotated[str, typer.Option(help="Serving hardware, for self-hosted dollars: a configs/pricing.yaml "
@@ -86,7 +87,7 @@ def solve(
     temperature: Temperature = None, seed: Seed = 0, repo_cache: RepoCache = None,
     verify: Verify = True, workers: Workers = None, concurrency: Concurrency = 8,
     max_tokens: MaxTokens = None, max_dollars: MaxDollars = None, price_as: PriceAs = "", quiet: Quiet = False,
-    no_rule: NoRule = None, ray: Ray = "",
+    no_rule: NoRule = None, ray: Ray = "", as_json: AsJson = False,
 ) -> None:
     """Sample k candidate patches for one issue, verify them in Docker while sampling, print the winner.
 
@@ -99,7 +100,7 @@ def solve(
     from swe_monkeys.tasks import get_task
     from swe_monkeys.sampling.hosting import hosting_for
     from swe_monkeys.tasks.pipeline import run_task
-    from swe_monkeys.tasks.swebench import delivered, one_instance
+    from swe_monkeys.tasks.swebench import one_instance
 
     install()
     with fail():
@@ -117,6 +118,8 @@ def solve(
             result = run_task(store, task, [task.problem(inst)], sampler, config, source=dataset or target,
                               on_progress=LiveLines(quiet), on_verdict=_verdict_echo(quiet))
     p, winner = result.progress, result.winners.get(inst.instance_id)
+    if as_json:
+        _solve_json(run, task, result, winner, out)
     typer.echo(f"{inst.instance_id}: {p.samples} samples ({p.valid} applied, {p.unique} unique), {p.verified} "
                f"verified, {p.resolved} resolved; {p.tokens} tokens, {p.money()}, {p.seconds:.1f} s"
                + ("; stopped at the first success" if result.stopped_early else "") + f"\nrun: {run}", err=True)
@@ -126,15 +129,40 @@ def solve(
     if winner is None:
         typer.echo("no candidate resolved the issue" if verify else "not verified (--no-verify)", err=True)
         raise typer.Exit(NONE_RESOLVED if verify else 0)
-    with RunStore(run) as store:  # what was judged: without the paths the harness put back
-        patch, dropped = delivered(store, {inst.instance_id: winner})[inst.instance_id]
+    patch, dropped = _delivered(run, inst.instance_id, winner)
     typer.echo(f"winning patch: sample #{winner.index}" + (f" -> {out}" if out else ""), err=True)
     if dropped:
         typer.echo(dropped, err=True)
     if out:
         out.write_text(patch)
-    else:
+    elif not as_json:  # with --json the patch is in the JSON
         typer.echo(patch, nl=False)
+
+
+def _delivered(run: Path, problem_id: str, winner: Any) -> tuple[str, str]:
+    """The winner as judged: without the paths the harness put back (and the note saying so)."""
+    from swe_monkeys.store.run_store import RunStore
+    from swe_monkeys.tasks.swebench import delivered
+
+    with RunStore(run) as store:
+        return delivered(store, {problem_id: winner})[problem_id]
+
+
+def _solve_json(run: Path, task: Any, result: Any, winner: Any, out: Optional[Path]) -> None:
+    """solve --json: the run's summary, its sampling figures and the winner with its patch."""
+    import json
+
+    from swe_monkeys.store.run_store import RunStore
+    from swe_monkeys.tasks.explain import run_summary
+
+    won = None
+    if winner is not None:
+        patch, dropped = _delivered(run, winner.problem_id, winner)
+        won = {"problem": winner.problem_id, "index": winner.index, "patch": patch, "dropped": dropped,
+               "out": str(out) if out else None}
+    with RunStore(run) as store:
+        summary = run_summary(store, task, sampling=sampling_figures(result), winner=won)
+    typer.echo(json.dumps(summary))
 
 
 def _log(line: str) -> None:
@@ -186,7 +214,7 @@ def sweep(
     temperature: Temperature = None, seed: Seed = 0, repo_cache: RepoCache = None,
     verify: Verify = True, workers: Workers = None, concurrency: Concurrency = 8,
     max_tokens: MaxTokens = None, max_dollars: MaxDollars = None, price_as: PriceAs = "", quiet: Quiet = False,
-    no_rule: NoRule = None, ray: Ray = "",
+    no_rule: NoRule = None, ray: Ray = "", as_json: AsJson = False,
 ) -> None:
     """Sample and verify many problems into one resumable run; print coverage against selection."""
     from swe_monkeys.presets import load_preset
@@ -226,6 +254,17 @@ def sweep(
                 patches = delivered(store, picked_candidates(store, t))
                 export_predictions(patches, export, str(store.get_meta("model") or "swe-monkeys"))
                 dropped = [f"{problem}: {note}" for problem, (_, note) in patches.items() if note]
+            if as_json:
+                from swe_monkeys.tasks.explain import run_summary
+
+                summary = run_summary(store, t, sampling=sampling_figures(result), allocation=saved or None,
+                                      export=str(export) if export else None, dropped=dropped)
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(summary))
+        _fail_on_sampling_failures(result.failures)
+        return
     print_table(rows, totals)
     if saved:
         typer.echo(saved)
@@ -243,27 +282,6 @@ def _fail_on_sampling_failures(failures: dict[str, str]) -> None:
     if failures:
         first = next(iter(failures.items()))
         fail_now(f"samples could not be drawn for {len(failures)} problem(s), e.g. {first[0]}: {first[1]}")
-
-
-NO_SELECTION = "no selection: no candidate carries an answer or a patch key to vote with"
-
-
-def print_table(rows: list[dict], totals: dict, no_selection: str = NO_SELECTION) -> None:
-    """The coverage table of any task: per problem, then coverage against the oracle-free pick, or,
-    for a run with nothing to pick from (totals' `selected` None), coverage and `no_selection`."""
-    typer.echo(f"{'problem':<36} {'samples':>7} {'valid':>5} {'judged':>6} {'correct':>7} {'distinct':>8}  pick")
-    for r in rows:
-        pick = "-" if r["pick"] is None else f"#{r['pick']} {'ok' if r['pick_correct'] else 'wrong'}"
-        typer.echo(f"{r['problem_id'][:36]:<36} {r['samples']:>7} {r['valid']:>5} {r['judged']:>6} {r['correct']:>7} "
-                   f"{r['distinct']:>8}  {pick}")
-    picked = (f"selected {_pct(totals['selected'])} (majority vote)  gap {_pct(totals['gap'])}"
-              if totals["selected"] is not None or not totals["problems"] else no_selection)
-    typer.echo(f"coverage {_pct(totals['coverage'])}  pass@1 {_pct(totals['pass_at_1'])}  {picked}  "
-               f"({totals['problems']} problems)")
-
-
-def _pct(x: Optional[float]) -> str:
-    return "-" if x is None else f"{100 * x:.1f}%"
 
 
 app = typer.Typer(cls=OneLineUsage, no_args_is_help=True, add_completion=False)

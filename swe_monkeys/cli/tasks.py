@@ -36,12 +36,15 @@ def import_samples(
 
 
 def verify_task_run(run: Path, workers: Optional[int], quiet: bool, options: Optional[dict] = None,
-                    cluster: Any = None) -> None:
+                    cluster: Any = None, as_json: bool = False) -> None:
     """`verify --run DIR` on a run of any task: judge what is unverified (infra errors again), with a
-    live progress line, then the run's coverage table."""
-    from swe_monkeys.cli.solve import print_table
+    line per verdict, then the run's coverage table (with `as_json`, the run's JSON summary)."""
+    import json
+
+    from swe_monkeys.cli.common import print_table
     from swe_monkeys.sampling.progress import VerifyLines
     from swe_monkeys.store.run_store import RunStore
+    from swe_monkeys.tasks.explain import run_summary
     from swe_monkeys.tasks.pipeline import task_of, verify_run
     from swe_monkeys.tasks.summary import coverage_rows
 
@@ -58,6 +61,10 @@ def verify_task_run(run: Path, workers: Optional[int], quiet: bool, options: Opt
                              cluster=cluster)
         lines.done()
         rows, totals = coverage_rows(store, task)
+        summary = run_summary(store, task, written=written) if as_json else None
+    if summary is not None:
+        typer.echo(json.dumps(summary))
+        return
     typer.echo(f"{written} verdicts written")
     print_table(rows, totals)
 

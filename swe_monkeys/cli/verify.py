@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from swe_monkeys.cli.common import RAY_HELP, cluster_spec, verify_config
+from swe_monkeys.cli.common import JSON_HELP, RAY_HELP, cluster_spec, verify_config
 from swe_monkeys.cli.lifecycle import fail, fail_now
 from swe_monkeys.swebench.validation_table import TABLE
 
@@ -34,11 +35,12 @@ def verify(
                                "(for selection methods that need PASS_TO_PASS results of every candidate).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No line per verdict and no progress lines.")] = False,
     ray: Annotated[str, typer.Option("--ray", help=RAY_HELP)] = "",
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Verify candidate patches in hardened Docker containers; resumes an interrupted run.
 
     Without PREDICTIONS, verify what is unverified in a --run of any task (sampled or imported)."""
-    from swe_monkeys.cli.solve import print_table
+    from swe_monkeys.cli.common import print_table
     from swe_monkeys.sampling.progress import VerifyLines
 
     if predictions is None:
@@ -48,7 +50,7 @@ def verify(
             fail_now("give SWE-bench PREDICTIONS with --instances, or --run DIR of a sampled or imported run")
         return verify_task_run(run, workers, quiet, {"repo_cache": repo_cache, "flaky_runs": flaky_runs,
                                                      "use_cache": not no_cache, "fail_fast": not no_fail_fast},
-                               cluster=cluster_spec(ray, workers))
+                               cluster=cluster_spec(ray, workers), as_json=as_json)
     if instances is None:
         fail_now("SWE-bench predictions need --instances FILE|DIR")
     run_dir = run or Path("runs") / predictions.name.split(".")[0]
@@ -60,18 +62,25 @@ def verify(
         from collections import Counter
 
         from swe_monkeys.swebench import api
+        from swe_monkeys.tasks.explain import run_summary
         from swe_monkeys.tasks.summary import coverage_rows
 
         store = api.verify_predictions(predictions, instances, run_dir, config, on_verdict=lines, ids=ids,
                                        log=lambda line: typer.echo(f"[image] {line}", err=True), on_start=lines.start_at,
                                        cluster=cluster_spec(ray, workers))
         lines.done()
-        rows, totals = coverage_rows(store, api.SWEBench(repo_cache=config.repo_cache))
-        statuses = Counter(v.status.value for v in store.verdicts().values())
-    typer.echo(f"\nrun: {run_dir}")
-    print_table(rows, totals, no_selection="no selection: a predictions file is judged line by line, "
-                                           "nothing picks among its lines")
-    typer.echo("verdicts: " + ", ".join(f"{k} {v}" for k, v in statuses.most_common()))
+        task = api.SWEBench(repo_cache=config.repo_cache)
+        with store:
+            rows, totals = coverage_rows(store, task)
+            statuses = Counter(v.status.value for v in store.verdicts().values())
+            summary = run_summary(store, task) if as_json else None
+    if summary is not None:
+        typer.echo(json.dumps(summary))
+    else:
+        typer.echo(f"\nrun: {run_dir}")
+        print_table(rows, totals, no_selection="no selection: a predictions file is judged line by line, "
+                                               "nothing picks among its lines")
+        typer.echo("verdicts: " + ", ".join(f"{k} {v}" for k, v in statuses.most_common()))
     infra = statuses.get("infra_error", 0)
     if infra:  # not a judgement: the same command retries them
         typer.echo(f"{infra} candidates could not be judged (infra_error); run the same command again to retry them",

@@ -1,22 +1,27 @@
-"""Why each candidate of a run got its verdict, read from the run store alone (no task, no engine).
+"""Why each candidate of a run got its verdict, read from the run store alone (no engine).
 
 - `candidate_rows(store)`: one row per candidate, in the run's order: its id (the store's, what
   `logs/<id>.log` is named by), problem, index (`PROBLEM#INDEX` names it too), model, status
   (None: not judged yet), the verdict's reason (or, unjudged, why extraction failed), the
-  extraction status and the tamper flags of a resolved one. The list of `swe-monkeys show RUN`.
+  extraction status and the tamper flags of a resolved one. The list of `swe-monkeys show RUN`
+  and the `candidates` of `--json`.
 - `candidate_detail(store, ref)`: one candidate in full: the verdict with its whole reason, every
   test's status, how the patch was applied, runs, what the harness put back, flags, the log's path.
+- `run_summary(store, task)`: the JSON object of `verify/sweep/solve --json`: every candidate (as
+  above), the coverage table and its totals, with counts by status.
 
 Pure reads: nothing here writes the store or prints.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from swe_monkeys.store.run_store import RunStore
 from swe_monkeys.tasks import TaskError
+from swe_monkeys.tasks.summary import coverage_rows
 
 PASSED = "PASSED"
 
@@ -59,3 +64,12 @@ def candidate_detail(store: RunStore, ref: str) -> dict[str, Any]:
         detail["log"] = {"path": verdict.log_ref, "exists": Path(verdict.log_ref).is_file()}
     return detail
 
+
+def run_summary(store: RunStore, task: Any = None, **extra: Any) -> dict[str, Any]:
+    """The run, `extra` keys, its candidates, the coverage table and totals: coverage, pass@1, the
+    pick's accuracy and the gap (None for a run without selection), candidates, counts by status."""
+    rows, totals = coverage_rows(store, task)
+    candidates = candidate_rows(store)
+    statuses = Counter(c["status"] or "not_judged" for c in candidates)
+    return {"run": str(store.dir), "task": store.get_meta("task"), **extra, "candidates": candidates,
+            "problems": rows, "totals": {**totals, "candidates": len(candidates), "statuses": dict(statuses)}}
