@@ -271,3 +271,75 @@ def test_solve_json_carries_the_winner_and_keeps_the_exit_codes(tmp_path, repo_c
     data = json.loads(lost.stdout)
     assert data["winner"] is None and data["candidates"][0]["reason"] == f"FAIL_TO_PASS {F2P}: FAILED"
     assert "unresolved   swe-monkeys__calc-1#0  FAIL_TO_PASS" in lost.stderr
+
+
+# 5. An interrupt says what the run kept and how to go on, with exit code 130 (README's table); and
+# the first line comes at once, before any sample or verdict.
+def test_an_interrupted_verify_says_what_it_kept_and_the_same_command_continues(tmp_path, monkeypatch):
+    from swe_monkeys.tasks.math import MathChecker
+
+    assert invoke(*gsm8k_sweep(tmp_path), "-k", "2", "--no-verify", "-q").exit_code == 0
+    judge, calls = MathChecker.judge, []
+
+    def interrupted_at_the_second_problem(self, problem, candidates):
+        calls.append(problem.id)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # what lifecycle's handler makes of Ctrl-C and SIGTERM
+        return judge(self, problem, candidates)
+
+    monkeypatch.setattr(MathChecker, "judge", interrupted_at_the_second_problem)
+    result = invoke("verify", "--run", tmp_path / "run")
+    assert result.exit_code == 130, result.output
+    lines = result.stderr.splitlines()
+    assert lines[0] == "verifying 6 candidates ..."  # before the first verdict
+    assert lines[-1] == (f"interrupted: kept 2 of 6 verdicts in {tmp_path / 'run'}; "
+                         "run the same command to continue"), result.stderr
+    monkeypatch.setattr(MathChecker, "judge", judge)
+    again = invoke("verify", "--run", tmp_path / "run")
+    assert again.exit_code == 0 and "4 verdicts written" in again.stdout, again.output
+    assert again.stderr.splitlines()[0] == "verifying 4 candidates ..."
+
+
+def test_sigterm_mid_sweep_is_one_line_with_the_run_s_numbers_and_130(tmp_path):
+    """A real process and a real SIGTERM (the FAKE model answers in 0.15 s per request)."""
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    args = [str(a) for a in gsm8k_sweep(tmp_path)]
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps({"completions": json.loads(script.read_text()), "latency": 0.15, "max_n": 1}))
+    command = [sys.executable, "-m", "swe_monkeys.cli", *args, "-k", "6", "--concurrency", "1"]
+    env = {**os.environ, "SWE_MONKEYS_CACHE": str(tmp_path / "cache")}
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def counts():
+        db = sqlite3.connect(tmp_path / "run" / "run.sqlite")
+        try:
+            return [db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("candidates", "verdicts")]
+        finally:
+            db.close()
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if counts()[1] >= 2:
+                break
+        except sqlite3.OperationalError:  # no run or no schema yet
+            pass
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    samples, verdicts = counts()
+    assert 2 <= verdicts <= samples < 18, "the signal landed after the sweep ended; slow the fake down"
+    lines = err.splitlines()
+    assert lines[0] == f"sweep: 3 gsm8k problems x 6 samples -> {tmp_path / 'run'}; verifying as they arrive ..."
+    assert lines[-1] == (f"interrupted: kept {verdicts} of {samples} verdicts and {samples} of 18 samples in "
+                         f"{tmp_path / 'run'}; run the same command to continue"), err
+    assert "Traceback" not in err and out == ""
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and counts() == [18, 18], done.stderr

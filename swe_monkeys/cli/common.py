@@ -22,6 +22,9 @@ def emit(result: dict, as_json: bool) -> None:
         typer.echo(f"{key:<{width}}  {value}")
 
 
+# What comes before the first verdict of a SWE-bench candidate, said at once (a first build takes minutes).
+IN_DOCKER = "images are built and containers started before the first verdict"
+
 JSON_HELP = ("Print one JSON object on stdout (per candidate: id, problem, index, status, reason; the coverage "
              "table; totals) instead of the text; progress and verdict lines stay on stderr.")
 
@@ -81,3 +84,34 @@ def sampling_figures(result: Any) -> dict:
     if figures["priced"] == "unpriced":
         figures["dollars"] = None
     return {**figures, "stopped_early": result.stopped_early, "failures": result.failures}
+
+
+def kept_line(run: Path, problems: Optional[list[str]] = None, samples: Optional[int] = None) -> str:
+    """What an interrupted command kept: 'kept V of C verdicts' (verify), '... and C of T samples'
+    for a sampling command whose problems and samples per problem are known."""
+    from swe_monkeys.tasks.explain import kept
+
+    counts = kept(run, problems)
+    if counts is None:
+        return f"nothing kept yet (no run at {run})"
+    line = f"kept {counts['verdicts']} of {counts['candidates']} verdicts"
+    if problems is not None and samples is not None:
+        line += f" and {counts['candidates']} of {len(problems) * samples} samples"
+    return line + f" in {run}"
+
+
+def say_starting(quiet: bool, what: str, verifying: bool, before_first_verdict: str = "") -> None:
+    """The first line, at once: what the command is about to do (a model server, prompts, image
+    builds and containers may all come before the first sample or verdict)."""
+    if quiet:
+        return
+    if verifying:
+        what += "; verifying as they arrive" + (f", {before_first_verdict}" if before_first_verdict else "")
+    typer.echo(what + " ...", err=True)
+
+
+def verdict_echo(quiet: bool):
+    """A line on stderr per verdict as it lands, with its reason when not resolved (none when quiet)."""
+    from swe_monkeys.sampling.progress import verdict_line
+
+    return (lambda c, v: None) if quiet else (lambda c, v: typer.echo(verdict_line(c, v), err=True))

@@ -9,6 +9,8 @@ nothing heavy: the sandbox module is only asked when it was loaded.
 
 `fail()` turns the project's own errors (errors.SweMonkeysError) into one line on stderr and exit
 code 1; what is done stays recorded. Any other exception is a bug and keeps its traceback.
+`interrupted(kept)` turns Ctrl-C / SIGTERM into one line saying what the run kept and that the same
+command continues it, with exit code 130 (typer's own 130 said nothing).
 `OneLineUsage`, the group class of the command line, prints what typer refuses (a value out of its
 range, a missing file, an unknown option) the same way, one `error: ...` line, with exit code 2:
 a script can tell a command line it got wrong from a command that failed.
@@ -20,7 +22,7 @@ import atexit
 import signal
 import sys
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 import typer
 from typer.core import TyperGroup
@@ -33,10 +35,11 @@ except ImportError:  # pragma: no cover
     from click.exceptions import UsageError
 
 # Exit codes, the same for every command (README "Exit codes"; the epilog of `swe-monkeys --help`).
-# 0: done. 130: interrupted (Ctrl-C, SIGTERM; typer's own), what was done is kept.
+# 0: done.
 ERROR = 1  # one `error: ...` line (bad input, no engine, ...), or work left that the same command retries
 USAGE = 2  # one `error: ...` line: the command line itself is wrong (typer's code for it)
 NONE_RESOLVED = 3  # solve: candidates were verified and none resolved -- an answer, not an error
+INTERRUPTED = 130  # Ctrl-C, SIGTERM (128 + SIGINT, as shells report it): what was done is kept
 
 _installed = [False]
 
@@ -76,6 +79,18 @@ def fail() -> Iterator[None]:
     except SweMonkeysError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(ERROR) from None
+
+
+@contextmanager
+def interrupted(kept: Callable[[], str]) -> Iterator[None]:
+    """Ctrl-C or SIGTERM (`_stop` makes both a KeyboardInterrupt): `interrupted: <kept()>; run the
+    same command to continue` on stderr, exit code 130. `kept()` reads the run after the command's
+    own context managers have closed it (and stopped any model server it started)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: {kept()}; run the same command to continue", err=True)
+        raise typer.Exit(INTERRUPTED) from None
 
 
 def fail_now(message: str) -> None:

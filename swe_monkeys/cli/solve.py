@@ -13,8 +13,10 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from swe_monkeys.cli.common import JSON_HELP, RAY_HELP, cluster_spec, print_table, sampling_figures
-from swe_monkeys.cli.lifecycle import NONE_RESOLVED, OneLineUsage, fail, fail_now, install
+from swe_monkeys.cli.common import (
+    IN_DOCKER, JSON_HELP, RAY_HELP, cluster_spec, kept_line, print_table, sampling_figures, say_starting, verdict_echo,
+)
+from swe_monkeys.cli.lifecycle import NONE_RESOLVED, OneLineUsage, fail, fail_now, install, interrupted
 
 BaseUrl = Annotated[str, typer.Option(envvar="OPENAI_BASE_URL", help="OpenAI-compatible endpoint.")]
 Serve = Annotated[str, typer.Option("--serve", help="Start vLLM for this model for the run.")]
@@ -103,7 +105,8 @@ def solve(
     from swe_monkeys.tasks.swebench import one_instance
 
     install()
-    with fail():
+    at: dict = {}  # the run an interrupt reports on, once it is known
+    with interrupted(lambda: kept_line(**at) if at else "nothing kept yet"), fail():
         inst, repo_cache = one_instance(target, dataset, repo_cache)
         p = load_preset(preset)
         task = get_task("swebench", p, repo_cache=repo_cache, disabled_rules=no_rule or ())
@@ -112,11 +115,13 @@ def solve(
         config = _run_config(p, k, seed, temperature, verify, workers, concurrency,
                              (max_tokens, max_dollars), price_as, stop_on_success, ray)
         run = run or Path("runs") / (inst.instance_id + (f"-seed{seed}" if seed else ""))  # --seed N: its own run
+        at.update(run=run, problems=[inst.instance_id], samples=k)
         with run_sampler(base_url, serve, model, fake, concurrency, max_n=1, on_log=_log, ray=ray) as sampler, \
                 RunStore(run) as store:
+            say_starting(quiet, f"solve {inst.instance_id}: up to {k} samples -> {run}", verify, IN_DOCKER)
             config = _with_policies(config, task, "uniform", hosting)
             result = run_task(store, task, [task.problem(inst)], sampler, config, source=dataset or target,
-                              on_progress=LiveLines(quiet), on_verdict=_verdict_echo(quiet))
+                              on_progress=LiveLines(quiet), on_verdict=verdict_echo(quiet))
     p, winner = result.progress, result.winners.get(inst.instance_id)
     if as_json:
         _solve_json(run, task, result, winner, out)
@@ -167,13 +172,6 @@ def _solve_json(run: Path, task: Any, result: Any, winner: Any, out: Optional[Pa
 
 def _log(line: str) -> None:
     typer.echo(line, err=True)
-
-
-def _verdict_echo(quiet: bool):
-    """A line on stderr per verdict as it lands, with its reason when not resolved (none when quiet)."""
-    from swe_monkeys.sampling.progress import verdict_line
-
-    return (lambda c, v: None) if quiet else (lambda c, v: _log(verdict_line(c, v)))
 
 
 def _verdict_lines(run: Path) -> str:
@@ -230,7 +228,8 @@ def sweep(
     install()
     if export and task != "swebench":
         fail_now("--export writes SWE-bench predictions; it is for --task swebench")
-    with fail():
+    at: dict = {"run": run}  # with the problems and samples per problem, once they are known
+    with interrupted(lambda: kept_line(**at)), fail():
         cls = TASKS.get(task)  # an unknown task fails before any model server starts
         p = load_preset(preset or cls.preset)
         options = {"repo_cache": repo_cache, "disabled_rules": no_rule or ()} if task == "swebench" else {}
@@ -240,11 +239,14 @@ def sweep(
         k = p.samples if samples is None else samples
         config = _run_config(p, k, seed, temperature, verify, workers, concurrency,
                              (max_tokens, max_dollars), price_as, ray=ray)
+        at.update(problems=[problem.id for problem in problems], samples=k)
         with run_sampler(base_url, serve, model, fake, concurrency, on_log=_log, ray=ray) as sampler, \
                 RunStore(run) as store:
+            say_starting(quiet, f"sweep: {len(problems)} {task} problems x {k} samples -> {run}", verify,
+                         IN_DOCKER if task == "swebench" else "")
             result = run_task(store, t, problems, sampler, _with_policies(config, t, allocate, hosting),
                               source=dataset or None,
-                              on_progress=LiveLines(quiet, every=5.0), on_verdict=_verdict_echo(quiet))
+                              on_progress=LiveLines(quiet, every=5.0), on_verdict=verdict_echo(quiet))
             rows, totals = coverage_rows(store, t)
             saved = allocation_line(store, result.progress) if allocate == "adaptive" else ""
             dropped = []

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from swe_monkeys.cli.lifecycle import fail, fail_now
+from swe_monkeys.cli.lifecycle import fail, fail_now, interrupted
 
 
 def import_samples(
@@ -41,7 +41,7 @@ def verify_task_run(run: Path, workers: Optional[int], quiet: bool, options: Opt
     line per verdict, then the run's coverage table (with `as_json`, the run's JSON summary)."""
     import json
 
-    from swe_monkeys.cli.common import print_table
+    from swe_monkeys.cli.common import IN_DOCKER, kept_line, print_table
     from swe_monkeys.sampling.progress import VerifyLines
     from swe_monkeys.store.run_store import RunStore
     from swe_monkeys.tasks.explain import run_summary
@@ -50,16 +50,18 @@ def verify_task_run(run: Path, workers: Optional[int], quiet: bool, options: Opt
 
     if not (run / RunStore.FILENAME).is_file():  # opening it would leave an empty run there
         fail_now(f"{run}: not a run (no {RunStore.FILENAME}); give predictions to verify SWE-bench patches")
-    with fail(), RunStore(run) as store:
+    with interrupted(lambda: kept_line(run)), fail(), RunStore(run) as store:
         swebench = store.get_meta("task") == "swebench"
         task = task_of(store, **({"repo_cache": (options or {}).get("repo_cache")} if swebench else {}))
         store.drop_infra_errors()
-        pending = len(store.candidates(unverified_only=True))
-        lines = VerifyLines(pending, str(store.get_meta("model") or ""), quiet)
+        lines = VerifyLines(0, str(store.get_meta("model") or ""), quiet, first=IN_DOCKER if swebench else "")
+        lines.start_at(len(store.candidates(unverified_only=True)))
         echo = lambda line: typer.echo(f"[image] {line}", err=True)  # noqa: E731 (first builds take a minute)
-        written = verify_run(store, task, on_verdict=lines, options={"workers": workers, "log": echo, **_checker(options)},
-                             cluster=cluster)
-        lines.done()
+        try:
+            written = verify_run(store, task, on_verdict=lines, cluster=cluster,
+                                 options={"workers": workers, "log": echo, **_checker(options)})
+        finally:
+            lines.done()
         rows, totals = coverage_rows(store, task)
         summary = run_summary(store, task, written=written) if as_json else None
     if summary is not None:

@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from swe_monkeys.cli.common import JSON_HELP, RAY_HELP, cluster_spec, verify_config
-from swe_monkeys.cli.lifecycle import fail, fail_now
+from swe_monkeys.cli.common import IN_DOCKER, JSON_HELP, RAY_HELP, cluster_spec, kept_line, verify_config
+from swe_monkeys.cli.lifecycle import fail, fail_now, interrupted
 from swe_monkeys.swebench.validation_table import TABLE
 
 Workers = Annotated[Optional[int], typer.Option(min=1, help="Parallel containers (default: one per core, "
@@ -57,18 +57,20 @@ def verify(
     config = verify_config(workers, repo_cache, clone, flaky_runs, use_cache=not no_cache)
     config.fail_fast = not no_fail_fast
 
-    lines = VerifyLines(0, "", quiet)
-    with fail():
+    lines = VerifyLines(0, "", quiet, first=IN_DOCKER)
+    with interrupted(lambda: kept_line(run_dir)), fail():
         from collections import Counter
 
         from swe_monkeys.swebench import api
         from swe_monkeys.tasks.explain import run_summary
         from swe_monkeys.tasks.summary import coverage_rows
 
-        store = api.verify_predictions(predictions, instances, run_dir, config, on_verdict=lines, ids=ids,
-                                       log=lambda line: typer.echo(f"[image] {line}", err=True), on_start=lines.start_at,
-                                       cluster=cluster_spec(ray, workers))
-        lines.done()
+        try:
+            store = api.verify_predictions(predictions, instances, run_dir, config, on_verdict=lines, ids=ids,
+                                           log=lambda line: typer.echo(f"[image] {line}", err=True),
+                                           on_start=lines.start_at, cluster=cluster_spec(ray, workers))
+        finally:
+            lines.done()
         task = api.SWEBench(repo_cache=config.repo_cache)
         with store:
             rows, totals = coverage_rows(store, task)

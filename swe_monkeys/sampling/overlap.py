@@ -5,8 +5,10 @@ reached), so this module only schedules them: `overlap` starts the sampling phas
 `verify_pass` again and again on whatever is unverified while it lives (and once more after it ends),
 calls `snapshot` after every pass for live progress, and re-raises a sampling error in the caller's
 thread. Setting `stop` ends sampling at its next sample (the phase raises `StopSampling` from its
-callback); without a verifier the loop just waits. The task pipeline (tasks/pipeline.py) runs every
-task, SWE-bench included, through here.
+callback); without a verifier the loop just waits. Interrupted (Ctrl-C, SIGTERM), it sets `stop`
+and gives the requests in flight `INTERRUPT_GRACE` seconds to land in the store before the
+interrupt goes on: they are paid for, and the command's "kept N samples" line counts them. The
+task pipeline (tasks/pipeline.py) runs every task, SWE-bench included, through here.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
+
+
+INTERRUPT_GRACE = 5.0  # seconds the requests in flight get to be recorded after Ctrl-C / SIGTERM
 
 
 class StopSampling(Exception):
@@ -52,20 +57,32 @@ def overlap(sample: Callable[[Callable[..., None]], Any], verify_pass: Optional[
     thread = threading.Thread(target=run, name="sampler", daemon=True)
     if not stop.is_set():
         thread.start()
-    while True:
-        finished = not thread.is_alive()
-        if verify_pass is not None:
-            verify_pass()
-        snapshot(drawn[0])
-        if finished or (stop.is_set() and verify_pass is None):
-            break
-        if verify_pass is None:
-            stop.wait(poll_seconds)
-        else:
-            time.sleep(poll_seconds)
+    try:
+        _alternate(thread, verify_pass, lambda: snapshot(drawn[0]), stop, poll_seconds)
+    except KeyboardInterrupt:  # no new request; those in flight land (or not) within the grace
+        stop.set()
+        if thread.ident:
+            thread.join(INTERRUPT_GRACE)
+        raise
     if thread.ident:
         thread.join()
     if "error" in outcome:
         raise outcome["error"]
     return Overlapped(report=outcome.get("report"),
                       stopped_early="stopped" in outcome or (stop.is_set() and not thread.ident))
+
+
+def _alternate(thread: threading.Thread, verify_pass: Optional[Callable[[], None]], snapshot: Callable[[], Any],
+               stop: threading.Event, poll_seconds: float) -> None:
+    """Verify passes (or waits) and snapshots while the sampling thread lives, and once after it ends."""
+    while True:
+        finished = not thread.is_alive()
+        if verify_pass is not None:
+            verify_pass()
+        snapshot()
+        if finished or (stop.is_set() and verify_pass is None):
+            return
+        if verify_pass is None:
+            stop.wait(poll_seconds)
+        else:
+            time.sleep(poll_seconds)

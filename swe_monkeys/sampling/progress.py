@@ -179,7 +179,7 @@ class VerifyLines:
     seconds while a long test run gives no verdict; nothing when quiet."""
 
     def __init__(self, total: int, model: str = "", quiet: bool = False, heartbeat: float = 30.0, echo: Any = None,
-                 every: float = 10.0):
+                 every: float = 10.0, first: str = ""):
         import sys
         import threading
         import time
@@ -187,16 +187,20 @@ class VerifyLines:
         self.total, self.model, self.quiet, self._clock = 0, model, quiet, time.monotonic
         self.echo = echo or (lambda line: print(line, file=sys.stderr, flush=True))
         self.done_n, self.resolved, self.start, self.changed = 0, 0, self._clock(), self._clock()
-        self.every, self.at = every, self._clock()
+        self.every, self.at, self.first = every, self._clock(), first
         self._stop, self._heartbeat = threading.Event(), heartbeat
         if total:
             self.start_at(total)
 
     def start_at(self, total: int) -> None:
-        """Set the total (when it is known only later) and start the heartbeat."""
+        """Set the total (when it is known only later), say so at once -- with what comes before the
+        first verdict (`first`: SWE-bench builds images and starts containers) -- and start the heartbeat."""
         import threading
 
         self.total, self.start = total, self._clock()
+        if not self.quiet:
+            self.echo((f"verifying {total} candidates" + (f"; {self.first} ..." if self.first else " ...")) if total
+                      else "nothing to verify: every candidate has its verdict")
         if not self.quiet and total:
             threading.Thread(target=self._beat, args=(self._heartbeat,), daemon=True).start()
 

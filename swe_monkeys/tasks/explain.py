@@ -9,6 +9,7 @@
   test's status, how the patch was applied, runs, what the harness put back, flags, the log's path.
 - `run_summary(store, task)`: the JSON object of `verify/sweep/solve --json`: every candidate (as
   above), the coverage table and its totals, with counts by status.
+- `kept(run_dir, problems)`: how many candidates and verdicts a run holds (what an interrupt kept).
 
 Pure reads: nothing here writes the store or prints.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Optional
 
 from swe_monkeys.store.run_store import RunStore
 from swe_monkeys.tasks import TaskError
@@ -73,3 +74,14 @@ def run_summary(store: RunStore, task: Any = None, **extra: Any) -> dict[str, An
     statuses = Counter(c["status"] or "not_judged" for c in candidates)
     return {"run": str(store.dir), "task": store.get_meta("task"), **extra, "candidates": candidates,
             "problems": rows, "totals": {**totals, "candidates": len(candidates), "statuses": dict(statuses)}}
+
+
+def kept(run_dir: Path, problems: Optional[Iterable[str]] = None) -> Optional[dict[str, int]]:
+    """Candidates and verdicts (judgements: an infra error is retried, not kept) the run at `run_dir`
+    holds, of `problems` only when given; None where there is no run yet (nothing is created)."""
+    if not (Path(run_dir) / RunStore.FILENAME).is_file():
+        return None
+    wanted = None if problems is None else set(problems)
+    with RunStore(run_dir) as store:
+        rows = [r for r in store.sample_table() if wanted is None or r["problem_id"] in wanted]
+    return {"candidates": len(rows), "verdicts": sum(r["status"] not in (None, "infra_error") for r in rows)}
