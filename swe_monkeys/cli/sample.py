@@ -134,6 +134,14 @@ def sample(
     concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight.")] = 8,
     max_n: Annotated[int, typer.Option(min=1, help="Samples per request at most.")] = 32,
     n_mode: Annotated[str, typer.Option(help="auto, n (trust the server's n) or fanout.")] = "auto",
+    retries: Annotated[Optional[int], typer.Option(min=0, help="Retries of a request at most, on 429, 5xx, "
+                                                   "dropped, cut or stalled answers (default 10).")] = None,
+    retry_for: Annotated[Optional[float], typer.Option(min=0, help="Seconds of retrying a request at most "
+                                                       "(default 600); then the run stops, keeping its samples.")] = None,
+    stream: Annotated[Optional[bool], typer.Option("--stream/--no-stream", help="Stream answers, so a stalled "
+                                                   "server shows within --stall-timeout (default: no).")] = None,
+    stall_timeout: Annotated[Optional[float], typer.Option(min=0.001, help="With --stream: seconds without a chunk "
+                                                           "that count as a stall (default 120).")] = None,
     max_tokens: Annotated[Optional[int], typer.Option(min=1, help="Budget: tokens for the whole run.")] = None,
     max_dollars: Annotated[Optional[float], typer.Option(min=0, help="Budget: list-price dollars for the run.")] = None,
     price_as: Annotated[str, typer.Option(help="Price as this pricing.yaml model.")] = "",
@@ -167,6 +175,8 @@ def sample(
                               hosting=hosting.to_json() if hosting else None)
         serve = ServeConfig(model=serve_model, python=python, served_name=model) if serve_model else None
         options = {"max_n": max_n, "n_mode": n_mode, "concurrency": concurrency} if backend == "openai" else {}
+        options.update({k: v for k, v in dict(retries=retries, retry_for=retry_for, stream=stream,
+                                              stall_timeout=stall_timeout).items() if v is not None and options})
         spec = SamplerSpec(backend=backend, base_url=base_url, options=options, serve=serve,
                            model=model or (serve_model if backend == "vllm" else ""))
         report = sample_into_run(spec, run, load_problems(prompts), config, on_sample=show, on_log=_log)

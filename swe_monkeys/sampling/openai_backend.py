@@ -6,6 +6,12 @@ answer, the missing samples are fetched one request each, and later requests fan
 start. Each fanned-out request for sample j carries seed `seed + j`, which is what vLLM gives the
 j-th child of an `n` request, so a vLLM run is reproducible whichever way it was chunked.
 
+Faults of the endpoint (429, 5xx, dropped or cut answers, stalls) are retried with backoff within
+`retries` and `retry_for` (openai_http.py), each retry a line through `on_log`; a request is sent
+again whole with its seed, so a retried request gives the samples an undisturbed one would have.
+With `stream`, answers come as server-sent events, so a stalled server shows within
+`stall_timeout` instead of the whole answer's `timeout` (openai_stream.py).
+
 Usage is taken from the server where it is exact: vLLM returns each choice's token ids when asked
 (`return_token_ids`); for one-choice answers `usage.completion_tokens` is the sample's. Otherwise a
 choice's share of the total is estimated from its length and marked `tokens_exact=False`.
@@ -17,7 +23,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from swe_monkeys.sampling.openai_http import JsonClient
 from swe_monkeys.sampling.protocol import Completion, ModelNotServed, Request, Sample, SamplerError, TooFewChoices
@@ -35,10 +41,13 @@ class OpenAIConfig:
     n_mode: str = "auto"  # "n": trust `n`; "fanout": one request per sample; "auto": detect
     max_n: int = 32  # the most samples asked for in one request
     concurrency: int = 16  # requests in flight at once, across all threads
-    timeout: float = 600.0
-    retries: int = 5
-    backoff: float = 1.0
+    timeout: float = 600.0  # seconds for a whole answer; unstreamed, also the stall timeout (nothing comes sooner)
+    retries: int = 10  # retries of one request at most (429, 5xx, dropped, cut or stalled answers)
+    retry_for: float = 600.0  # seconds of retrying one request at most: no retry whose wait ends later
+    backoff: float = 1.0  # the first wait; it doubles per retry (plus up to `backoff` of jitter)
     backoff_max: float = 60.0
+    stream: bool = False  # ask for server-sent events: stalls show within stall_timeout
+    stall_timeout: float = 120.0  # with stream: seconds without a chunk (the first included) = a stall
     extra_body: dict[str, Any] = field(default_factory=dict)  # server-specific fields, sent as they are
 
     def __post_init__(self) -> None:
@@ -46,17 +55,21 @@ class OpenAIConfig:
             raise SamplerError(f"n_mode must be one of {', '.join(N_MODES)}, not {self.n_mode!r}")
         if self.max_n < 1 or self.concurrency < 1:
             raise SamplerError("max_n and concurrency must be at least 1")
+        if self.retries < 0 or self.retry_for < 0 or self.timeout <= 0 or self.stall_timeout <= 0:
+            raise SamplerError("retries and retry_for must be at least 0, timeout and stall_timeout above 0")
 
 
 class OpenAISampler:
     """A Sampler over HTTP. The first request checks the endpoint and the model name."""
 
-    def __init__(self, config: Optional[OpenAIConfig] = None, **options: Any):
+    def __init__(self, config: Optional[OpenAIConfig] = None, on_log: Optional[Callable[[str], None]] = None,
+                 **options: Any):
         self.config = config or OpenAIConfig(**options)
         c = self.config
         self.http = JsonClient(c.base_url, os.environ.get(c.api_key_env) or None, timeout=c.timeout,
                                concurrency=c.concurrency, retries=c.retries, backoff=c.backoff,
-                               backoff_max=c.backoff_max)
+                               backoff_max=c.backoff_max, retry_for=c.retry_for,
+                               stall_timeout=c.stall_timeout if c.stream else None, on_retry=on_log)
         self.model = c.model
         self.server = ""  # "vllm", "llamacpp", ... from /models owned_by
         self.server_version = ""
@@ -120,7 +133,7 @@ class OpenAISampler:
             body["prompt"] = prompt.text
             path = "/completions"
         start = time.monotonic()
-        answer = self.http.post(path, body)
+        answer = self.http.post(path, body, stream=self.config.stream)
         return self._parse(answer, seed, prompt.is_chat, time.monotonic() - start)
 
     @staticmethod

@@ -7,9 +7,11 @@ thread pool; every sample is committed the moment its request returns, so a kill
 only the requests in flight, and the next run draws exactly the indices that are not in the store.
 The budget is checked before every request (accounting.py).
 
-A problem whose request fails for good (context overflow, a server that keeps refusing) is
-reported with its missing indices and recorded in the run meta (`sampling_failures`); the
-endpoint being gone stops the phase. Nothing is ever skipped silently.
+A problem whose request fails for good (context overflow, a request the server keeps refusing
+while it answers others) is reported with its missing indices and recorded in the run meta
+(`sampling_failures`); the endpoint being gone or failing past its retries stops the phase with one
+error that says how many samples the run kept and that the same command continues. Nothing is ever
+skipped silently.
 """
 
 from __future__ import annotations
@@ -149,8 +151,15 @@ def sample_problems(store: RunStore, problems: list[Problem], sampler: Sampler, 
         failures = {k: v for k, v in (store.get_meta("sampling_failures") or {}).items() if k not in ids}
         store.set_meta("sampling_failures", {**failures, **report.failed})
     if runner.fatal is not None:
-        raise runner.fatal
+        raise _stopped(runner.fatal, report, store)
     return report
+
+
+def _stopped(error: BaseException, report: SampleReport, store: RunStore) -> BaseException:
+    """The error that stopped the phase, saying what the run kept and how it continues."""
+    kept = report.existing + report.added
+    return type(error)(f"{error}; {kept} of {report.target} samples kept in {store.dir}; "
+                       "run the same command to continue")
 
 
 def _ledger(config: SampleConfig, identity: dict, rows: list[dict]) -> Ledger:

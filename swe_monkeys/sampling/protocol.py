@@ -134,6 +134,12 @@ class EndpointUnreachable(SamplerError):
     """Nothing answers at the endpoint."""
 
 
+class EndpointFailing(EndpointUnreachable):
+    """The endpoint answers, but not usably: failures only (5xx, 429, cut answers, stalls) for as
+    long as the retries were bounded to, or streams without usage. The phase stops, as for an
+    unreachable one, with what it kept."""
+
+
 class ModelNotServed(SamplerError):
     """The endpoint answers but does not serve the model asked for."""
 

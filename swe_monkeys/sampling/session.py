@@ -54,13 +54,15 @@ def open_sampler(spec: SamplerSpec, on_log: Optional[Callable[[str], None]] = No
         if not base_url:
             raise SamplerError("give an endpoint (--base-url) or a model to serve (--serve)")
         urls = [u.strip() for u in base_url.split(",") if u.strip()]
+        # the openai backend says each retry through on_log (stderr on the command line)
+        options = {**spec.options, **({"on_log": on_log} if spec.backend == "openai" and on_log else {})}
         if len(urls) > 1:  # the same model at several endpoints: requests spread, seeds unchanged
             from swe_monkeys.sampling.spread import SpreadSampler
 
-            sampler = SpreadSampler([make_sampler(spec.backend, base_url=u, model=model, **spec.options)
+            sampler = SpreadSampler([make_sampler(spec.backend, base_url=u, model=model, **options)
                                      for u in urls], urls, on_log or (lambda line: None))
         else:
-            sampler = make_sampler(spec.backend, base_url=base_url, model=model, **spec.options)
+            sampler = make_sampler(spec.backend, base_url=base_url, model=model, **options)
         stack.callback(sampler.close)
         yield SamplerSession(sampler, gpus, served)
 
