@@ -200,7 +200,8 @@ def test_sweep_prints_a_line_per_verdict_and_q_hides_them(tmp_path):
 def test_verify_of_a_run_prints_a_counted_line_per_verdict(tmp_path):
     assert invoke(*gsm8k_sweep(tmp_path), "-k", "1", "--no-verify", "-q").exit_code == 0
     samples = tmp_path / "more.jsonl"
-    samples.write_text("".join(json.dumps({"task_id": "gsm8k/1", "completion": c}) + "\n" for c in ("no idea", "#### 5")))
+    samples.write_text("".join(json.dumps({"task_id": "gsm8k/1", "completion": c}) + "\n"
+                               for c in ("no idea", "#### 5")))
     assert invoke("import", samples, "--task", "gsm8k", "--run", tmp_path / "run", "--dataset",
                   tmp_path / "gsm8k").exit_code == 0
     result = invoke("verify", "--run", tmp_path / "run")
@@ -222,7 +223,8 @@ def test_verify_json_is_the_only_thing_on_stdout(tmp_path, predictions):
         (0, "resolved"), (1, "unresolved"), (2, "unresolved"), (3, "resolved"), (4, "malformed"), (5, "malformed"),
         (6, "empty")]
     first = data["candidates"][1]
-    assert first["problem"] == CALC and first["reason"] == f"FAIL_TO_PASS {F2P}: FAILED" and isinstance(first["id"], int)
+    assert first["problem"] == CALC and first["reason"] == f"FAIL_TO_PASS {F2P}: FAILED"
+    assert isinstance(first["id"], int)
     assert data["totals"]["statuses"] == {"resolved": 2, "unresolved": 2, "malformed": 2, "empty": 1}
     assert data["totals"]["coverage"] == 1.0 and data["totals"]["selected"] is None  # no selection, no gap
     assert data["candidates"][3]["flags"] and data["candidates"][3]["flags"][0]["file"] == "calc/_hook.py"
