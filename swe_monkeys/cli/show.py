@@ -20,7 +20,8 @@ def show(
     run: Annotated[Path, typer.Argument(help="Run directory (holds run.sqlite).")],
     candidate: Annotated[Optional[str], typer.Argument(help="A candidate: its id (the list's first column) or "
                                                             "PROBLEM#INDEX (what verdict lines print).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of the text.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on one line instead of the "
+                                                        "text.")] = False,
 ) -> None:
     """Without CANDIDATE: one line per candidate (id, problem#index, status, the reason cut short).
     With it: its verdict, the whole reason, every test's status, tamper flags and its log's path."""
@@ -32,7 +33,7 @@ def show(
     with fail(), RunStore(run) as store:
         data: Any = candidate_rows(store) if candidate is None else candidate_detail(store, candidate)
     if as_json:
-        typer.echo(json.dumps({"run": str(run), "candidates": data} if candidate is None else data, indent=1))
+        typer.echo(json.dumps({"run": str(run), "candidates": data} if candidate is None else data))
     elif candidate is None:
         _list(data)
     else:
