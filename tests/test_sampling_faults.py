@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import subprocess
+import sys
+import threading
 import time
 
 import pytest
@@ -22,7 +26,7 @@ from swe_monkeys.sampling.fake_server import FakeOpenAIServer
 from swe_monkeys.sampling.openai_backend import OpenAIConfig, OpenAISampler
 from swe_monkeys.sampling.openai_stream import IncompleteStream, NoStreamUsage, assemble_stream
 from swe_monkeys.sampling.phase import Problem, SampleConfig, sample_problems
-from swe_monkeys.sampling.protocol import EndpointFailing, Prompt, Request, SamplingParams
+from swe_monkeys.sampling.protocol import EndpointFailing, Prompt, Request, SamplerError, SamplingParams
 from swe_monkeys.store.run_store import RunStore
 
 PARAMS = SamplingParams(temperature=0.8, max_tokens=8, seed=500)
@@ -133,6 +137,52 @@ def test_the_command_stops_in_one_line_when_the_endpoint_never_recovers_and_the_
     assert errors[0].endswith("run the same command to continue") and "Traceback" not in down.output
     assert re.search(r": endpoint answered 503, retry 1/1 in \d+\.\d s\n", down.output), down.output
     assert again.exit_code == 0 and "samples 6 existing + 6 drawn of 12" in again.output
+
+
+def test_ctrl_c_while_a_request_waits_to_retry_ends_the_command_at_once(tmp_path):
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text(json.dumps({"id": "p0", "prompt": "Fix bug 0."}) + "\n")
+    with FakeOpenAIServer() as server:
+        server.behaviour.script = [503] * 1000
+        command = [sys.executable, "-m", "swe_monkeys.cli", "sample", str(prompts), "--run", str(tmp_path / "run"),
+                   "-k", "2", "--base-url", server.url, "-q"]
+        proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+        try:
+            first = proc.stderr.readline()  # the first retry line: the request now waits 1-2 s to retry
+            proc.send_signal(signal.SIGINT)
+            start = time.monotonic()
+            rest = proc.communicate(timeout=20)[1]
+        finally:
+            proc.kill()
+    assert "endpoint answered 503, retry 1/10 in" in first
+    assert proc.returncode == 130 and time.monotonic() - start < 5, rest  # not the ~5 minutes of retries left
+    assert "retry 2/10" not in rest
+
+
+def test_closing_the_sampler_ends_a_request_waiting_out_a_long_backoff():
+    lines: list[str] = []
+    errors: list[Exception] = []
+    with FakeOpenAIServer() as server:
+        server.behaviour.script = [503] * 1000
+        s = sampler(server, lines, backoff=30.0, backoff_max=60.0)
+        s.identity()
+
+        def ask() -> None:
+            try:
+                s.complete(Request(PROBLEMS[0].prompt, PARAMS, n=1, seed=0))
+            except SamplerError as exc:
+                errors.append(exc)
+
+        waiting = threading.Thread(target=ask)
+        waiting.start()
+        while not lines:
+            time.sleep(0.01)
+        start = time.monotonic()
+        s.close()
+        waiting.join(5)
+    assert not waiting.is_alive() and time.monotonic() - start < 2
+    assert float(RETRY_LINE.match(lines[0]).group(4)) >= 30  # it would have waited that long
+    assert len(errors) == 1 and "closed while a request waited to retry" in str(errors[0])
 
 
 def test_a_stream_is_whole_only_with_every_finish_reason_its_usage_and_done():

@@ -98,8 +98,11 @@ class JsonClient:
         self.retries, self.backoff, self.backoff_max, self.retry_for = retries, backoff, backoff_max, retry_for
         self.on_retry = on_retry or log.warning
         self._last_ok = float("-inf")  # time.monotonic() of the last request answered
+        self._closed = threading.Event()
 
     def close(self) -> None:
+        """Close the connections; a request waiting to retry ends at once (Ctrl-C must not wait out a backoff)."""
+        self._closed.set()
         self._client.close()
 
     def get(self, path: str, *, retry: bool = False) -> Any:
@@ -126,7 +129,7 @@ class JsonClient:
                           f"in {state.upcoming_sleep:.1f} s")
 
         retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(TransientError), wait=wait, before_sleep=announce,
+            retry=tenacity.retry_if_exception_type(TransientError), wait=wait, before_sleep=announce, sleep=self._nap,
             stop=tenacity.stop_after_attempt(self.retries + 1) | tenacity.stop_before_delay(self.retry_for),
             reraise=True)
         started = time.monotonic()
@@ -140,6 +143,10 @@ class JsonClient:
                     raise EndpointUnreachable(self._unreachable(exc)) from None
                 raise
             raise self._gave_up(exc, retrying.statistics.get("attempt_number", 1), started) from None
+
+    def _nap(self, seconds: float) -> None:
+        if self._closed.wait(seconds):
+            raise SamplerError(f"{self.base_url}: closed while a request waited to retry")
 
     def _gave_up(self, exc: TransientError, attempts: int, started: float) -> SamplerError:
         """Out of retries: whose failure it is (see the module docstring)."""
@@ -163,6 +170,8 @@ class JsonClient:
         import httpx
 
         url = f"{self.base_url}{path}"
+        if self._closed.is_set():
+            raise SamplerError(f"{url}: the client is closed")
         with self._slots:
             try:
                 answer = self._streamed_answer(url, body) if stream else self._json_answer(method, url, body)

@@ -218,18 +218,25 @@ class _Runner:
     def run(self, jobs: Iterable[_Job]) -> None:
         pending: dict[Future, _Job] = {}
         with ThreadPoolExecutor(max_workers=self.config.concurrency, thread_name_prefix="sample") as pool:
-            for job in jobs:
-                if self.fatal is not None or self.report.budget_stop:
-                    break
-                if job.problem.id in self.report.failed:
-                    continue
-                admitted = self._admit(job, pending)
-                if admitted is None:
-                    break
-                job, worst = admitted
-                pending[pool.submit(self._request, job, worst)] = job
-            while pending:
-                self._collect(pending)
+            try:
+                self._send(jobs, pool, pending)
+                while pending:
+                    self._collect(pending)
+            except KeyboardInterrupt:  # Ctrl-C, SIGTERM: the pool's join must not wait out retries' backoff
+                self.sampler.close()
+                raise
+
+    def _send(self, jobs: Iterable[_Job], pool: ThreadPoolExecutor, pending: dict) -> None:
+        for job in jobs:
+            if self.fatal is not None or self.report.budget_stop:
+                break
+            if job.problem.id in self.report.failed:
+                continue
+            admitted = self._admit(job, pending)
+            if admitted is None:
+                break
+            job, worst = admitted
+            pending[pool.submit(self._request, job, worst)] = job
 
     def _worst(self, job: _Job, n: int) -> Cost:
         # Before the server has counted this prompt: UTF-8 bytes plus room for the chat template bound
