@@ -28,7 +28,8 @@ from typing import Any, Callable, Sequence
 from swe_monkeys.images import sources
 from swe_monkeys.images.builder import ImageBuildError, ImageBuilder
 from swe_monkeys.paths import cache_dir
-from swe_monkeys.sandbox.docker_sandbox import Limits, docker_client, reap_orphans
+from swe_monkeys.sandbox.docker_sandbox import (EngineInterrupted, EngineOutage, Limits, docker_client,
+                                                reap_orphans)
 from swe_monkeys.store.verdict_cache import VerdictCache, verdict_key
 from swe_monkeys.swebench.grading import GoldStatuses
 from swe_monkeys.swebench.judging_files import judgement_key
@@ -39,6 +40,7 @@ from swe_monkeys.types import Status, SWEInstance, Verdict
 
 
 CACHED = "cached: "  # how a verdict served from the cache begins its reason
+ENGINE_COMEBACKS = 3  # engine restarts survived while one instance's candidates are judged
 
 
 def default_workers() -> int:
@@ -116,6 +118,9 @@ class SWEChecker:
         self.close()
 
     def close(self) -> None:
+        self._drop_idle()
+
+    def _drop_idle(self) -> None:
         with self._runners_lock:
             runners, self._idle = [r for _, r in self._idle.values()], OrderedDict()
         for runner in runners:
@@ -132,12 +137,23 @@ class SWEChecker:
             if taken.status is None:
                 texts.setdefault(taken.patch, []).append(len(verdicts))
             verdicts.append(None if taken.status is None else Verdict(taken.status, reason=taken.reason))
-        if texts:
-            with closing(self._in_containers(info, list(texts))) as judged:
-                for members in texts.values():
-                    verdict = self._keep(info, next(judged))
-                    for n in members:
-                        verdicts[n] = replace(verdict)
+        pending = list(texts)
+        for _ in range(ENGINE_COMEBACKS):
+            try:
+                with closing(self._in_containers(info, list(pending))) as judged:
+                    for patch in list(pending):
+                        verdict = self._keep(info, next(judged))
+                        for n in texts[patch]:
+                            verdicts[n] = replace(verdict)
+                        pending.remove(patch)
+                break
+            except EngineInterrupted:  # the engine restarted under these judgements: their containers
+                self._drop_idle()      # are gone; what was cut is judged again, never recorded
+        else:
+            if pending:
+                raise EngineOutage(f"the Docker engine stopped answering {ENGINE_COMEBACKS} times while "
+                                   f"{info.inst.instance_id} was judged; what was judged is kept: run the "
+                                   "same command again to continue")
         return verdicts
 
     # -- one instance ---------------------------------------------------------------------------
@@ -173,6 +189,7 @@ class SWEChecker:
         """Each patch's verdict, in order, as it is reached (the runner applies the next candidate
         while one is tested); on an instance `validate` found flaky, the majority of `flaky_runs`."""
         runner = self._take_runner(info.image, info.spec)
+        interrupted = False
         try:
             gold = self._gold(info, runner)
             if isinstance(gold, Verdict):  # the instance cannot be judged in this image
@@ -187,8 +204,14 @@ class SWEChecker:
                     judged = [next(verdicts) for _ in range(runs)]
                     cached = [v for v in judged if v.reason.startswith(CACHED)]  # already a majority if flaky
                     yield cached[0] if cached else judged[0] if runs == 1 else majority(judged)
+        except EngineInterrupted:
+            interrupted = True
+            raise
         finally:
-            self._give_back(info.image, runner)
+            if interrupted:  # its containers went with the engine
+                runner.close()
+            else:
+                self._give_back(info.image, runner)
 
     def _keep(self, info: _Instance, verdict: Verdict) -> Verdict:
         """A verdict reached for an applied tree: its log beside the cache (so a verdict served

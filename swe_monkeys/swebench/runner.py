@@ -14,17 +14,20 @@ Per candidate: prepare (apply, put back, test patch) -> optionally the FAIL_TO_P
 test command. Whose fault a failure is follows from where it happened: before the candidate's
 content reached the container it is the infrastructure's (infra_error, retried later); once the
 harness works on the candidate's patch or runs its code, a failure counts against the candidate,
-so no candidate can turn itself into an infra_error that is retried forever.
+so no candidate can turn itself into an infra_error that is retried forever. An engine that stops
+answering is nobody's fault: the judgement it cut is abandoned (docker_sandbox.wait_for_engine
+raises) and judged again once the engine answers, or the run stops (EngineOutage).
 """
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import lru_cache
 from typing import Callable, Iterator
 
-from swe_monkeys.sandbox.docker_sandbox import Limits, SandboxError
+from swe_monkeys.sandbox.docker_sandbox import Limits, SandboxError, wait_for_engine
 from swe_monkeys.sandbox.session import CleanSessions, HarnessSession, HarnessSpec, SessionBroken
 from swe_monkeys.swebench import canaries, grading, parsers
 from swe_monkeys.swebench.grading import GoldStatuses
@@ -167,9 +170,11 @@ class CandidateRunner:
     def _prepared(self, inst: SWEInstance, spec: EnvSpec, patch: str):
         """(a clean session with the candidate applied, the harness's prepare reply), or (None, the
         Verdict a failure to get there amounts to)."""
+        since = time.monotonic()
         try:
             session = self.sessions.take()
         except SandboxError as exc:
+            wait_for_engine(self.client, since)  # an outage raises: nobody's verdict
             return None, Verdict(Status.INFRA_ERROR, reason=f"container: {exc}")
         job = {"op": "prepare", "patch": patch, "test_patch": inst.test_patch, "test_files": test_patch_files(inst),
                "revert_patterns": [list(rule) for rule in REVERT_RULES] + [
@@ -230,23 +235,23 @@ class CandidateRunner:
 
     def _request(self, session, job: dict, timeout: float, what: str):
         """The harness's reply, or the Verdict its failure amounts to."""
+        since = time.monotonic()
         try:
             reply = session.request(job, timeout)
         except SandboxError as exc:
+            wait_for_engine(self.client, since)  # an outage raises: nobody's verdict
             return Verdict(Status.INFRA_ERROR, reason=f"container: {exc}")
         except SessionBroken as exc:
+            wait_for_engine(self.client, since)
             return self._broken(session, what, exc)
         if not reply.get("ok"):
             return _failure(reply.get("stage", ""), reply.get("error", "no result"))
         return reply
 
     def _broken(self, session, what: str, exc: SessionBroken) -> Verdict:
-        """No reply. An engine that no longer answers is infrastructure; a harness that died or
-        overran while the candidate's code ran (an OOM kill of the container, say) is the candidate's."""
-        try:
-            self.client.ping()
-        except Exception as engine:  # noqa: BLE001
-            return Verdict(Status.INFRA_ERROR, reason=f"Docker engine: {engine}")
+        """No reply, from an engine that answers (an outage was waited for and raised before): a
+        harness that died or overran while the candidate's code ran (an OOM kill of the container,
+        say) is the candidate's."""
         state = session.state()
         oom = " (the container ran out of memory)" if state.get("OOMKilled") else ""
         if what == "prepare":

@@ -19,7 +19,8 @@ from typing import Any, Callable, Iterable, Iterator
 
 from swe_monkeys.errors import SweMonkeysError
 from swe_monkeys.store.verdict_cache import VerdictCache
-from swe_monkeys.swebench.checker import VerifyConfig, gold_key, open_engine
+from swe_monkeys.sandbox.docker_sandbox import EngineInterrupted, EngineOutage
+from swe_monkeys.swebench.checker import ENGINE_COMEBACKS, VerifyConfig, gold_key, open_engine
 from swe_monkeys.swebench.spec import load_spec
 from swe_monkeys.swebench.validation_table import spec_hash
 from swe_monkeys.types import SWEInstance, Verdict
@@ -63,7 +64,16 @@ def _row(client, builder, build_lock, cache, inst, repeats, config, log_dir) -> 
     try:
         spec = load_spec(inst.repo, inst.version, inst.instance_id)
         base["spec_hash"] = spec_hash(spec)
-        row = _validate_one(client, builder, build_lock, cache, inst, spec, repeats, config, log_dir)
+        for comeback in range(ENGINE_COMEBACKS):
+            try:
+                row = _validate_one(client, builder, build_lock, cache, inst, spec, repeats, config, log_dir)
+                break
+            except EngineInterrupted:  # the engine restarted under it: validated again from the start
+                if comeback + 1 == ENGINE_COMEBACKS:
+                    raise EngineOutage(f"the Docker engine stopped answering {ENGINE_COMEBACKS} times while "
+                                       f"{inst.instance_id} was validated") from None
+    except EngineOutage:
+        raise  # the run stops; the rows already recorded are kept
     except (SweMonkeysError, OSError) as exc:  # this instance only: the rest still run
         row = {"gold_resolved": 0, "runs": 0, "empty_resolved": 0, "empty_runs": 0, "flaky_tests": [],
                "reason": f"{type(exc).__name__}: {exc}"}
