@@ -209,3 +209,28 @@ def test_exit_codes_are_documented_where_they_are_defined():
     assert set(rows) >= {"0", "1", "2", "3", "130"}
     assert "usage error" in rows["2"] and "none resolved" in rows["3"] and "`solve`" in rows["3"]
     assert "3 when none resolved" in readme and "2 when none resolved" not in readme
+
+
+def test_verify_with_id_keeps_the_other_instances_candidates(tmp_path, examples):
+    """`verify PREDICTIONS --id X` on a run of several instances syncs X's candidates only (it
+    removed every other instance's candidates and verdicts)."""
+    from swe_monkeys.store.run_store import RunStore
+    from swe_monkeys.swebench.api import import_predictions
+    from swe_monkeys.swebench.checker import VerifyConfig
+
+    calc, other = examples["calc"], examples["daterange"]
+    instances = tmp_path / "instances.jsonl"
+    instances.write_text("".join(json.dumps(e.instance.to_row()) + "\n" for e in (calc, other)))
+    rows = [(calc, "gold"), (calc, "wrong"), (other, "gold")]
+    preds, run = tmp_path / "preds.jsonl", tmp_path / "run"
+    preds.write_text("".join(json.dumps({"instance_id": e.instance.instance_id, "model_patch": e.candidates[n]})
+                             + "\n" for e, n in rows))
+    import_predictions(preds, instances, run, VerifyConfig())[0].close()
+    only_calc = tmp_path / "calc.jsonl"  # the calc lines only, one of them changed
+    only_calc.write_text(json.dumps({"instance_id": calc.instance.instance_id, "model_patch": calc.candidates["gold"]})
+                         + "\n")
+    import_predictions(only_calc, instances, run, VerifyConfig(), ids=[calc.instance.instance_id])[0].close()
+    with RunStore(run) as store:
+        kept = sorted((c.problem_id, c.content) for _, c in store.candidates())
+    assert kept == sorted([(calc.instance.instance_id, calc.candidates["gold"]),
+                           (other.instance.instance_id, other.candidates["gold"])])

@@ -65,19 +65,23 @@ def import_predictions(predictions: Path, instances: Path, run_dir: Path, config
     task = SWEBench(repo_cache=config.repo_cache, allow_clone=config.allow_clone)
     store = RunStore(run_dir)
     record_task(store, task, [task.problem(known[i]) for i in wanted], str(instances))
-    sync_candidates(store, candidates)
+    chosen = (lambda pid: any(fnmatch.fnmatchcase(pid, p) for p in ids)) if ids else (lambda pid: True)
+    sync_candidates(store, candidates, chosen)  # --id: the other instances' candidates stay
     store.drop_infra_errors()
     return store, task
 
 
-def sync_candidates(store: RunStore, candidates: list[Candidate]) -> None:
-    """Make the run's candidates of these instances exactly the file's, identified by content
-    (instance, model name, patch), not by line position: a line whose patch changed is a new
-    candidate and its old patch leaves the run (its verdict stays in the cross-run cache)."""
+def sync_candidates(store: RunStore, candidates: list[Candidate],
+                    scope: Callable[[str], bool] = lambda instance_id: True) -> None:
+    """Make the run's candidates of the instances in `scope` (all, or those `--id` chose) exactly
+    the file's, identified by content (instance, model name, patch), not by line position: a line
+    whose patch changed is a new candidate and its old patch leaves the run (its verdict stays in
+    the cross-run cache). Candidates of instances outside `scope` are left as they are."""
     wanted: dict[tuple[str, str, str], int] = Counter((c.problem_id, c.model, c.content) for c in candidates)
     have: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     for cid, cand in store.candidates():
-        have[(cand.problem_id, cand.model, cand.content)].append(cid)
+        if scope(cand.problem_id):
+            have[(cand.problem_id, cand.model, cand.content)].append(cid)
     stale = []
     for key, ids in have.items():
         stale += ids[wanted.get(key, 0):]
