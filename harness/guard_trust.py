@@ -7,9 +7,9 @@ where Python has audit hooks (3.8+), a hook installed before any code of the tre
   callable run as a test can later be found, by identity, among the code compiled from its
   root-owned test file (`Trust.compiled_from`);
 - treats as tampering, when code the candidate wrote is on the stack: a trace or profile
-  function set (sys.settrace/setprofile: the means to swallow a failure in another frame), a
-  function's `__code__` swapped for code that runs differently; when the candidate's code itself
-  calls them: gc's referrer/object walks (the way to find test functions and runner state from
+  function set (sys.settrace/setprofile: the means to swallow a failure in another frame); when
+  the candidate's code itself does it: a function's `__code__` swapped for code that runs
+  differently, gc's referrer/object walks (the way to find test functions and runner state from
   library code; pandas walks referents under anyone's code), ctypes memory access; and a
   code object built (`code.__new__`, code.replace) by the candidate's own code under the name of
   another existing file;
@@ -204,8 +204,11 @@ def install_audit_hook(trust, report):
                     report("compile() of other text under the name of %s" % filename)
             return
         if event == "object.__setattr__" and args[1] == "__code__":
+            # The candidate's own assignment (its frame makes it, or code it compiled does): numpy
+            # 1.24 re-codes its dispatchers when first imported, which a candidate's module may be
+            # the first to import (matplotlib/__init__.py, which matplotlib-18869's gold edits).
             if not same_behaviour(getattr(args[0], "__code__", None), args[2]):
-                on_stack(getframe, "%s.__code__ assigned" % getattr(args[0], "__qualname__", "?"))
+                on_stack(getframe, "%s.__code__ assigned" % getattr(args[0], "__qualname__", "?"), depth=1)
         elif event in _TRACE_EVENTS:
             on_stack(getframe, event)
         elif event in _STACK_EVENTS:  # gc and ctypes: the candidate's own call (pandas walks gc's
