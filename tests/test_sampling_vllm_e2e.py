@@ -37,7 +37,7 @@ def test_solve_samples_verifies_and_reports_coverage(vllm_endpoint, tmp_path, re
     result = CliRunner().invoke(app, ["solve", "example:calc", "-k", "4", "--preset", str(tiny_preset), "--run",
                                       str(run), "--repo-cache", str(repo_cache), "--workers", "2",
                                       *model_args(vllm_endpoint)])
-    assert result.exit_code in (0, 2), result.output  # 2: nothing resolved, the likely outcome
+    assert result.exit_code in (0, 3), result.output  # 3: nothing resolved, the likely outcome
     assert "swe-monkeys__calc-1: 4 samples" in result.output and "4 verified" in result.output
     assert "coverage: pass@1" in result.output and "verdicts:" in result.output
     with RunStore(run) as store:
@@ -58,7 +58,8 @@ def test_sweep_grows_with_the_real_model(vllm_endpoint, tmp_path, examples, repo
     assert first.exit_code == 0, first.output
     grown = CliRunner().invoke(app, [*args, "--samples", "3", "--export", str(tmp_path / "preds.jsonl")])
     assert grown.exit_code == 0, grown.output
-    assert "coverage " in grown.output and "selected " in grown.output
+    # a selection when some sample has a patch to vote with; the tiny model may give none
+    assert "coverage " in grown.output and ("selected " in grown.output or "no selection" in grown.output)
     with RunStore(tmp_path / "run") as store:
         rows = store.sample_table()
     assert sorted((r["problem_id"], r["sample_idx"]) for r in rows) == [

@@ -95,7 +95,9 @@ def test_the_readme_table_is_the_one_the_validation_table_makes():
     assert all((r["repo"], str(r["version"])) in current for r in rows), "an instance without a spec"
     from swe_monkeys.swebench.validation_table import coverage_block, load_notes
 
-    table = coverage_block(read_rows(), rows, current, load_notes())
+    from swe_monkeys.swebench.spec import instance_overrides
+
+    table = coverage_block(read_rows(), rows, current, load_notes(), instance_overrides())
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert table in readme, "README's coverage table is stale: run swe-monkeys specs DATASET --readme README.md"
 
