@@ -9,22 +9,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
-from swe_monkeys.cli import app
-
-
-@pytest.fixture(autouse=True)
-def nothing_real(tmp_path, monkeypatch):
-    """No engine, a cache of the test's own, no endpoint from the environment."""
-    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-    monkeypatch.setenv("SWE_MONKEYS_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    monkeypatch.chdir(tmp_path)
+from tests.cli_helpers import invoke, nothing_real  # noqa: F401 (nothing_real: an autouse fixture)
 
 
-def invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args], prog_name="swe-monkeys")
 
 
 def error_lines(result) -> list[str]:

@@ -15,9 +15,8 @@ import json
 import re
 
 import pytest
-from typer.testing import CliRunner
 
-from swe_monkeys.cli import app
+from tests.cli_helpers import invoke, nothing_real  # noqa: F401 (nothing_real: an autouse fixture)
 from swe_monkeys.types import Status, Verdict
 
 CALC = "swe-monkeys__calc-1"
@@ -28,17 +27,6 @@ HOOK = ("diff --git a/calc/_hook.py b/calc/_hook.py\nnew file mode 100644\n--- /
 OUTSIDE = "diff --git a/../evil.py b/../evil.py\n--- a/../evil.py\n+++ b/../evil.py\n@@ -1 +1 @@\n-a\n+b\n"
 
 
-@pytest.fixture(autouse=True)
-def nothing_real(tmp_path, monkeypatch):
-    """No engine, a cache of the test's own, no endpoint from the environment."""
-    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-    monkeypatch.setenv("SWE_MONKEYS_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    monkeypatch.chdir(tmp_path)
-
-
-def invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args], prog_name="swe-monkeys")
 
 
 class FakeSWEChecker:

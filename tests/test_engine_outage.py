@@ -14,8 +14,9 @@ import time
 
 import pytest
 
-from swe_monkeys.sandbox import docker_sandbox
-from swe_monkeys.sandbox.docker_sandbox import OWNER_LABEL, EngineOutage
+from swe_monkeys.sandbox import engine
+from swe_monkeys.sandbox.docker_sandbox import OWNER_LABEL
+from swe_monkeys.sandbox.engine import EngineOutage
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 ENGINE = "/var/run/docker.sock"
@@ -87,10 +88,10 @@ def proxy(tmp_path, monkeypatch):
         pytest.skip(f"no engine socket at {ENGINE}")
     sock = CuttableProxy(str(tmp_path / "engine.sock"))
     monkeypatch.setenv("DOCKER_HOST", f"unix://{sock.path}")
-    monkeypatch.setattr(docker_sandbox, "ENGINE_FIRST_DELAY", 0.5)
-    monkeypatch.setattr(docker_sandbox, "ENGINE_MAX_DELAY", 1.0)
-    monkeypatch.setattr(docker_sandbox, "_OUTAGE", [])
-    monkeypatch.setattr(docker_sandbox, "_RECOVERED", [0.0])
+    monkeypatch.setattr(engine, "ENGINE_FIRST_DELAY", 0.5)
+    monkeypatch.setattr(engine, "ENGINE_MAX_DELAY", 1.0)
+    monkeypatch.setattr(engine, "_OUTAGE", [])
+    monkeypatch.setattr(engine, "_RECOVERED", [0.0])
     yield sock
     sock.close()
 
@@ -166,7 +167,7 @@ def test_an_engine_that_stays_away_stops_the_run_and_keeps_what_was_judged(tmp_p
     from swe_monkeys.swebench.api import verify_instances
     from swe_monkeys.swebench.checker import VerifyConfig
 
-    monkeypatch.setattr(docker_sandbox, "ENGINE_RETRIES", 3)
+    monkeypatch.setattr(engine, "ENGINE_RETRIES", 3)
     calc = examples["calc"]
     store, ids = _store(tmp_path, calc, {"slow_gold": _slow(calc, 30, tmp_path / "overlay")})
     _cut_when_tests_run(docker_client, proxy, hold=None)

@@ -44,12 +44,7 @@ def test_a_signal_mid_verification_leaves_no_container(tmp_path, examples, repo_
     proc = subprocess.Popen([sys.executable, "-m", "swe_monkeys.cli", *args, *common],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    def ours():
-        return docker_client.containers.list(all=True, sparse=True, filters={"label": f"{OWNER_LABEL}={proc.pid}"})
-
-    deadline = time.monotonic() + 240
-    while not _running_tests(docker_client, ours()) and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.2)
+    ours = _wait_for_tests(docker_client, proc)
     assert proc.poll() is None, "the command ended before a candidate's tests ran"
     proc.send_signal(signum)
     proc.wait(timeout=90)
@@ -66,6 +61,17 @@ def _hang_patch(example, overlay) -> str:
     (overlay / "calc").mkdir(parents=True)
     (overlay / INIT).write_text((example.root / "base" / INIT).read_text() + "\nimport time\ntime.sleep(600)\n")
     return overlay_patch(example, overlay)
+
+
+def _wait_for_tests(client, proc):
+    """Wait (up to 240 s) until a container of `proc` runs a test command; `proc`'s containers, as a call."""
+    def ours():
+        return client.containers.list(all=True, sparse=True, filters={"label": f"{OWNER_LABEL}={proc.pid}"})
+
+    deadline = time.monotonic() + 240
+    while not _running_tests(client, ours()) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    return ours
 
 
 def _running_tests(client, containers) -> bool:
@@ -94,12 +100,7 @@ def test_kill_9_mid_verification_leaves_no_container_running(tmp_path, examples,
                              str(tmp_path / "run"), "--workers", "1"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    def ours():
-        return docker_client.containers.list(all=True, sparse=True, filters={"label": f"{OWNER_LABEL}={proc.pid}"})
-
-    deadline = time.monotonic() + 240
-    while not _running_tests(docker_client, ours()) and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.2)
+    ours = _wait_for_tests(docker_client, proc)
     assert proc.poll() is None and ours(), "the command ended before a candidate's tests ran"
     proc.kill()
     proc.wait(timeout=30)

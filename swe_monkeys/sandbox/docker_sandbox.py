@@ -17,7 +17,6 @@ import io
 import os
 import signal
 import socket
-import sys
 import tarfile
 import threading
 import time
@@ -26,7 +25,7 @@ from dataclasses import dataclass
 
 from swe_monkeys.sandbox.exec_session import ExecSession
 from swe_monkeys.types import ExecResult
-from swe_monkeys.errors import SweMonkeysError
+from swe_monkeys.sandbox.engine import SandboxError, docker_client  # noqa: F401 (where callers find them)
 
 OWNER_LABEL = "swe-monkeys.owner-pid"
 HOST_LABEL = "swe-monkeys.owner-host"
@@ -36,67 +35,6 @@ _LIVE_LOCK = threading.Condition(threading.RLock())  # re-entrant: signal handle
 _STARTING = [0]  # containers being created right now (not in _LIVE yet)
 _STARTED = [0]  # containers this process asked Docker for, in all
 _CLOSING = threading.Event()  # set on Ctrl-C / SIGTERM / exit: no new containers from then on
-
-
-class SandboxError(SweMonkeysError, RuntimeError):
-    """Docker could not do what was asked (start, exec, copy): an infrastructure fault."""
-
-
-class EngineInterrupted(Exception):
-    """The Docker engine stopped answering while a judgement ran, and answers again: that judgement
-    was cut by the host's fault, not the candidate's, and is judged again (never recorded)."""
-
-
-class EngineOutage(SweMonkeysError, RuntimeError):
-    """The Docker engine did not come back within the retry bound: the run stops, with what it
-    judged kept."""
-
-
-# How long an engine that stops answering is waited for: ping retries with doubling delays
-# (1, 2, 4, ... capped at ENGINE_MAX_DELAY s: about 3 minutes in all), each with a progress line.
-ENGINE_RETRIES = 10
-ENGINE_FIRST_DELAY = 1.0
-ENGINE_MAX_DELAY = 30.0
-_OUTAGE: list[str] = []  # set once the bound was spent: every later wait gives up at once
-_RECOVERED = [0.0]  # time.monotonic() when the engine last answered again after an outage
-_ENGINE_LOCK = threading.Lock()  # one thread waits and reports; the others wait for its answer
-
-
-def engine_answers(client) -> bool:
-    try:
-        client.ping()
-        return True
-    except Exception:  # noqa: BLE001 -- any failure to answer is the same here
-        return False
-
-
-def wait_for_engine(client, since: float, log=None) -> None:
-    """Called when a container operation begun at `since` (time.monotonic()) failed. Returns when
-    the fault was the container's: the engine answers and no outage ended since then. Raises
-    EngineInterrupted when the failure was an outage's and the engine answers again (after waiting
-    for it here, or because another thread just did), EngineOutage when it does not come back
-    within the bound (reported on stderr as it waits)."""
-    if engine_answers(client) and _RECOVERED[0] < since:
-        return
-    say = log or (lambda line: print(line, file=sys.stderr, flush=True))
-    with _ENGINE_LOCK:
-        if _OUTAGE:
-            raise EngineOutage(_OUTAGE[0])
-        delay = ENGINE_FIRST_DELAY
-        for attempt in range(1, ENGINE_RETRIES + 2):
-            if engine_answers(client):
-                if _RECOVERED[0] < since:  # this thread saw the outage end: one line for all
-                    say("Docker engine answers again: the judgements it cut are judged again")
-                    _RECOVERED[0] = time.monotonic()
-                raise EngineInterrupted("the Docker engine stopped answering mid-judgement")
-            if attempt > ENGINE_RETRIES:
-                break
-            say(f"Docker engine unreachable, retrying {attempt}/{ENGINE_RETRIES} in {delay:.0f} s")
-            time.sleep(delay)
-            delay = min(delay * 2, ENGINE_MAX_DELAY)
-        _OUTAGE.append(f"the Docker engine did not answer for {ENGINE_RETRIES} tries; what was judged is kept: "
-                       "run the same command again once it is back to continue")
-        raise EngineOutage(_OUTAGE[0])
 
 
 @dataclass(frozen=True)
@@ -403,16 +341,3 @@ def install_cleanup_handlers() -> None:
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
-
-
-def docker_client():
-    """A client for the local engine, or SandboxError saying how to start one."""
-    import docker
-
-    try:
-        client = docker.from_env(timeout=120)
-        client.ping()
-        return client
-    except Exception as exc:
-        raise SandboxError(f"Docker engine not reachable ({type(exc).__name__}); start dockerd "
-                           "(e.g. `dockerd --storage-driver=overlay2 &`) or set DOCKER_HOST") from exc

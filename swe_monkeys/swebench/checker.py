@@ -28,8 +28,8 @@ from typing import Any, Callable, Sequence
 from swe_monkeys.images import sources
 from swe_monkeys.images.builder import ImageBuildError, ImageBuilder
 from swe_monkeys.paths import cache_dir
-from swe_monkeys.sandbox.docker_sandbox import (EngineInterrupted, EngineOutage, Limits, docker_client,
-                                                reap_orphans)
+from swe_monkeys.sandbox.docker_sandbox import Limits, docker_client, reap_orphans
+from swe_monkeys.sandbox.engine import EngineInterrupted, EngineOutage
 from swe_monkeys.store.verdict_cache import VerdictCache, verdict_key
 from swe_monkeys.swebench.grading import GoldStatuses
 from swe_monkeys.swebench.judging_files import judgement_key

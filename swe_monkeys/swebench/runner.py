@@ -15,7 +15,7 @@ test command. Whose fault a failure is follows from where it happened: before th
 content reached the container it is the infrastructure's (infra_error, retried later); once the
 harness works on the candidate's patch or runs its code, a failure counts against the candidate,
 so no candidate can turn itself into an infra_error that is retried forever. An engine that stops
-answering is nobody's fault: the judgement it cut is abandoned (docker_sandbox.wait_for_engine
+answering is nobody's fault: the judgement it cut is abandoned (engine.wait_for_engine
 raises) and judged again once the engine answers, or the run stops (EngineOutage).
 """
 
@@ -27,7 +27,8 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Callable, Iterator
 
-from swe_monkeys.sandbox.docker_sandbox import Limits, SandboxError, wait_for_engine
+from swe_monkeys.sandbox.docker_sandbox import Limits, SandboxError
+from swe_monkeys.sandbox.engine import wait_for_engine
 from swe_monkeys.sandbox.session import CleanSessions, HarnessSession, HarnessSpec, SessionBroken
 from swe_monkeys.swebench import canaries, grading, parsers
 from swe_monkeys.swebench.grading import GoldStatuses

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from swe_monkeys.errors import SweMonkeysError
 from swe_monkeys.store.verdict_cache import VerdictCache
-from swe_monkeys.sandbox.docker_sandbox import EngineInterrupted, EngineOutage
+from swe_monkeys.sandbox.engine import EngineInterrupted, EngineOutage
 from swe_monkeys.swebench.checker import ENGINE_COMEBACKS, VerifyConfig, gold_key, open_engine
 from swe_monkeys.swebench.spec import load_spec
 from swe_monkeys.swebench.validation_table import spec_hash
