@@ -110,18 +110,18 @@ DEMO_MODEL = "qwen2.5-coder-0.5b"  # the README's first command's model
 
 @pytest.fixture(scope="session")
 def demo_endpoint(vllm_python):
-    """(base_url, model, context) of a real vLLM server with the demo model (Qwen2.5-Coder-0.5B on the
+    """(base_url, model, context, log path) of a real vLLM server with the demo model (Qwen2.5-Coder-0.5B on the
     CPU), for the tests that need a model that can fix things. SWE_MONKEYS_DEMO_URL points them at a
     running server."""
     from swe_monkeys.sampling.models import installed_dir
     from swe_monkeys.sampling.server import ServeConfig, served_model
 
     if os.environ.get("SWE_MONKEYS_DEMO_URL"):
-        yield os.environ["SWE_MONKEYS_DEMO_URL"], "", 8192
+        yield os.environ["SWE_MONKEYS_DEMO_URL"], "", 8192, None
         return
     if installed_dir(DEMO_MODEL) is None:
         vllm_unavailable(f"demo model {DEMO_MODEL} is not installed (swe-monkeys model install --model {DEMO_MODEL})")
     config = ServeConfig(model=DEMO_MODEL, python=vllm_python, max_model_len=8192, cpu_kv_cache_gb=1,
                          extra_args=("--enforce-eager",))
     with served_model(config) as served:
-        yield served.base_url, served.model, 8192
+        yield served.base_url, served.model, 8192, served.log_path

