@@ -20,10 +20,45 @@ from swe_monkeys.metrics.cost import LinearCost
 from swe_monkeys.pricing import Baseline
 from swe_monkeys.errors import SweMonkeysError
 
-__all__ = ["K_MAX", "TargetPlan", "BudgetPlan", "BaselineMatch", "smallest_k", "k_for_target", "budget_plan",
-           "beat_baselines"]
+__all__ = ["K_MAX", "CHECKED_MULTIPLE", "MAX_MULTIPLE", "TargetPlan", "BudgetPlan", "BaselineMatch", "Reach",
+           "smallest_k", "k_for_target", "budget_plan", "beat_baselines"]
 
 K_MAX = 10_000_000  # beyond this many samples per problem a plan is not a plan
+# How far past the samples measured per problem a forecast is trusted. The backtest study
+# (swe_monkeys.metrics.backtest) checked forecasts at 10 and 100 x the samples they were fitted
+# on; the paper's power laws held over about four orders of magnitude of k. A budget of $1e9 on an
+# 8-sample pilot "bought" k = 9e10 at a printed 100.0% coverage: past 100 x an answer is flagged
+# as a guess from the fitted shape, past 10,000 x no forecast is given at all.
+CHECKED_MULTIPLE = 100
+MAX_MULTIPLE = 10_000
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How far a forecast fitted on `measured` samples per problem may be read: checked up to
+    `checked_k`, given at all up to `max_k`."""
+
+    measured: int
+
+    @property
+    def checked_k(self) -> int:
+        return CHECKED_MULTIPLE * self.measured
+
+    @property
+    def max_k(self) -> int:
+        return min(K_MAX, MAX_MULTIPLE * self.measured)
+
+    def describe(self, k: Optional[int]) -> dict[str, Any]:
+        """k's distance from the data: multiple of the measured samples, and whether it is within
+        what the backtests checked (`checked`) and what a forecast is given for (`forecast`)."""
+        if k is None:
+            return {"k": None, "multiple": None, "checked": False, "forecast": False}
+        return {"k": int(k), "multiple": k / self.measured, "checked": k <= self.checked_k,
+                "forecast": k <= self.max_k}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"measured_k": self.measured, "checked_multiple": CHECKED_MULTIPLE, "checked_k": self.checked_k,
+                "max_multiple": MAX_MULTIPLE, "max_k": self.max_k}
 
 
 class PlanError(SweMonkeysError, ValueError):
@@ -89,7 +124,8 @@ def k_for_target(forecast, target: float, cost: Optional[LinearCost] = None, n_p
 @dataclass(frozen=True)
 class BudgetPlan:
     """What `budget` dollars buy over n_problems: k samples per problem and the coverage forecast
-    there (low .. high); k_range is the k at the dear .. cheap end of the cost per sample."""
+    at k_forecast (low .. high): k itself, or the farthest k a forecast is given for when the budget
+    buys more; k_range is the k at the dear .. cheap end of the cost per sample."""
 
     budget: float
     n_problems: int
@@ -99,6 +135,7 @@ class BudgetPlan:
     high: float
     k_range: tuple[int, int]
     dollars: float  # what k samples of every problem cost (<= budget)
+    k_forecast: int = 0  # where the coverage is read: min(k, k_max)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,11 +148,12 @@ def _affordable(budget: float, n_problems: int, fixed: float, per_sample: float)
 
 
 def budget_plan(forecast, cost: LinearCost, budget: float, n_problems: int,
-                per_sample_range: Optional[tuple[float, float]] = None) -> BudgetPlan:
+                per_sample_range: Optional[tuple[float, float]] = None, k_max: Optional[int] = None) -> BudgetPlan:
     """The most samples per problem `budget` dollars pay for, and the coverage they buy.
 
     The interval spans both the forecast's interval and, with `per_sample_range`, the k bought at
-    the dear end (fewest samples, low end of coverage) and at the cheap end (most, high end).
+    the dear end (fewest samples, low end of coverage) and at the cheap end (most, high end). With
+    `k_max`, coverage is read at no k beyond it (the k bought is still reported as bought).
     """
     if n_problems < 1 or budget < 0:
         raise PlanError("need n_problems >= 1 and a budget >= 0")
@@ -124,11 +162,12 @@ def budget_plan(forecast, cost: LinearCost, budget: float, n_problems: int,
     k_few, k_many = (_affordable(budget, n_problems, cost.fixed_per_problem, rate) for rate in (dear, cheap))
     if k == 0:
         return BudgetPlan(budget, n_problems, 0, 0.0, 0.0, 0.0, (k_few, k_many), 0.0)
-    coverage = float(forecast.predict(k))
-    low = float(forecast.interval(max(k_few, 1))[0]) if k_few else 0.0
-    high = float(forecast.interval(k_many)[1])
+    read = (lambda x: x) if k_max is None else (lambda x: min(x, k_max))
+    coverage = float(forecast.predict(read(k)))
+    low = float(forecast.interval(read(max(k_few, 1)))[0]) if k_few else 0.0
+    high = float(forecast.interval(read(k_many))[1])
     return BudgetPlan(budget, n_problems, k, coverage, min(low, coverage), max(high, coverage), (k_few, k_many),
-                      float(n_problems * cost.at(k)))
+                      float(n_problems * cost.at(k)), read(k))
 
 
 @dataclass(frozen=True)
