@@ -16,7 +16,8 @@ import typer
 def plan(
     run: Annotated[Path, typer.Argument(help="A pilot run directory (holds run.sqlite).")],
     target: Annotated[Optional[float], typer.Option(help="Coverage to reach, a fraction (0.5 = 50%).")] = None,
-    budget_dollars: Annotated[Optional[float], typer.Option(help="Dollars to spend: the k they buy.")] = None,
+    budget_dollars: Annotated[Optional[float], typer.Option(help="Dollars to spend: the k they buy (needs a price: "
+                                                            "the run's, --model or --hardware).")] = None,
     problems: Annotated[Optional[int], typer.Option(min=1, help="Problems to plan for (default: the baselines' "
                                                     "benchmark size, else the run's).")] = None,
     model: Annotated[Optional[str], typer.Option(help="Price the run as this configs/pricing.yaml model.")] = None,
@@ -31,7 +32,9 @@ def plan(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Samples per problem and dollars for a target coverage (or what a budget buys), with intervals,
-    for the run's model and every baseline, and the k from which the model beats each baseline."""
+    for the run's model and every baseline, and the k from which the model beats each baseline.
+    Without a price the k still comes, with dollars unknown. Each k is said as a multiple of the
+    samples measured: flagged past 100 x, not forecast past 10,000 x."""
     from swe_monkeys.cli.lifecycle import fail
     from swe_monkeys.metrics.plan_run import PlanOptions, build_plan, plan_text
 
