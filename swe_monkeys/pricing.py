@@ -7,6 +7,7 @@ benchmark names as whatever the sampler or dataset called them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -15,7 +16,7 @@ from swe_monkeys.paths import CONFIGS
 from swe_monkeys.errors import SweMonkeysError
 
 __all__ = ["ModelPrice", "GpuPrice", "Pricing", "Baseline", "BaselineSet", "load_pricing", "load_baselines",
-           "PricingError", "find_baselines"]
+           "PricingError", "find_baselines", "format_dollars"]
 
 
 class PricingError(SweMonkeysError, ValueError):
@@ -164,3 +165,19 @@ def find_baselines(sets: dict[str, BaselineSet], benchmark: Optional[str]) -> Op
         if wanted in {n.lower() for n in (item.benchmark, *item.aliases)}:
             return item
     return None
+
+
+def format_dollars(x: Optional[float]) -> str:
+    """US dollars as people read them: "$1,234", "$12.50", "$0.0084", "$0.000000238" (three significant
+    digits below a dollar, never "2.384e-07"); "-" for a missing or infinite amount."""
+    if x is None or not math.isfinite(x):
+        return "-"
+    if x < 0:
+        return "-" + format_dollars(-x)
+    if x == 0 or x >= 100:
+        return f"${x:,.0f}"
+    if x >= 1:
+        return f"${x:,.2f}"
+    text = f"{x:.{max(2, 2 - math.floor(math.log10(x)))}f}".rstrip("0")
+    whole, _, cents = text.partition(".")
+    return f"${whole}.{cents.ljust(2, '0')}"

@@ -14,7 +14,8 @@ import typer
 def report(
     run: Annotated[Path, typer.Argument(help="Run directory (holds run.sqlite).")],
     out: Annotated[Optional[Path], typer.Option(help="Where to write PNG/HTML/JSON (default RUN/report).")] = None,
-    model: Annotated[Optional[str], typer.Option(help="Price the run as this model (configs/pricing.yaml).")] = None,
+    model: Annotated[Optional[str], typer.Option(help="Price the run as this model (configs/pricing.yaml); "
+                                                 "the run keeps its own name.")] = None,
     gpu: Annotated[Optional[str], typer.Option(help="GPU price entry for recorded GPU-seconds.")] = None,
     benchmark: Annotated[Optional[str], typer.Option(help="Benchmark whose baselines apply, e.g. swe-bench-lite.")]
     = None,

@@ -21,6 +21,7 @@ scipy is imported inside the functions so that importing swe_monkeys.metrics sta
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,13 +33,19 @@ __all__ = ["PowerLawFit", "BetaFit", "Extrapolation", "power_law_coverage", "fit
 
 @dataclass(frozen=True)
 class PowerLawFit:
-    """c(k) = base ** (a * k**b); `rmse` is over the points it was fitted on."""
+    """c(k) = base ** (a * k**b); `rmse` is over the points it was fitted on. `caveat` says in words
+    why the fit cannot be trusted ("" when nothing is known against it)."""
 
     a: float
     b: float
     base: float
     rmse: float
     n_points: int
+    caveat: str = ""
+
+    @property
+    def reliable(self) -> bool:
+        return not self.caveat
 
     def predict(self, k) -> np.ndarray:
         return power_law_coverage(k, self.a, self.b, self.base)
@@ -79,7 +86,7 @@ def _power_law_start(ks: np.ndarray, cov: np.ndarray, base: float) -> tuple[floa
 
 def fit_power_law(ks, coverage, base: float = 10.0) -> PowerLawFit:
     """Least-squares fit of the power law to a coverage curve (scipy.optimize.curve_fit)."""
-    from scipy.optimize import curve_fit
+    from scipy.optimize import OptimizeWarning, curve_fit
 
     ks = np.asarray(ks, dtype=np.float64)
     cov = np.asarray(coverage, dtype=np.float64)
@@ -92,11 +99,24 @@ def fit_power_law(ks, coverage, base: float = 10.0) -> PowerLawFit:
     def model(k, a, b):
         return power_law_coverage(k, a, b, base)
 
-    # a <= 0 keeps c(k) <= 1; trf with bounds is robust when the curve touches 0 or 1.
-    (a, b), _ = curve_fit(model, ks, cov, p0=(min(a0, -1e-9), b0), bounds=([-np.inf, -np.inf], [0.0, np.inf]),
-                          maxfev=10_000)
+    # a <= 0 keeps c(k) <= 1; trf with bounds is robust when the curve touches 0 or 1. scipy warns
+    # (OptimizeWarning, on stderr) when the parameters' covariance is undefined: two points for two
+    # parameters, or a curve the data cannot pin down. That is a fact about the fit, so it is kept
+    # on the fit, in words, for whoever shows it.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", OptimizeWarning)
+        (a, b), pcov = curve_fit(model, ks, cov, p0=(min(a0, -1e-9), b0),
+                                 bounds=([-np.inf, -np.inf], [0.0, np.inf]), maxfev=10_000)
+    undefined = any(issubclass(w.category, OptimizeWarning) for w in caught) or not np.isfinite(pcov).all()
     rmse = float(np.sqrt(np.mean((model(ks, a, b) - cov) ** 2)))
-    return PowerLawFit(float(a), float(b), base, rmse, ks.size)
+    return PowerLawFit(float(a), float(b), base, rmse, ks.size, _caveat(ks.size) if undefined else "")
+
+
+def _caveat(n_points: int) -> str:
+    if n_points <= 2:
+        return (f"unreliable: {n_points} points for 2 parameters, so the curve passes through them exactly "
+                "and nothing checks it")
+    return "unreliable: the points do not pin down both parameters (scipy could not estimate their uncertainty)"
 
 
 def beta_coverage(k, alpha: float, beta: float) -> np.ndarray:

@@ -35,8 +35,9 @@ class HardwarePrice:
 
     @property
     def basis(self) -> str:
-        memory = ", from memory" if self.from_memory else ""
-        return f"{self.name} ${self.dollars_per_hour:g}/{self.unit} as of {self.as_of} ({self.source}{memory})"
+        # A price written down without its page open is not a citation: say so, and where to check it.
+        source = f"unverified, check {self.source}" if self.from_memory else self.source
+        return f"{self.name} ${self.dollars_per_hour:g}/{self.unit} as of {self.as_of} ({source})"
 
 
 def load_hardware(path: Optional[Path] = None) -> dict[str, HardwarePrice]:

@@ -12,7 +12,9 @@ import json
 import math
 from pathlib import Path
 
-__all__ = ["render_text", "render_json", "render_html", "write_report_files"]
+from swe_monkeys.pricing import format_dollars
+
+__all__ = ["render_text", "render_json", "render_html", "write_report_files", "count"]
 
 Table = tuple[str, list[str], list[list[str]]]  # title, header, rows of cells
 
@@ -21,20 +23,26 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
+def count(n: int, noun: str) -> str:
+    """ "1 problem", "12 problems" (a title reading "1 problems" is the first thing a reader sees)."""
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
 def _money(x: float | None, unit: str = "$") -> str:
     if x is None or not math.isfinite(x):
         return "-"
-    return f"${x:.4g}" if unit == "$" else f"{x:.3g} {unit}"
+    return format_dollars(x) if unit == "$" else f"{x:.3g} {unit}"
 
 
 def _header_lines(report) -> list[str]:
     left = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in report.excluded.items() if v)
-    spread = (f"{report.samples_max} judged sample{'s' * (report.samples_max > 1)} each"
+    spread = (f"{count(report.samples_max, 'judged sample')} each"
               if report.samples_min == report.samples_max
               else f"{report.samples_min}..{report.samples_max} judged samples each")
-    return [f"run {report.run_dir}   task {report.task or '-'}   model {report.model or '-'}   "
+    priced = f" (priced as {report.priced_as})" if report.priced_as else ""
+    return [f"run {report.run_dir}   task {report.task or '-'}   model {report.model or '-'}{priced}   "
             f"benchmark {report.benchmark or '-'}",
-            f"{report.n_problems} problems, {spread}; left out: {left or 'nothing'} "
+            f"{count(report.n_problems, 'problem')}, {spread}; left out: {left or 'nothing'} "
             "(unverified samples and infra errors never count as right or wrong)"]
 
 
@@ -54,16 +62,18 @@ def _fit_table(report) -> Table:
     if report.power_law:
         p = report.power_law
         rows.append(["power law", f"c(k) = {p.base:g}^(a*k^b), a = {p.a:.4g}, b = {p.b:.4g}",
-                     f"rmse {100 * p.rmse:.2f} pp on {p.n_points} log-spaced k"])
+                     p.caveat or f"rmse {100 * p.rmse:.2f} pp on {p.n_points} log-spaced k"])
     if report.beta:
         b = report.beta
         rows.append(["Beta model", f"p ~ Beta({b.alpha:.4g}, {b.beta:.4g}), mean p {_pct(b.mean_p)}",
                      f"log-likelihood {b.log_likelihood:.1f}"])
     if report.extrapolation:
         e = report.extrapolation
+        # The power law is fitted on k = 1..fit_samples: through 2 points, 2 parameters check nothing.
+        shaky = ", unreliable: fitted through 2 points" if e.fit_samples <= 2 else ""
         rows.append(["extrapolation", f"fit on {e.fit_samples} samples/problem, predict k = {e.target_k} "
                      f"(observed {_pct(e.observed)})",
-                     f"power law {_pct(e.power_law)} ({100 * e.power_law_error:+.1f} pp), "
+                     f"power law {_pct(e.power_law)} ({100 * e.power_law_error:+.1f} pp{shaky}), "
                      f"Beta {_pct(e.beta)} ({100 * e.beta_error:+.1f} pp)"])
     return ("Scaling fits", ["model", "fit", "quality"], rows)
 
@@ -111,9 +121,10 @@ def _table1(report) -> list[Table]:
 
     if not report.table1:
         return []
-    rows = [[r.model, f"{r.dollars_per_attempt:.4g}", str(r.attempts), f"{r.solved_pct:.2f}",
-             f"{r.total_dollars:.3g}", format_relative(rel)] for r, rel in zip(report.table1, report.table1_relative)]
-    header = ["model", "cost per attempt ($)", "attempts", "solved (%)", "total cost ($)", "relative total cost"]
+    rows = [[r.model, format_dollars(r.dollars_per_attempt), str(r.attempts), f"{r.solved_pct:.2f}",
+             format_dollars(r.total_dollars), format_relative(rel)]
+            for r, rel in zip(report.table1, report.table1_relative)]
+    header = ["model", "cost per attempt", "attempts", "solved (%)", "total cost", "relative total cost"]
     return [(f"Table 1 (baselines: {report.table1_source})", header, rows)]
 
 

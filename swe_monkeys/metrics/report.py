@@ -33,7 +33,7 @@ class ReportError(SweMonkeysError, ValueError):
 
 @dataclass(frozen=True)
 class ReportOptions:
-    model: Optional[str] = None  # price the run as this model (default: the run's own)
+    model: Optional[str] = None  # price the run as this model (default: the run's own); never renames the run
     gpu: Optional[str] = None  # GPU entry for GPU-seconds (default: the run's, then the model's)
     benchmark: Optional[str] = None  # which baselines apply (default: the run's benchmark/dataset/task)
     attempts: Optional[int] = None  # k of the run's Table 1 row (default: fewest beating every baseline)
@@ -82,6 +82,7 @@ class Report:
     backtest: list[dict[str, Any]] = field(default_factory=list)  # per model, method and k (backtest.backtest)
     allocation: Optional[dict[str, Any]] = None  # an adaptive run: what it saved (metrics.allocation)
     flags: Optional[dict[str, Any]] = None  # resolved, flagged (metrics.flagged): beside coverage, not in it
+    priced_as: Optional[str] = None  # --model, when it differs from the run's model: whose prices apply
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -231,12 +232,14 @@ def build_report(run_dir: Path, options: ReportOptions = ReportOptions()) -> Rep
         raise ReportError(f"{run_dir} has no judged samples yet ({excluded['unverified']} unverified, "
                           f"{excluded['infra_error']} infra errors): run verify first")
     ks, display, fit_ks = _report_ks(int(n.max()))
-    model = options.model or meta["model"] or Counter(r["model"] for r in rows).most_common(1)[0][0] or None
+    # The run's own model names the run; --model only prices it (it must not retitle the run).
+    model = meta["model"] or Counter(r["model"] for r in rows).most_common(1)[0][0] or None
     report = Report(run_dir=str(run_dir), task=meta["task"], model=model,
                     benchmark=options.benchmark or meta["benchmark"] or meta["dataset"] or meta["task"],
                     n_problems=len(ids), samples_min=int(n.min()), samples_max=int(n.max()), excluded=excluded,
                     ks=ks.tolist(), display_ks=display, fit_ks=fit_ks,
-                    curves=[_curve("coverage", passk.pass_at_k_matrix(n, c, ks), options)])
+                    curves=[_curve("coverage", passk.pass_at_k_matrix(n, c, ks), options)],
+                    priced_as=options.model if options.model and options.model != model else None)
     if report.samples_min < report.samples_max:
         report.notes.append(f"problems have {report.samples_min}..{report.samples_max} judged samples; beyond its "
                             "own n a problem counts as solved only if it was (a lower bound)")

@@ -89,7 +89,8 @@ def _table1(report, cost: LinearCost, coverage_all: np.ndarray, baselines: Basel
     k = min(k, n_max)
     # Totals are at the benchmark's size so that the column compares like with like; the run may
     # have covered only part of it (the relative column is per problem either way).
-    run_row = Table1Row(f"{report.model or 'this run'} (this run)", float(cost.at(k)) / k, k,
+    priced = f", priced as {report.priced_as}" if report.priced_as else ""
+    run_row = Table1Row(f"{report.model or 'this run'} (this run{priced})", float(cost.at(k)) / k, k,
                         float(coverage_all[k - 1]) * 100.0, baselines.n_problems, note=f"pass@{k} of this run")
     if run_row.dollars_per_problem <= 0:
         return
@@ -106,7 +107,7 @@ def add_cost(report, rows: list[dict], meta: dict, coverage_all: np.ndarray, opt
     A broken pricing file raises PricingError (one clear line on the command line)."""
     imported = meta.get("imported") and not any(r["prompt_tokens"] or r["completion_tokens"] for r in rows)
     # Samples made elsewhere carry no token counts: pricing them has nothing to say.
-    costs, notes = ([], []) if imported else _costs(rows, meta, report.model, options)
+    costs, notes = ([], []) if imported else _costs(rows, meta, report.priced_as or report.model, options)
     baselines = find_baselines(load_baselines(options.baselines_path), report.benchmark)
     report.notes += notes
     if baselines:
