@@ -46,15 +46,19 @@ def _axes(title: str):
     return fig, ax
 
 
-def _plain_log_x(ax, label: str, fmt=lambda v: f"{v:g}") -> None:
-    """Log x axis labelled in plain numbers at 1, 2 and 5 of each decade (at each decade alone past
-    four of them), unlabelled minor ticks: the default formatter writes "2x10^0" on short ranges."""
+def _plain_log_x(ax, label: str, fmt=None) -> None:
+    """Log x axis labelled in plain numbers: every integer k within one decade, else 1, 2 and 5 of each
+    decade (each decade alone past four of them); minor ticks unlabelled. The default formatter
+    writes "2x10^0" on short ranges."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     ax.set_xscale("log")
     low, high = ax.get_xlim()
-    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if high / low <= 1e4 else (1.0,)))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt(v)))
+    subs = (1.0, 2.0, 5.0) if high / low <= 1e4 else (1.0,)
+    if fmt is None and high / low <= 10:  # short labels (k) fit at every integer
+        subs = tuple(float(s) for s in range(1, 10))
+    ax.xaxis.set_major_locator(LogLocator(subs=subs))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: (fmt or "{:g}".format)(v)))
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(f"{label} (log scale)")
 
@@ -108,7 +112,7 @@ def cost_figure(report):
     priced = f", priced as {report.priced_as}" if report.priced_as else ""
     fig, ax = _axes(f"{_about(report)}{priced}\nshare of problems solved against the cost of k samples per problem")
     ax.plot(np.array(cost.per_problem), 100 * np.array(report.coverage.values), marker="o", markersize=3,
-            label=f"{_who(report)}, k = 1..{report.samples_max}")
+            label=f"{_who(report)}, k = {'1..' * (report.samples_max > 1)}{report.samples_max}")
     if cost.primary.unit == "$":
         for i, point in enumerate(report.baseline_points):
             ax.scatter([point["cost_per_problem"]], [point["solved_pct"]], marker="*", s=140, zorder=3,
