@@ -16,7 +16,7 @@ import hashlib
 from pathlib import Path
 from typing import Any, Optional
 
-from swe_monkeys.jsonl import parse_jsonl
+from swe_monkeys.jsonl import decode_utf8, parse_jsonl
 from swe_monkeys.store.run_store import RunStore
 from swe_monkeys.tasks import Extracted, Task, TaskError, TaskProblem
 from swe_monkeys.tasks.pipeline import content_key, record_task
@@ -64,7 +64,7 @@ def import_file(store: RunStore, task: Task, problems: list[TaskProblem], path: 
     done = {m.get("import_key") for m in store.candidate_metas().values()}
     known = {p.id: p for p in problems}
     staged, skipped = [], 0
-    for number, row in parse_jsonl(data.decode("utf-8", errors="replace"), str(path), TaskError, "line"):
+    for number, row in parse_jsonl(decode_utf8(data, str(path), TaskError), str(path), TaskError, "line"):
         where = f"{path}: line {number}"
         pid = _problem_id(row, task, known, where)
         key = f"{digest[:16]}:{number}"
