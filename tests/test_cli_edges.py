@@ -68,10 +68,11 @@ def test_other_usage_errors_are_one_line_too():
 
 
 def test_a_count_of_one_is_accepted():
-    """The ranges start at one: `-k 1` gets past the parser (and fails later, for want of a model)."""
+    """The ranges start at one: `-k 1` gets past the parser (and is refused next, for want of a model)."""
     result = invoke("solve", "example:calc", "-k", "1", "--concurrency", "1", "--workers", "1", "--no-verify")
-    assert result.exit_code == 1 and error_lines(result) == [
-        "error: give a model: --base-url URL, --serve MODEL or --fake SCRIPT"], result.output
+    assert result.exit_code == 2 and error_lines(result) == [
+        "error: give a model: --base-url URL, --serve MODEL or --fake SCRIPT (see 'swe-monkeys solve --help')"], \
+        result.output
 
 
 # User mistakes: one `error: ...` line on stderr and a non-zero exit -- never a traceback -- and no
@@ -84,7 +85,7 @@ MISTAKES = [
     (["solve", "example:calc", "--fake", "{not_json}", "--no-verify"], 1, "cannot read a fake script"),
     (["solve", "example:calc", "--fake", "{script}", "--concurrency", "0"], 2,
      "error: Invalid value for '--concurrency': "),
-    (["score"], 1, "error: give a scoring model: --base-url URL or --serve MODEL"),
+    (["score"], 2, "error: give a model: --base-url URL or --serve MODEL"),
     (["sample", "missing.jsonl", "-k", "1"], 2,
      "error: Invalid value for 'prompts': file 'missing.jsonl' does not exist."),
     (["sample", "{bad_prompts}", "-k", "1", "--base-url", "http://127.0.0.1:9/v1"], 1,
@@ -156,8 +157,9 @@ def test_bad_predictions_lose_nothing_of_the_run(tmp_path, instances, examples):
 
 def test_verify_of_a_folder_that_is_no_run_leaves_it_alone(tmp_path):
     result = invoke("verify", "--run", tmp_path / "nope")
-    assert result.exit_code == 1 and error_lines(result) == [
-        f"error: {tmp_path / 'nope'}: not a run (no run.sqlite); give predictions to verify SWE-bench patches"]
+    assert result.exit_code == 2 and error_lines(result) == [
+        f"error: Invalid value for '--run': {tmp_path / 'nope'}: not a run (no run.sqlite); give PREDICTIONS to "
+        "verify SWE-bench patches (see 'swe-monkeys verify --help')"]
     assert not (tmp_path / "nope").exists()
 
 

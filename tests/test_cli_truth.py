@@ -134,7 +134,8 @@ def test_show_lists_every_candidate_and_explains_one(tmp_path, predictions):
 
 def test_show_refuses_what_is_not_there_in_one_line(tmp_path, predictions):
     missing = invoke("show", tmp_path / "nope")
-    assert missing.exit_code == 1 and missing.stderr.strip() == f"error: {tmp_path / 'nope'}: not a run (no run.sqlite)"
+    assert missing.exit_code == 2 and missing.stderr.strip() == (
+        f"error: Invalid value for 'RUN': {tmp_path / 'nope'}: not a run (no run.sqlite) (see 'swe-monkeys show --help')")
     assert not (tmp_path / "nope").exists()
     assert invoke(*predictions).exit_code == 0
     unknown = invoke("show", tmp_path / "run", "99")

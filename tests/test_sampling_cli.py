@@ -69,7 +69,7 @@ def test_clear_errors_for_bad_endpoints_and_inputs(tmp_path, prompts, monkeypatc
                        "--model", "gpt-9")
         nothing = invoke("sample", prompts, "--run", tmp_path / "run", "--samples", 1)
     assert wrong.exit_code == 1 and "does not serve 'gpt-9'; it serves: fake-model" in wrong.output
-    assert nothing.exit_code == 1 and "give an endpoint (--base-url) or a model to serve (--serve)" in nothing.output
+    assert nothing.exit_code == 2 and "give a model: --base-url URL or --serve MODEL" in nothing.output
 
 
 def test_model_ls_lists_the_bundled_models(tmp_path, monkeypatch):

@@ -104,15 +104,15 @@ def test_stop_on_success_stops_sampling(tmp_path, examples, repo_cache, images):
     assert result.winners["swe-monkeys__calc-1"].index == 0
 
 
-@pytest.mark.parametrize("args, message", [
-    (["swe-monkeys__nope-1", "--dataset", "{calc}"], "no instance matches swe-monkeys__nope-1"),
-    (["swe-monkeys__calc-1"], "give --dataset"),
-    (["{broken}"], "row 1: instance row"),
-    (["{calc}", "--base-url", "http://127.0.0.1:9/v1"], "error: "),
-    (["{calc}", "--repo-cache", "{empty}"], "is not in the repo cache"),
-    (["{calc}"], "give a model"),
+@pytest.mark.parametrize("args, message, code", [
+    (["swe-monkeys__nope-1", "--dataset", "{calc}"], "no instance matches swe-monkeys__nope-1", 1),
+    (["swe-monkeys__calc-1"], "give --dataset", 2),  # usage errors: the command line, not the input
+    (["{broken}"], "row 1: instance row", 1),
+    (["{calc}", "--base-url", "http://127.0.0.1:9/v1"], "error: ", 1),
+    (["{calc}", "--repo-cache", "{empty}"], "is not in the repo cache", 1),
+    (["{calc}"], "give a model", 2),
 ])
-def test_bad_input_is_one_line_and_non_zero(tmp_path, calc_file, script_file, repo_cache, args, message):
+def test_bad_input_is_one_line_and_non_zero(tmp_path, calc_file, script_file, repo_cache, args, message, code):
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps([{"instance_id": "x__y-1", "repo": "x/y"}]))
     (tmp_path / "empty").mkdir()
@@ -124,7 +124,7 @@ def test_bad_input_is_one_line_and_non_zero(tmp_path, calc_file, script_file, re
     if message == "is not in the repo cache":
         extra += ["--fake", str(script_file)]
     result = CliRunner().invoke(app, ["solve", *args, *extra, "--run", str(tmp_path / "run"), "--no-verify"])
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == code, result.output
     lines = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and message in lines[0], result.output
 

@@ -10,15 +10,17 @@ from __future__ import annotations
 import typer
 
 from swe_monkeys.cli import bench, demo, images, plan, report, sample, show, solve, tasks, verify
+from swe_monkeys.cli.common import HELP_LAYOUT
 from swe_monkeys.cli.lifecycle import OneLineUsage
 
-EXIT_CODES = ("Exit codes: 0 done; 1 an error, one 'error: ...' line on stderr (bad input, an unknown name, no "
-              "endpoint or Docker engine), or work not done (verify: candidates not judged; sample, solve, sweep: "
-              "samples not drawn; validate: an instance not valid; images build: an image not built); 2 a usage "
-              "error, one 'error: ...' line (an option out of range, a missing file, an unknown option); 3 solve: "
+EXIT_CODES = ("Exit codes: 0 done; 1 an error, one 'error: ...' line on stderr (bad input, an unknown name, an "
+              "unreachable endpoint, no Docker engine), or work not done (verify: candidates not judged; sample, "
+              "solve, sweep: samples not drawn; validate: an instance not valid; images build: an image not built); "
+              "2 a usage error, one 'error: ...' line, nothing started (an option out of range, options missing or "
+              "in conflict, no model given, a file or run given that is not there, an unknown option); 3 solve: "
               "candidates verified, none resolved; 130 interrupted (Ctrl-C, SIGTERM), what was done is kept.")
 
-app = typer.Typer(cls=OneLineUsage, no_args_is_help=True, add_completion=False, epilog=EXIT_CODES,
+app = typer.Typer(cls=OneLineUsage, no_args_is_help=True, add_completion=False, epilog=EXIT_CODES, **HELP_LAYOUT,
                   help="Repeated sampling with automatic verification (Large Language Monkeys).")
 app.command("demo")(demo.demo)
 app.command("solve")(solve.solve)
@@ -26,9 +28,11 @@ app.command("sweep")(solve.sweep)
 app.command("verify")(verify.verify)
 app.command("validate")(verify.validate)
 app.command("specs")(verify.specs)
-app.command("report")(report.report)
+# report's and plan's first docstring lines run past the commands list's width (click cuts them with
+# "..."): their one-line summaries are given here
+app.command("report", short_help="Coverage, scaling fits and cost of a run; plots and HTML.")(report.report)
 app.command("show")(show.show)
-app.command("plan")(plan.plan)
+app.command("plan", short_help="Samples and dollars for a target coverage, or what a budget buys.")(plan.plan)
 app.command("import")(tasks.import_samples)
 app.command("score")(tasks.score)
 app.command("sample")(sample.sample)

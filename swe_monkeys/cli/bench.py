@@ -6,14 +6,17 @@ from pathlib import Path
 
 import typer
 
+from swe_monkeys.cli.common import HELP_LAYOUT, existing_path
 from swe_monkeys.cli.common import emit as _emit
 
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, **HELP_LAYOUT)
 
 
 @app.command("metrics")
 def metrics(as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
-    """pass@k at 40 values of k plus both scaling fits on 300 problems x 10,000 samples."""
+    """Time pass@k and the scaling fits on a synthetic table.
+
+    pass@k at 40 values of k plus both scaling fits on 300 problems x 10,000 samples."""
     from swe_monkeys.metrics.bench import run_metrics_bench
 
     _emit(run_metrics_bench(), as_json)
@@ -34,12 +37,16 @@ def verify(
                                        "(0 = skip)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Per-candidate cost against the bare test run, and a batch with and without fail-fast."""
+    """Time verification per candidate against the bare test run.
+
+    Also a batch of candidates with and without fail-fast."""
     import tempfile
 
     from swe_monkeys.cli.lifecycle import fail
     from swe_monkeys.swebench.bench import BenchTarget, example_target, run_verify_bench
 
+    if instances is not None:
+        existing_path(instances, "'--instances'")
     with fail(), tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         if instance:
             from swe_monkeys.images.sources import default_repo_cache
@@ -75,7 +82,9 @@ def edits(
     run: Path = typer.Option(None, "--run", help="Keep the bench's run here (for `report`, `verify --run`)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Shares of a model's samples by edit outcome (and by the recovery rule that saved them), and resolved."""
+    """Shares of a model's samples by edit outcome.
+
+    Also by the recovery rule that saved them, and how many resolved."""
     import tempfile
 
     from swe_monkeys.cli.lifecycle import fail
@@ -84,6 +93,8 @@ def edits(
     from swe_monkeys.swebench.dataset import load_instances
     from swe_monkeys.swebench.edit_bench import bench_instances, run_edits_bench
 
+    if instances is not None:
+        existing_path(instances, "'--instances'")
     with fail(), tempfile.TemporaryDirectory(prefix="bench-edits-") as tmp:
         extra = load_instances(instances, instance) if instance and instances else []
         chosen = bench_instances(tuple(examples), extra, repo_cache, Path(tmp) / "repos")
@@ -101,7 +112,7 @@ def code(
     dataset: str = typer.Option("", help="HumanEval file/folder (default: ../shared/data/humaneval if there)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Programs/s: many programs per warm container against one container per program."""
+    """Programs per second: warm containers against one container each."""
 
     from swe_monkeys.cli.lifecycle import fail
     from swe_monkeys.tasks.code_bench import run_code_bench
@@ -119,7 +130,9 @@ def cluster(
     ray: str = typer.Option("local", "--ray", help="local (a one-node cluster in this process), auto or HOST:PORT."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Verification candidates/s on this machine and with 1 and 2 Ray actors, and the Ray path's overhead."""
+    """Verification candidates per second with and without Ray.
+
+    On this machine and with 1 and 2 Ray actors, and the Ray path's overhead."""
     import tempfile
 
     from swe_monkeys.cli.lifecycle import fail
@@ -137,11 +150,14 @@ def flags(
                                    "(e.g. ../shared/data/swe-bench-lite)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Tamper flags on every gold patch: scanned, flagged, per primitive, each flagged instance and why."""
+    """Tamper flags on every gold patch of a dataset.
+
+    Scanned, flagged, per primitive, and each flagged instance with why."""
     from swe_monkeys.cli.lifecycle import fail
     from swe_monkeys.swebench.dataset import load_instances
     from swe_monkeys.swebench.tamper_flags import gold_flags
 
+    existing_path(instances, "'--instances'")
     with fail():
         result = gold_flags(load_instances(instances))
     _emit(result, as_json)

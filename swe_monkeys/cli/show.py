@@ -11,25 +11,28 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from swe_monkeys.cli.lifecycle import fail, fail_now
+from swe_monkeys.cli.common import existing_run
+from swe_monkeys.cli.lifecycle import fail
 
 REASON_WIDTH = 100  # the list's reasons are cut here; `show RUN ID` prints the whole one
 
 
 def show(
-    run: Annotated[Path, typer.Argument(help="Run directory (holds run.sqlite).")],
-    candidate: Annotated[Optional[str], typer.Argument(help="A candidate: its id (the list's first column) or "
-                                                            "PROBLEM#INDEX (what verdict lines print).")] = None,
+    run: Annotated[Path, typer.Argument(metavar="RUN", help="Run directory (holds run.sqlite).")],
+    candidate: Annotated[Optional[str], typer.Argument(metavar="CANDIDATE", help="A candidate: its id (the list's "
+                                                       "first column) or PROBLEM#INDEX (what verdict lines print).")]
+    = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on one line instead of the "
                                                         "text.")] = False,
 ) -> None:
-    """Without CANDIDATE: one line per candidate (id, problem#index, status, the reason cut short).
+    """Why each candidate got its verdict.
+
+    Without CANDIDATE: one line per candidate (id, problem#index, status, the reason cut short).
     With it: its verdict, the whole reason, every test's status, tamper flags and its log's path."""
     from swe_monkeys.store.run_store import RunStore
     from swe_monkeys.tasks.explain import candidate_detail, candidate_rows
 
-    if not (run / RunStore.FILENAME).is_file():  # opening it would leave an empty run there
-        fail_now(f"{run}: not a run (no {RunStore.FILENAME})")
+    existing_run(run)
     with fail(), RunStore(run) as store:
         data: Any = candidate_rows(store) if candidate is None else candidate_detail(store, candidate)
     if as_json:

@@ -14,33 +14,40 @@ from typing import Annotated, Any, Optional
 import typer
 
 from swe_monkeys.cli.common import (
-    IN_DOCKER, JSON_HELP, RAY_HELP, cluster_spec, kept_line, print_table, sampling_figures, say_starting, verdict_echo,
+    HELP_LAYOUT, IN_DOCKER, JSON_HELP, RAY_HELP, cluster_spec, kept_line, need_model, print_table, sampling_figures,
+    say_starting, verdict_echo,
 )
-from swe_monkeys.cli.lifecycle import NONE_RESOLVED, OneLineUsage, fail, fail_now, install, interrupted
+from swe_monkeys.cli.lifecycle import NONE_RESOLVED, OneLineUsage, fail, fail_now, install, interrupted, usage_now
+from swe_monkeys.examples import names as example_names
 
-BaseUrl = Annotated[str, typer.Option(envvar="OPENAI_BASE_URL", help="OpenAI-compatible endpoint.")]
-Serve = Annotated[str, typer.Option("--serve", help="Start vLLM for this model for the run.")]
-Model = Annotated[str, typer.Option(help="Model name at the endpoint (blank: the only one served).")]
-Fake = Annotated[Optional[Path], typer.Option("--fake", exists=True, dir_okay=False,
+BaseUrl = Annotated[str, typer.Option(envvar="OPENAI_BASE_URL", metavar="URL", help="OpenAI-compatible endpoint.")]
+Serve = Annotated[str, typer.Option("--serve", metavar="MODEL", help="Start vLLM for this model for the run.")]
+Model = Annotated[str, typer.Option(metavar="NAME", help="Model name at the endpoint (blank: the only one served).")]
+Fake = Annotated[Optional[Path], typer.Option("--fake", exists=True, dir_okay=False, metavar="FILE",
                                                help="FAKE sampler: a JSON list of scripted completions.")]
-RepoCache = Annotated[Optional[Path], typer.Option(envvar="SWE_MONKEYS_REPO_CACHE", help="Bare clones owner__repo.git.")]
-Seed = Annotated[int, typer.Option(help="Sample i uses seed + i.")]
+RepoCache = Annotated[Optional[Path], typer.Option(envvar="SWE_MONKEYS_REPO_CACHE", metavar="DIR",
+                                                   help="Bare clones named owner__repo.git.")]
+Seed = Annotated[int, typer.Option(metavar="N", help="Sample i uses seed + i.")]
 Verify = Annotated[bool, typer.Option("--verify/--no-verify", help="Verify while sampling.")]
-Workers = Annotated[Optional[int], typer.Option(min=1, help="Containers verifying at once.")]
-Concurrency = Annotated[int, typer.Option(min=1, help="Sampling requests in flight.")]
-Temperature = Annotated[Optional[float], typer.Option(min=0, help="Override the preset's temperature.")]
-MaxTokens = Annotated[Optional[int], typer.Option(min=1, help="Budget: tokens (prompt + completion) for the "
-                                                  "whole run.")]
-MaxDollars = Annotated[Optional[float], typer.Option(min=0, help="Budget: list-price dollars for the whole run.")]
-PriceAs = Annotated[str, typer.Option(help="Price as this configs/pricing.yaml model (default: the served one).")]
+Workers = Annotated[Optional[int], typer.Option(min=1, metavar="N", help="Containers verifying at once.")]
+Concurrency = Annotated[int, typer.Option(min=1, metavar="N", help="Sampling requests in flight.")]
+Temperature = Annotated[Optional[float], typer.Option(min=0, metavar="T", help="Override the preset's temperature.")]
+MaxTokens = Annotated[Optional[int], typer.Option(min=1, metavar="N", help="Budget: tokens (prompt + completion) "
+                                                  "for the whole run.")]
+MaxDollars = Annotated[Optional[float], typer.Option(min=0, metavar="USD", help="Budget: list-price dollars for "
+                                                     "the whole run.")]
+PriceAs = Annotated[str, typer.Option(metavar="MODEL", help="Price as this configs/pricing.yaml model (default: "
+                                      "the served one).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines and no line per verdict.")]
-Ray = Annotated[str, typer.Option("--ray", help=RAY_HELP)]
+Ray = Annotated[str, typer.Option("--ray", metavar="ADDRESS", help=RAY_HELP)]
 AsJson = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
-NoRule = Annotated[Optional[list[str]], typer.Option("--no-rule", help="Switch an edit recovery rule off "
-                                                     "(repeatable; `bench edits` shows what each saves).")]
-Hardware = Annotated[str, typer.Option(help="Serving hardware, for self-hosted dollars: a configs/pricing.yaml "
-                                       "`hardware` entry, NAME or NAME:UNITS (default: detected for --serve "
-                                       "and endpoints on this machine).")]
+NoRule = Annotated[Optional[list[str]], typer.Option("--no-rule", metavar="RULE", help="Switch an edit recovery "
+                                                     "rule off (repeatable; `bench edits` shows what each saves).")]
+Hardware = Annotated[str, typer.Option(metavar="NAME[:UNITS]", help="Serving hardware, for self-hosted dollars: a "
+                                       "configs/pricing.yaml `hardware` entry (default: detected for --serve and "
+                                       "endpoints on this machine).")]
+Preset = Annotated[str, typer.Option(metavar="NAME", help="configs/presets/<NAME>.yaml: prompt and sampling "
+                                     "(sweep's default: the task's).")]
 
 
 class Allocate(str, Enum):
@@ -74,27 +81,31 @@ def _with_policies(config: Any, task: Any, allocate: str, hosting: Any) -> Any:
 
 
 def solve(
-    target: Annotated[str, typer.Argument(help="An instance id (with --dataset), an instance JSON file, or an "
-                                                "embedded example: example:calc|daterange|slugkit.")],
-    dataset: Annotated[str, typer.Option("--dataset", "--instances-file", help="lite|verified|full or a file.")] = "",
-    samples: Annotated[Optional[int], typer.Option("--samples", "-k", min=1, help="Samples to draw at most "
-                                                   "(default: the preset's).")] = None,
+    target: Annotated[str, typer.Argument(metavar="TARGET", help="An instance id (with --dataset), an instance "
+                                          f"JSON file, or an embedded example: example:{'|'.join(example_names())}.")],
+    dataset: Annotated[str, typer.Option("--dataset", metavar="NAME|FILE", help="lite|verified|full or an "
+                                         "instances file.")] = "",
+    instances_file: Annotated[str, typer.Option("--instances-file", hidden=True, help="Old name of --dataset.")] = "",
+    samples: Annotated[Optional[int], typer.Option("--samples", "-k", min=1, metavar="N", help="Samples to draw at "
+                                                   "most (default: the preset's).")] = None,
     base_url: BaseUrl = "", serve: Serve = "", model: Model = "", fake: Fake = None,
     stop_on_success: Annotated[bool, typer.Option("--stop-on-success", help="Stop at the first resolved.")] = False,
-    out: Annotated[Optional[Path], typer.Option(help="Write the winning patch here instead of stdout.")] = None,
+    out: Annotated[Optional[Path], typer.Option(metavar="FILE", help="Write the winning patch here instead of "
+                                                "stdout.")] = None,
     hardware: Hardware = "",
-    run: Annotated[Optional[Path], typer.Option(help="Run directory (default runs/<instance id>, "
-                                                      "runs/<instance id>-seed<N> with --seed N).")] = None,
-    preset: Annotated[str, typer.Option(help="configs/presets/<name>.yaml.")] = "swebench",
+    run: Annotated[Optional[Path], typer.Option(metavar="DIR", help="Run directory (default runs/<instance id>, "
+                                                "runs/<instance id>-seed<N> with --seed N).")] = None,
+    preset: Preset = "swebench",
     temperature: Temperature = None, seed: Seed = 0, repo_cache: RepoCache = None,
     verify: Verify = True, workers: Workers = None, concurrency: Concurrency = 8,
     max_tokens: MaxTokens = None, max_dollars: MaxDollars = None, price_as: PriceAs = "", quiet: Quiet = False,
     no_rule: NoRule = None, ray: Ray = "", as_json: AsJson = False,
 ) -> None:
-    """Sample k candidate patches for one issue, verify them in Docker while sampling, print the winner.
+    """Sample patches for one issue; print the one that resolves it.
 
-    Exit status: 0 with a resolved patch (or sampled, with --no-verify), 3 when candidates were
-    verified and none resolved, 1 for errors, 2 for usage errors."""
+    Up to k samples are drawn and verified in Docker as they arrive. Exit status: 0 with a resolved
+    patch (or sampled, with --no-verify), 3 when candidates were verified and none resolved, 1 for
+    errors, 2 for usage errors."""
     from swe_monkeys.presets import load_preset
     from swe_monkeys.sampling.progress import LiveLines
     from swe_monkeys.sampling.session import run_sampler
@@ -104,6 +115,11 @@ def solve(
     from swe_monkeys.tasks.pipeline import run_task
     from swe_monkeys.tasks.swebench import one_instance
 
+    dataset = dataset or instances_file
+    need_model(base_url, serve, fake)
+    if not (dataset or target.startswith("example:") or Path(target).is_file()):
+        usage_now(f"{target}: no such file, and not example:NAME; to name an instance id give --dataset lite|FILE",
+                  "'TARGET'")
     install()
     at: dict = {}  # the run an interrupt reports on, once it is known
     with interrupted(lambda: kept_line(**at) if at else "nothing kept yet"), fail():
@@ -194,27 +210,35 @@ def _verdict_lines(run: Path) -> str:
 
 
 def sweep(
-    run: Annotated[Path, typer.Option(help="Run directory (resumed and grown when it exists).")],
-    dataset: Annotated[str, typer.Option("--dataset", help="swebench: lite|verified|full or an instances file/folder; "
-                                          "other tasks: a local file/folder (default: the Hugging Face hub).")] = "",
-    task: Annotated[str, typer.Option(help="swebench, gsm8k, math, humaneval, mbpp, codecontests, ...")] = "swebench",
-    instances: Annotated[Optional[list[str]], typer.Option("--instances", help="Ids, globs or a slice (0:10).")] = None,
-    samples: Annotated[Optional[int], typer.Option("--samples", "-k", min=1, help="Samples per problem "
+    run: Annotated[Path, typer.Option(metavar="DIR", help="Run directory (resumed and grown when it exists).")],
+    dataset: Annotated[str, typer.Option("--dataset", metavar="NAME|PATH", help="swebench: lite|verified|full or an "
+                                         "instances file/folder; other tasks: a local file/folder (default: the "
+                                         "Hugging Face hub).")] = "",
+    task: Annotated[str, typer.Option(metavar="NAME", help="swebench, gsm8k, math, humaneval, mbpp, codecontests, "
+                                      "...")] = "swebench",
+    ids: Annotated[Optional[list[str]], typer.Option("--id", metavar="ID|GLOB|SLICE", help="Only these problems: "
+                                                     "ids, globs or a slice such as 0:10 (repeatable).")] = None,
+    old_ids: Annotated[Optional[list[str]], typer.Option("--instances", hidden=True, help="Old name of --id.")]
+    = None,
+    samples: Annotated[Optional[int], typer.Option("--samples", "-k", min=1, metavar="N", help="Samples per problem "
                                                    "(default: the preset's).")] = None,
     base_url: BaseUrl = "", serve: Serve = "", model: Model = "", fake: Fake = None,
-    export: Annotated[Optional[Path], typer.Option(help="Write SWE-bench predictions (selected patches).")] = None,
+    export: Annotated[Optional[Path], typer.Option(metavar="FILE", help="Write SWE-bench predictions (selected "
+                                                   "patches).")] = None,
     allocate: Annotated[Allocate, typer.Option(help="uniform: k samples per problem; adaptive: the same budget in "
                                           "rounds, stopping a problem once it is settled (a resolved candidate; "
                                           "math: majority-vote confidence) and giving the rest to the others.")]
     = Allocate.uniform,
     hardware: Hardware = "",
-    preset: Annotated[str, typer.Option(help="configs/presets/<name>.yaml (default: the task's).")] = "",
+    preset: Preset = "",
     temperature: Temperature = None, seed: Seed = 0, repo_cache: RepoCache = None,
     verify: Verify = True, workers: Workers = None, concurrency: Concurrency = 8,
     max_tokens: MaxTokens = None, max_dollars: MaxDollars = None, price_as: PriceAs = "", quiet: Quiet = False,
     no_rule: NoRule = None, ray: Ray = "", as_json: AsJson = False,
 ) -> None:
-    """Sample and verify many problems into one resumable run; print coverage against selection."""
+    """Sample and verify many problems into one resumable run.
+
+    Prints each problem's coverage against the oracle-free pick; the same command resumes a run."""
     from swe_monkeys.presets import load_preset
     from swe_monkeys.sampling.progress import LiveLines
     from swe_monkeys.sampling.session import run_sampler
@@ -225,9 +249,11 @@ def sweep(
     from swe_monkeys.tasks.pipeline import run_task
     from swe_monkeys.tasks.summary import coverage_rows, picked_candidates
 
-    install()
     if export and task != "swebench":
-        fail_now("--export writes SWE-bench predictions; it is for --task swebench")
+        usage_now("--export writes SWE-bench predictions; it is for --task swebench")
+    need_model(base_url, serve, fake)
+    instances = [*(ids or ()), *(old_ids or ())]
+    install()
     at: dict = {"run": run}  # with the problems and samples per problem, once they are known
     with interrupted(lambda: kept_line(**at)), fail():
         cls = TASKS.get(task)  # an unknown task fails before any model server starts
@@ -286,7 +312,7 @@ def _fail_on_sampling_failures(failures: dict[str, str]) -> None:
         fail_now(f"samples could not be drawn for {len(failures)} problem(s), e.g. {first[0]}: {first[1]}")
 
 
-app = typer.Typer(cls=OneLineUsage, no_args_is_help=True, add_completion=False)
+app = typer.Typer(cls=OneLineUsage, no_args_is_help=True, add_completion=False, **HELP_LAYOUT)
 app.command("solve")(solve)
 app.command("sweep")(sweep)
 

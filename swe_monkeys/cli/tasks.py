@@ -6,31 +6,45 @@ Thin: each command parses options and calls one library function in swe_monkeys.
 from __future__ import annotations
 
 import contextlib
+import shutil
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
-from swe_monkeys.cli.lifecycle import fail, fail_now, interrupted
+from swe_monkeys.cli.common import existing_path, existing_run, need_model
+from swe_monkeys.cli.lifecycle import fail, interrupted
 
 
 def import_samples(
-    file: Annotated[Path, typer.Argument(help="JSONL: task_id + completion (appended to the prompt) or + solution.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="JSONL: task_id + completion (appended to the "
+                                                              "prompt) or + solution.")],
     task: Annotated[str, typer.Option(help="humaneval, mbpp, gsm8k, math or codecontests.")],
     run: Annotated[Path, typer.Option(help="Run directory to load the samples into.")],
-    dataset: Annotated[Optional[str], typer.Option(help="The task's data: a local file/folder (default: the hub).")] = None,
+    dataset: Annotated[Optional[str], typer.Option(metavar="PATH", help="The task's data: a local file/folder "
+                                                   "(default: the hub).")] = None,
     model: Annotated[str, typer.Option(help="Model name recorded with the samples.")] = "imported",
 ) -> None:
-    """Load samples made elsewhere into a run; then `verify --run` and `report` give pass@k on them."""
+    """Load samples made elsewhere into a run.
+
+    Then `verify --run` and `report` give pass@k on them. A failed import leaves no new run folder."""
+    from swe_monkeys.errors import SweMonkeysError
     from swe_monkeys.store.run_store import RunStore
     from swe_monkeys.tasks import get_task
     from swe_monkeys.tasks.importer import import_file
 
+    existing_path(file, "'FILE'")
+    new_run = not run.exists()
     with fail():
         t = get_task(task)
         problems = t.load(dataset, ())
-        with RunStore(run) as store:
-            result = import_file(store, t, problems, file, model=model, source=dataset)
+        try:
+            with RunStore(run) as store:
+                result = import_file(store, t, problems, file, model=model, source=dataset)
+        except SweMonkeysError:
+            if new_run:  # this command made it, and a bad line imports nothing: a mistyped path stays clean
+                shutil.rmtree(run, ignore_errors=True)
+            raise
     typer.echo(f"imported {result['added']} samples for {result['problems']} problems into {run}"
                + (f" ({result['skipped']} already there)" if result["skipped"] else ""))
 
@@ -48,8 +62,7 @@ def verify_task_run(run: Path, workers: Optional[int], quiet: bool, options: Opt
     from swe_monkeys.tasks.pipeline import task_of, verify_run
     from swe_monkeys.tasks.summary import coverage_rows
 
-    if not (run / RunStore.FILENAME).is_file():  # opening it would leave an empty run there
-        fail_now(f"{run}: not a run (no {RunStore.FILENAME}); give predictions to verify SWE-bench patches")
+    existing_run(run, "'--run'", then="give PREDICTIONS to verify SWE-bench patches")
     with interrupted(lambda: kept_line(run)), fail(), RunStore(run) as store:
         swebench = store.get_meta("task") == "swebench"
         task = task_of(store, **({"repo_cache": (options or {}).get("repo_cache")} if swebench else {}))
@@ -82,11 +95,15 @@ def score(
     model: Annotated[str, typer.Option(help="Model at the endpoint (blank: the only one served).")] = "",
     concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight.")] = 8,
 ) -> None:
-    """Score every sample with a reward model (an LLM judge at an OpenAI-compatible endpoint); the
-    report then shows best-of-k and score-weighted vote beside majority vote and coverage."""
+    """Score every sample with a reward model.
+
+    The model is an LLM judge at an OpenAI-compatible endpoint; the report then shows best-of-k and
+    score-weighted vote beside majority vote and coverage."""
     from swe_monkeys.store.run_store import RunStore
     from swe_monkeys.tasks.scoring import JudgeScorer, score_run
 
+    need_model(base_url, serve, choices="--base-url URL or --serve MODEL")
+    existing_run(run, "'--run'")
     with fail(), _endpoint(base_url, serve, model) as (url, served), RunStore(run) as store:
         scorer = JudgeScorer(base_url=url, model=served)
         result = score_run(store, scorer, concurrency=concurrency)
@@ -95,10 +112,6 @@ def score(
 
 @contextlib.contextmanager
 def _endpoint(base_url: str, serve: str, model: str):
-    from swe_monkeys.sampling.protocol import SamplerError
-
-    if not base_url and not serve:
-        raise SamplerError("give a scoring model: --base-url URL or --serve MODEL")
     if not serve:
         yield base_url, model
         return

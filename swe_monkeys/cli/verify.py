@@ -8,38 +8,49 @@ from typing import Annotated, Optional
 
 import typer
 
-from swe_monkeys.cli.common import IN_DOCKER, JSON_HELP, RAY_HELP, cluster_spec, kept_line, verify_config
-from swe_monkeys.cli.lifecycle import fail, fail_now, interrupted
+from swe_monkeys.cli.common import (
+    IN_DOCKER, JSON_HELP, RAY_HELP, cluster_spec, existing_path, kept_line, verify_config,
+)
+from swe_monkeys.cli.lifecycle import fail, interrupted, usage_now
 from swe_monkeys.swebench.validation_table import TABLE
 
-Workers = Annotated[Optional[int], typer.Option(min=1, help="Parallel containers (default: one per core, "
-                                                           "~4 GiB each).")]
-RepoCache = Annotated[Optional[Path], typer.Option("--repo-cache", envvar="SWE_MONKEYS_REPO_CACHE",
+Workers = Annotated[Optional[int], typer.Option(min=1, metavar="N", help="Parallel containers (default: one per "
+                                                "core, ~4 GiB each).")]
+RepoCache = Annotated[Optional[Path], typer.Option("--repo-cache", envvar="SWE_MONKEYS_REPO_CACHE", metavar="DIR",
                                                    help="Folder of bare clones named owner__repo.git.")]
+Instances = Annotated[Path, typer.Argument(metavar="INSTANCES", help="The dataset: JSON/JSONL/parquet (gz ok) or a "
+                                           "folder.")]
+Ids = Annotated[Optional[list[str]], typer.Option("--id", metavar="ID|GLOB", help="Only these instance ids or globs "
+                                                  "(repeatable).")]
 Clone = Annotated[bool, typer.Option("--clone", help="Clone missing repositories from GitHub (needs network).")]
 
 
 def verify(
     predictions: Annotated[Optional[Path], typer.Argument(
-        help="SWE-bench predictions JSONL (any number of lines per instance); omit to verify a math/code --run.")] = None,
-    instances: Annotated[Optional[Path], typer.Option("--instances", help="Instances: JSON/JSONL/parquet (gz ok) or a folder.")] = None,
-    run: Annotated[Optional[Path], typer.Option(help="Run directory (default runs/<predictions name>).")] = None,
-    ids: Annotated[Optional[list[str]], typer.Option("--id", help="Only these instance ids or globs (repeatable).")] = None,
+        metavar="PREDICTIONS", help="SWE-bench predictions JSONL (any number of lines per instance); omit to verify "
+                                    "a math/code --run.")] = None,
+    instances: Annotated[Optional[Path], typer.Option("--instances", metavar="FILE|DIR", help="The instances of "
+                                                      "PREDICTIONS: JSON/JSONL/parquet (gz ok) or a folder.")] = None,
+    run: Annotated[Optional[Path], typer.Option(metavar="DIR", help="Run directory (default runs/<predictions "
+                                                "name>).")] = None,
+    ids: Ids = None,
     workers: Workers = None,
     repo_cache: RepoCache = None,
     clone: Clone = False,
-    flaky_runs: Annotated[int, typer.Option(min=1, help="Runs per candidate on instances validate found flaky.")] = 11,
+    flaky_runs: Annotated[int, typer.Option(min=1, metavar="N", help="Runs per candidate on instances validate "
+                                            "found flaky.")] = 11,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore the cross-run verdict cache.")] = False,
     no_fail_fast: Annotated[bool, typer.Option(
         "--no-fail-fast", help="Run every candidate's whole test command, even after its FAIL_TO_PASS tests failed "
                                "(for selection methods that need PASS_TO_PASS results of every candidate).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No line per verdict and no progress lines.")] = False,
-    ray: Annotated[str, typer.Option("--ray", help=RAY_HELP)] = "",
+    ray: Annotated[str, typer.Option("--ray", metavar="ADDRESS", help=RAY_HELP)] = "",
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
-    """Verify candidate patches in hardened Docker containers; resumes an interrupted run.
+    """Verify candidate patches in hardened Docker containers.
 
-    Without PREDICTIONS, verify what is unverified in a --run of any task (sampled or imported)."""
+    An interrupted run resumes where it stopped. Without PREDICTIONS, verify what is unverified in
+    a --run of any task (sampled or imported)."""
     from swe_monkeys.cli.common import print_table
     from swe_monkeys.sampling.progress import VerifyLines
 
@@ -47,12 +58,14 @@ def verify(
         from swe_monkeys.cli.tasks import verify_task_run
 
         if run is None:
-            fail_now("give SWE-bench PREDICTIONS with --instances, or --run DIR of a sampled or imported run")
+            usage_now("give SWE-bench PREDICTIONS with --instances, or --run DIR of a sampled or imported run")
         return verify_task_run(run, workers, quiet, {"repo_cache": repo_cache, "flaky_runs": flaky_runs,
                                                      "use_cache": not no_cache, "fail_fast": not no_fail_fast},
                                cluster=cluster_spec(ray, workers), as_json=as_json)
+    existing_path(predictions, "'PREDICTIONS'")
     if instances is None:
-        fail_now("SWE-bench predictions need --instances FILE|DIR")
+        usage_now("SWE-bench predictions need --instances FILE|DIR")
+    existing_path(instances, "'--instances'")
     run_dir = run or Path("runs") / predictions.name.split(".")[0]
     config = verify_config(workers, repo_cache, clone, flaky_runs, use_cache=not no_cache)
     config.fail_fast = not no_fail_fast
@@ -91,22 +104,25 @@ def verify(
 
 
 def validate(
-    instances: Annotated[Path, typer.Argument(help="Instances: JSON/JSONL/parquet (gz ok) or a folder.")],
-    ids: Annotated[Optional[list[str]], typer.Option("--id", help="Instance ids or globs (repeatable).")] = None,
-    repeats: Annotated[int, typer.Option("--repeats", "-r", min=1, help="Gold runs per instance (the empty patch "
-                                                                          "runs once).")] = 3,
-    run: Annotated[Path, typer.Option(help="Where the logs of every gold and empty run are kept.")] = Path(
-        "runs/validate"),
-    table: Annotated[Path, typer.Option(help="The validation table rows are merged into as instances finish.")] = TABLE,
+    instances: Instances,
+    ids: Ids = None,
+    repeats: Annotated[int, typer.Option("--repeats", "-r", min=1, metavar="R", help="Gold runs per instance (the "
+                                         "empty patch runs once).")] = 3,
+    run: Annotated[Path, typer.Option(metavar="DIR", help="Where the logs of every gold and empty run are kept.")]
+    = Path("runs/validate"),
+    table: Annotated[Path, typer.Option(metavar="FILE", help="The validation table rows are merged into as instances "
+                                        "finish.")] = TABLE,
     again: Annotated[bool, typer.Option("--again", help="Validate instances the table already has for this spec; "
                                                            "the new rows replace the old.")] = False,
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Instances judged at once (image builds "
-                                                                         "still go one at a time).")] = 1,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, metavar="N", help="Instances judged at once "
+                                         "(image builds still go one at a time).")] = 1,
     repo_cache: RepoCache = None,
     clone: Clone = False,
 ) -> None:
-    """Run the gold patch R times and the empty patch once per instance; record the outcome in the
-    validation table (instance, spec hash, gold R of R, empty, flaky tests, time, logs)."""
+    """Check that gold resolves each instance and empty does not.
+
+    Runs the gold patch R times and the empty patch once per instance, and records the outcome in
+    the validation table (instance, spec hash, gold R of R, empty, flaky tests, time, logs)."""
     import time
 
     from swe_monkeys.swebench import api
@@ -114,6 +130,7 @@ def validate(
     from swe_monkeys.swebench.validation_table import done, read_rows, record_row, spec_hash
     from swe_monkeys.swebench.spec import SpecError, load_spec
 
+    existing_path(instances, "'INSTANCES'")
     config = verify_config(None, repo_cache, clone, 11)
     start, bad, counted = time.monotonic(), 0, 0
     with fail():
@@ -148,18 +165,21 @@ def validate(
 
 
 def specs(
-    instances: Annotated[Path, typer.Argument(help="The dataset: JSON/JSONL/parquet (gz ok) or a folder.")],
-    table: Annotated[Path, typer.Option(help="The validation table.")] = TABLE,
+    instances: Instances,
+    table: Annotated[Path, typer.Option(metavar="FILE", help="The validation table.")] = TABLE,
     readme: Annotated[Optional[Path], typer.Option(
         help="Write the table into this file between <!-- coverage-table --> markers.")] = None,
 ) -> None:
-    """Per repository: the dataset's instances, how many have a spec, how many were validated here
+    """Coverage of a dataset by specs and validations.
+
+    Per repository: the dataset's instances, how many have a spec, how many were validated here
     with their current spec (the README's coverage table, generated from the validation table), the
     validation time, and each instance not validated with why (configs/swebench/notes/validation.yaml)."""
     from swe_monkeys.swebench.dataset import load_instances
     from swe_monkeys.swebench.spec import current_specs, instance_overrides
     from swe_monkeys.swebench.validation_table import coverage_block, load_notes, read_rows, replace_block
 
+    existing_path(instances, "'INSTANCES'")
     with fail():
         rows = [i.to_row() for i in load_instances(instances)]
         text = coverage_block(read_rows(table), rows, current_specs(), load_notes(), instance_overrides())
