@@ -108,23 +108,24 @@ def test_plan_prints_k_and_dollars_for_the_local_model_and_the_baselines(local_r
 
 
 @needs_gsm8k
-@pytest.mark.parametrize("args, message", [
-    (["--target", "50"], "strictly between 0 and 1"),
-    (["--target", "0.5", "--budget-dollars", "3"], "give one of --target"),
-    ([], "give one of --target"),
-    (["--budget-dollars", "-1"], "must be positive"),
-    (["--target", "0.5", "--benchmark", "nope"], "no baselines for benchmark 'nope'"),
-    (["--target", "0.5", "--hardware", "tpu-v5"], "no hardware price for 'tpu-v5'"),
+@pytest.mark.parametrize("args, message, code", [
+    (["--target", "50"], "strictly between 0 and 1", 2),  # usage errors: 2
+    (["--target", "0.5", "--budget-dollars", "3"], "give one of --target", 2),
+    ([], "give one of --target", 2),
+    (["--budget-dollars", "-1"], "must be positive", 2),
+    (["--target", "0.5", "--benchmark", "nope"], "no baselines for benchmark 'nope'", 1),
+    (["--target", "0.5", "--hardware", "tpu-v5"], "no hardware price for 'tpu-v5'", 1),
 ])
-def test_plan_refuses_bad_input_with_one_line(local_run, args, message):
+def test_plan_refuses_bad_input_with_one_line(local_run, args, message, code):
     run, _ = local_run
     result = CliRunner().invoke(app, ["plan", str(run), *args])
-    assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+    assert result.exit_code == code and message in result.output and "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 def test_plan_of_a_missing_run_is_one_line(tmp_path):
     result = CliRunner().invoke(app, ["plan", str(tmp_path), "--target", "0.5"])
-    assert result.exit_code == 1 and "not a run directory" in result.output
+    assert result.exit_code == 2 and "not a run (no run.sqlite)" in result.output
 
 
 @needs_gsm8k

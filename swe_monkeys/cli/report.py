@@ -39,8 +39,11 @@ def report(
 ) -> None:
     """Print coverage (pass@k), scaling fits and cost; write plots and a self-contained HTML report."""
     from swe_monkeys.metrics.render import render_json, render_text, write_report_files
+    from swe_monkeys.cli.common import existing_run
     from swe_monkeys.cli.lifecycle import fail
     from swe_monkeys.metrics.report import ReportOptions, build_report
+
+    existing_run(run)
 
     options = ReportOptions(model=model, gpu=gpu, benchmark=benchmark, attempts=attempts, prompt_cache=prompt_cache,
                             pricing_path=pricing, baselines_path=baselines, n_boot=bootstrap, seed=seed,
