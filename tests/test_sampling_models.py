@@ -17,8 +17,8 @@ import pytest
 from swe_monkeys.sampling import models
 from swe_monkeys.sampling.models import ModelInstallError, ResolvedModel
 from swe_monkeys.sampling.openai_backend import OpenAIConfig, OpenAISampler
-from swe_monkeys.sampling.server import (CPU_STEP_TIMEOUT_S, ServeConfig, ServerError, cpu_defaults, served_model,
-                                         server_command, vllm_python)
+from swe_monkeys.sampling.server import (CPU_STEP_TIMEOUT_S, ServeConfig, ServerError, cpu_defaults,
+                                         owned_by_this_thread, served_model, server_command, vllm_python)
 
 HEX64 = set("0123456789abcdef")
 
@@ -156,6 +156,42 @@ def test_cpu_defaults_keep_a_long_prefill_alive_and_give_the_model_every_core(mo
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(16)))
     monkeypatch.setenv("VLLM_EXECUTE_MODEL_TIMEOUT_SECONDS", "60")  # the caller's own setting wins
     assert cpu_defaults(ServeConfig(model="m")) == {"VLLM_CPU_KVCACHE_SPACE": "2"}
+
+
+OWNER = """
+import subprocess, sys, time
+from swe_monkeys.sampling.server import owned_by_this_thread
+child = subprocess.Popen(["sleep", "300"], start_new_session=True, preexec_fn=owned_by_this_thread())
+print(child.pid, flush=True)
+time.sleep(300)
+"""
+
+
+def test_a_child_started_by_the_main_thread_dies_with_its_owner():
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    owner = subprocess.Popen([sys.executable, "-c", OWNER], stdout=subprocess.PIPE, text=True)
+    child = int(owner.stdout.readline())
+    os.kill(owner.pid, signal.SIGKILL)  # no handler, no finally: only the kernel can stop the child
+    owner.wait(10)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+        try:
+            os.waitpid(child, os.WNOHANG)  # reaped by init, not us; harmless if not our child
+        except ChildProcessError:
+            pass
+    state = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0] if Path(f"/proc/{child}").exists() else "gone"
+    assert state in ("gone", "Z"), state
+    found = []  # from a worker thread no death signal is asked for: that thread's end would send it
+    worker = threading.Thread(target=lambda: found.append(owned_by_this_thread()))
+    worker.start()
+    worker.join()
+    assert found == [None]
 
 
 def test_vllm_python_says_how_to_get_one(monkeypatch, tmp_path):

