@@ -180,7 +180,9 @@ def install_audit_hook(trust, report):
     def hook(event, args):
         if event == "exec":
             code = args[0]
-            if type(code).__name__ == "code" and code.co_name == "<module>":
+            # Only code named after a file (compiled_from looks up no other): eval/exec of text
+            # ("<string>": every sympify call) would otherwise be held for the run's length.
+            if type(code).__name__ == "code" and code.co_name == "<module>" and code.co_filename[:1] != "<":
                 execed.setdefault(code.co_filename, []).append(code)
             return
         if event == "compile":
