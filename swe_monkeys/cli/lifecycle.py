@@ -21,6 +21,7 @@ a script can tell a command line it got wrong from a command that failed.
 from __future__ import annotations
 
 import atexit
+import errno
 import signal
 import sys
 from contextlib import contextmanager
@@ -83,6 +84,12 @@ def fail() -> Iterator[None]:
     except SweMonkeysError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(USAGE if isinstance(exc, UsageError) else ERROR) from None
+    except OSError as exc:  # a log or export file meeting a full disk: what was recorded is kept
+        if exc.errno != errno.ENOSPC:
+            raise
+        typer.echo(f"error: no space left on the device ({exc.filename or exc}): what was recorded is kept; make "
+                   "room and run the same command to continue", err=True)
+        raise typer.Exit(ERROR) from None
 
 
 @contextmanager

@@ -8,6 +8,13 @@ One vocabulary for every task: a problem (`problem_id`, its TaskProblem as JSON)
 before that (SWE-bench runs had an `instances` table and `edit_status` / `patch_key` metas) are
 migrated when opened.
 
+A full disk stops the run before SQLite meets it: a write is refused, with one clear error, when the
+run's file system has less than SWE_MONKEYS_MIN_FREE_MB (64) free (looked at every 2 s of writing);
+and a write SQLite itself finds no room for ("database or disk is full") is rolled back and becomes
+the same error. Either way what was committed before stays, and the same command continues once
+there is room. Opening a store checks it (`PRAGMA quick_check`): a damaged file is an error naming
+it, never a run that silently misses rows.
+
 A resolved verdict of a task with a flagger (FLAGGERS) is stored with the flags that task's static
 reading of the candidate found (SWE-bench: swebench/tamper_flags.py, runtime-tampering primitives
 the patch adds) in `verdicts.flags`, a JSON list: a signal shown beside the verdict, never part of
@@ -18,6 +25,8 @@ column, which opening adds).
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -25,6 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from swe_monkeys.errors import SweMonkeysError
 from swe_monkeys.registry import Registry
 from swe_monkeys.types import Candidate, Verdict
 
@@ -61,6 +71,22 @@ CREATE TABLE IF NOT EXISTS verdicts (
 """
 
 
+MIN_FREE_ENV = "SWE_MONKEYS_MIN_FREE_MB"
+FREE_CHECK_EVERY_S = 2.0
+
+
+class StoreFull(SweMonkeysError):
+    """No room left (or too little) under a run store: nothing half-written, the same command continues."""
+
+
+class StoreDamaged(SweMonkeysError):
+    """A run store SQLite finds damaged."""
+
+
+def min_free_bytes() -> int:
+    return int(float(os.environ.get(MIN_FREE_ENV, "64")) * 2**20)
+
+
 class RunStore:
     """A run directory: `run.sqlite` plus `logs/`. Safe to share between threads."""
 
@@ -72,11 +98,24 @@ class RunStore:
         (self.dir / "logs").mkdir(exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.dir / self.FILENAME, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        _migrate(self._db)
-        self._db.executescript(SCHEMA)
-        _add_flags_column(self._db)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            problems = [row[0] for row in self._db.execute("PRAGMA quick_check")]
+        except sqlite3.OperationalError:  # locked, or no room: not damage
+            self._db.close()
+            raise
+        except sqlite3.DatabaseError as exc:  # SQLITE_CORRUPT, SQLITE_NOTADB
+            problems = [str(exc)]
+        if problems != ["ok"]:
+            self._db.close()
+            raise StoreDamaged(f"{self.dir / self.FILENAME} is damaged (SQLite: {'; '.join(problems[:3])}): "
+                               "copy what it holds with `sqlite3 FILE .recover` or start a new run")
+        self._free_checked = 0.0
+        with self._full_is_an_error():
+            _migrate(self._db)
+            self._db.executescript(SCHEMA)
+            _add_flags_column(self._db)
 
     def close(self) -> None:
         with self._lock:
@@ -90,14 +129,37 @@ class RunStore:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self._lock, self._full_is_an_error():
+            self._check_free()
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
+
+    def _check_free(self) -> None:
+        now = time.monotonic()
+        if now - self._free_checked < FREE_CHECK_EVERY_S:
+            return
+        free, need = shutil.disk_usage(self.dir).free, min_free_bytes()
+        if free < need:
+            raise StoreFull(f"{self.dir}: {free / 2**20:.1f} MiB free, under the {need / 2**20:.0f} MiB a run keeps "
+                            f"in hand ({MIN_FREE_ENV}); what was recorded is kept: make room and run the same "
+                            "command to continue")
+        self._free_checked = now
+
+    @contextmanager
+    def _full_is_an_error(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if "full" not in str(exc):
+                raise
+            raise StoreFull(f"{self.dir}: no room left (SQLite: {exc}); the write was undone and what was "
+                            "recorded before is kept: make room and run the same command to continue") from None
 
     def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
         with self._lock:
