@@ -147,7 +147,7 @@ def test_unknown_task_lists_the_valid_ones(tmp_path):
 
 def test_verify_without_predictions_needs_a_run(tmp_path):
     result = CliRunner().invoke(app, ["verify"])
-    assert result.exit_code == 1 and "give SWE-bench PREDICTIONS" in result.output
+    assert result.exit_code == 2 and "give SWE-bench PREDICTIONS" in result.output
 
 
 def _tiny_gsm8k(folder):
