@@ -10,13 +10,11 @@ instance. Bad input raises DatasetError naming the file and line; nothing is hal
 from __future__ import annotations
 
 import fnmatch
-import gzip
 import json
-import zlib
 from pathlib import Path
 from typing import Any, Iterable
 
-from swe_monkeys.jsonl import parse_jsonl
+from swe_monkeys.jsonl import parse_jsonl, read_text
 from swe_monkeys.types import Candidate, SWEInstance
 from swe_monkeys.errors import SweMonkeysError
 
@@ -74,17 +72,7 @@ def numbered_rows(path: str | Path, unit: str = "row") -> tuple[str, list[tuple[
 def _read_text(path: Path) -> str:
     """The file's text. Bytes that are not UTF-8 are an error naming their line and byte offset: the
     decoder's message alone leaves the reader counting lines by hand."""
-    try:
-        data = gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
-    except (OSError, EOFError, zlib.error) as exc:
-        raise DatasetError(f"{path}: cannot read ({exc})") from exc
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        unpacked = " of the unpacked text" if path.name.endswith(".gz") else ""
-        raise DatasetError(f"{path}: line {line}: not UTF-8 (byte {exc.start}{unpacked}: "
-                           f"{data[exc.start:exc.end]!r}, {exc.reason})") from None
+    return read_text(path, DatasetError)
 
 
 def load_instances(path: str | Path, select: Iterable[str] | None = None) -> list[SWEInstance]:

@@ -3,22 +3,17 @@ Hugging Face hub through the optional `datasets` package (online only; offline i
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 from typing import Any, Optional
 
-from swe_monkeys.jsonl import decode_utf8, parse_jsonl
+from swe_monkeys.jsonl import parse_jsonl, read_text
 from swe_monkeys.tasks import TaskError
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
     """JSON objects of a .jsonl or .jsonl.gz file; a broken line, or one that is not UTF-8, is a
     TaskError naming file and line (of the unpacked text for a .gz)."""
-    try:
-        raw = gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise TaskError(f"{path}: cannot read ({exc})") from None
-    return [row for _, row in parse_jsonl(decode_utf8(raw, str(path), TaskError), str(path), TaskError)]
+    return [row for _, row in parse_jsonl(read_text(path, TaskError), str(path), TaskError)]
 
 
 def hub_rows(dataset: str, config: Optional[str], split: str) -> list[dict[str, Any]]:
