@@ -71,44 +71,44 @@ def test_in_process_vllm_backend(engine_python):
     assert all(0 < t <= 16 for t in out["tokens"]) and out["prompt_tokens"] > 0 and out["text_samples"] == 2
 
 
-def test_serve_command_prints_the_endpoint_and_stops_cleanly_on_ctrl_c(engine_python, tmp_path):
-    code = ("import sys, typer; from swe_monkeys.cli.sample import serve; app = typer.Typer(); "
-            "app.command()(serve); app.command('x')(lambda: None); app()")
-    proc = subprocess.Popen([sys.executable, "-c", code, "serve", "--model", MODEL, "--port", "0",
+SERVE = ("import sys, typer; from swe_monkeys.cli.sample import serve; app = typer.Typer(); "
+         "app.command()(serve); app.command('x')(lambda: None); app()")
+
+
+def start_serve(engine_python) -> tuple[subprocess.Popen, str, int]:
+    """The `serve` command in a process of its own, once it says it serves: (process, base_url, server pid)."""
+    proc = subprocess.Popen([sys.executable, "-c", SERVE, "serve", "--model", MODEL, "--port", "0",
                              "--max-model-len", "1024", "--kv-cache-gb", "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "SWE_MONKEYS_VLLM_PYTHON": engine_python})
     line = proc.stdout.readline()  # blocks until the server is healthy (or the command failed)
     assert line.startswith(f"serving {MODEL} at http://127.0.0.1:"), line + proc.stderr.read()[-2000:]
-    base_url = line.split(" at ")[1].split(" ")[0]
-    assert "smollm2" in OpenAISampler(OpenAIConfig(base_url=base_url)).identity()["model"]
     server_pid = int(next(w for w in proc.stderr.readline().split() if w.rstrip(",").isdigit()).rstrip(","))
+    return proc, line.split(" at ")[1].split(" ")[0], server_pid
+
+
+def wait_gone(pgid: int, timeout: float) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while _live_members(pgid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return _live_members(pgid)
+
+
+def test_serve_command_prints_the_endpoint_and_stops_cleanly_on_ctrl_c(engine_python, tmp_path):
+    proc, base_url, server_pid = start_serve(engine_python)
+    assert "smollm2" in OpenAISampler(OpenAIConfig(base_url=base_url)).identity()["model"]
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=90) == 0
-    deadline = time.monotonic() + 20
-    while _live_members(server_pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert _live_members(server_pid) == []  # the server's whole process group is gone
+    assert wait_gone(server_pid, 20) == []  # the server's whole process group is gone
 
 
 def test_a_served_model_dies_with_a_command_killed_outright(engine_python):
     """SIGKILL gives the command no chance to stop its server: the kernel does (PR_SET_PDEATHSIG)."""
-    code = ("import sys, typer; from swe_monkeys.cli.sample import serve; app = typer.Typer(); "
-            "app.command()(serve); app.command('x')(lambda: None); app()")
-    proc = subprocess.Popen([sys.executable, "-c", code, "serve", "--model", MODEL, "--port", "0",
-                             "--max-model-len", "1024", "--kv-cache-gb", "1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "SWE_MONKEYS_VLLM_PYTHON": engine_python})
-    line = proc.stdout.readline()
-    assert line.startswith(f"serving {MODEL} at http://127.0.0.1:"), line + proc.stderr.read()[-2000:]
-    server_pid = int(next(w for w in proc.stderr.readline().split() if w.rstrip(",").isdigit()).rstrip(","))
+    proc, _, server_pid = start_serve(engine_python)
     assert _live_members(server_pid)
     proc.kill()
     proc.wait(timeout=30)
-    deadline = time.monotonic() + 60
-    while _live_members(server_pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert _live_members(server_pid) == []  # the server and its engine went with the command
+    assert wait_gone(server_pid, 60) == []  # the server and its engine went with the command
 
 
 def _live_members(pgid: int) -> list[int]:

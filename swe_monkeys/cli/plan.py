@@ -36,16 +36,10 @@ def plan(
     Without a price the k still comes, with dollars unknown. Each k is said as a multiple of the
     samples measured: flagged past 100 x, not forecast past 10,000 x."""
     from swe_monkeys.cli.common import existing_run
-    from swe_monkeys.cli.lifecycle import fail, usage_now
+    from swe_monkeys.cli.lifecycle import fail
     from swe_monkeys.metrics.plan_run import PlanOptions, build_plan, plan_text
 
     existing_run(run)
-    if (target is None) == (budget_dollars is None):
-        usage_now("give one of --target (a coverage fraction, e.g. 0.5) or --budget-dollars")
-    if target is not None and not 0.0 < target < 1.0:
-        usage_now(f"{target:g}: a coverage fraction strictly between 0 and 1 (e.g. 0.5)", "'--target'")
-    if budget_dollars is not None and not budget_dollars > 0:
-        usage_now(f"{budget_dollars:g}: must be positive", "'--budget-dollars'")
 
     options = PlanOptions(target=target, budget=budget_dollars, problems=problems, model=model, hardware=hardware,
                           benchmark=benchmark, pricing_path=pricing, baselines_path=baselines, n_boot=bootstrap,

@@ -26,6 +26,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from swe_monkeys.errors import UsageError
 from swe_monkeys.metrics.cost import LinearCost
 from swe_monkeys.metrics.plan import (CHECKED_MULTIPLE, MAX_MULTIPLE, BaselineMatch, BudgetPlan, PlanError, Reach,
                                      TargetPlan)
@@ -77,14 +78,15 @@ class RunPlan:
 
 
 def _check(options: PlanOptions) -> None:
+    """What was asked, before the run is read: a bad request is a UsageError (the command exits 2)."""
     if (options.target is None) == (options.budget is None):
-        raise PlanError("give one of --target (a coverage fraction, e.g. 0.5) or --budget-dollars")
+        raise UsageError("give one of --target (a coverage fraction, e.g. 0.5) or --budget-dollars")
     if options.target is not None and not 0.0 < options.target < 1.0:
-        raise PlanError(f"--target {options.target:g}: a coverage fraction strictly between 0 and 1 (e.g. 0.5)")
+        raise UsageError(f"--target {options.target:g}: a coverage fraction strictly between 0 and 1 (e.g. 0.5)")
     if options.budget is not None and options.budget <= 0:
-        raise PlanError(f"--budget-dollars {options.budget:g}: must be positive")
+        raise UsageError(f"--budget-dollars {options.budget:g}: must be positive")
     if options.problems is not None and options.problems < 1:
-        raise PlanError(f"--problems {options.problems}: must be at least 1")
+        raise UsageError(f"--problems {options.problems}: must be at least 1")
 
 
 def _baselines(options: PlanOptions, benchmark: Optional[str], notes: list[str]) -> tuple[list, int, str]:
