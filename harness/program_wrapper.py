@@ -1,8 +1,13 @@
-"""Runs one checked program as __main__, then its tests from text it never saw (run_programs.py).
+"""Runs one program as __main__ and, for a checked one, then its tests from text it never saw.
 
-Started as `python3 -I -B program_wrapper.py PROGRAM MODULES NONCE_FD RESULT_FD` by the program's
-uid. The nonce pipe holds the nonce, then the entry point's name and the test text; nothing reads
-it until the program has finished, so while the program runs no Python object holds the tests.
+Imported, never run, by the warm parent (warm_parent.py), whose child for each program calls
+`run_checked(PROGRAM, MODULES)` (or `run_plain(PROGRAM)`) once it is the program's uid. The child
+holds the nonce pipe and the result pipe at two numbers at or above FD_FLOOR, the program's
+RLIMIT_NOFILE: nothing the program opens, duplicates or receives can land there, so after the
+program this file finds them by number alone (`_pipes_finder`) and no Python object holds those numbers
+while it runs. The nonce pipe holds the nonce, then the entry point's name and the test text;
+nothing reads it until the program has finished, so while the program runs no Python object holds
+the tests.
 
 Why each step (each names an attack it stops):
 - An audit hook goes in first. Trace/profile hooks (they can skip an assert's line or rewrite a
@@ -29,8 +34,28 @@ primitives above.
 """
 import sys
 
+FD_FLOOR, FD_SPAN = 64, 192  # the pipes' numbers: in [FD_FLOOR, FD_FLOOR + FD_SPAN); FD_FLOOR is RLIMIT_NOFILE
 
-def _arm():
+
+def _pipes_finder(os):
+    """A function giving the open descriptors at or above FD_FLOOR (the nonce pipe below the result
+    pipe), made of functions bound now: the program may rebind os.fstat or builtins.range."""
+    fstat, floor, end = os.fstat, FD_FLOOR, FD_FLOOR + FD_SPAN
+
+    def pipes():
+        found, fd = [], floor
+        while fd < end:
+            try:
+                fstat(fd)
+                found.append(fd)
+            except OSError:
+                pass
+            fd += 1
+        return found
+    return pipes
+
+
+def arm():
     """Installs the tamper hook; only the interpreter holds it (no name, frame or global does)."""
     import os
     always = frozenset(("sys.settrace", "sys.setprofile", "sys._settraceallthreads", "sys._setprofileallthreads",
@@ -42,14 +67,13 @@ def _arm():
     frame_attrs = frozenset(("tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back"))
     code_attrs = frozenset(("__code__", "__defaults__", "__kwdefaults__"))
     state = [sys.version_info >= (3, 13), False, None]  # [frames are tampering, tampered, thread walking the stack]
-    opn, read, write, closerange, o_rdonly = os.open, os.read, os.write, os.closerange, os.O_RDONLY
+    read, write, closerange, pipes = os.read, os.write, os.closerange, _pipes_finder(os)
     importing = _stdlib_import_check(os)
 
     def tampered(event):
         state[1] = True
         try:
-            fd = opn("/proc/self/cmdline", o_rdonly)
-            nonce_fd, result_fd = [int(x) for x in read(fd, 1 << 16).split(b"\0")[-3:-1]]
+            nonce_fd, result_fd = pipes()
             while read(nonce_fd, 1 << 16):
                 pass
             write(result_fd, ("tampered: " + event).encode()[:200])
@@ -115,27 +139,38 @@ def _test_modules(names):
     return out
 
 
-def _main():
-    import builtins, os, _thread
-    path, module_names = sys.argv[1], sys.argv[2]
+def _as_main(path):
+    """A fresh `__main__` module for the program at path (argv as `python3 PATH` gives it)."""
     sys.argv[:] = [path]
     if hasattr(sys, "orig_argv"):
         sys.orig_argv[:] = [sys.executable, path]
+    module = type(sys)("__main__")
+    module.__file__ = path
+    sys.modules["__main__"] = module
+    with open(path) as f:
+        return module, compile(f.read(), path, "exec")
+
+
+def run_plain(path):
+    """An unchecked program (judged by its output): run as `python3 PATH` would."""
+    module, code = _as_main(path)
+    exec(code, vars(module))
+
+
+def run_checked(path, module_names):
+    """A checked program, then its tests (the module docstring); the nonce goes on only if they passed."""
+    import builtins, os, _thread
+    arm()
     pristine = tuple(vars(builtins).items())
     snapshots = _test_modules(module_names)
     b_dict, modules, audit, gettrace, getprofile = vars(builtins), sys.modules, sys.audit, sys.gettrace, sys.getprofile
-    excepthook, listdir, read, write, opn, close, o_rdonly = (
-        sys.__excepthook__, os.listdir, os.read, os.write, os.open, os.close, os.O_RDONLY)
-    dict_, set_, vars_, len_, int_, all_, compile_, exec_, type_ = dict, set, vars, len, int, all, compile, exec, type
+    excepthook, listdir, read, write, pipes = sys.__excepthook__, os.listdir, os.read, os.write, _pipes_finder(os)
+    dict_, set_, vars_, len_, all_, compile_, exec_, type_ = dict, set, vars, len, all, compile, exec, type
     new_lock, start, BaseException_, SystemExit_ = _thread.allocate_lock, _thread.start_new_thread, BaseException, SystemExit
     AssertionError_, urandom = AssertionError, os.urandom
 
-    with open(path) as f:
-        source = f.read()
-    module = type_(sys)("__main__")
-    module.__file__ = path
-    modules["__main__"] = module
-    exec_(compile_(source, path, "exec"), vars_(module))
+    module, program = _as_main(path)
+    exec_(program, vars_(module))
 
     def fail(why):
         write(2, ("\nswe-monkeys: %s\n" % why).encode())
@@ -152,9 +187,10 @@ def _main():
     b_dict.update(pristine)
     if changed:
         fail("the program changed builtins: " + ", ".join(sorted(changed))[:200])
-    fd = opn("/proc/self/cmdline", o_rdonly)
-    nonce_fd, result_fd = [int_(x) for x in read(fd, 1 << 16).split(b"\0")[-3:-1]]
-    close(fd)
+    found = pipes()
+    if len_(found) != 2:
+        fail("the program closed its pipes")
+    nonce_fd, result_fd = found
     data = chunk = read(nonce_fd, 1 << 16)
     while chunk:
         chunk = read(nonce_fd, 1 << 16)
@@ -204,8 +240,3 @@ def _main():
         if not intact() or gettrace() is not None or getprofile() is not None:
             fail("a module its tests use, or the trace/profile functions, changed while they ran")
     write(result_fd, nonce)
-
-
-_arm()
-del _arm
-_main()

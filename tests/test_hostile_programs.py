@@ -94,7 +94,7 @@ SEES_NOTHING = ("import glob, os\nleft = glob.glob('/tmp/*/w/planted.py') + [p f
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_a_hostile_program_leaves_nothing_for_the_next(docker_client, name):
-    with ProgramPool(docker_client, workers=1) as one:  # one container: everything below runs in it, in order
+    with ProgramPool(docker_client, workers=1, slots=1) as one:  # one container, one program at a time: in order
         jobs = [ProgramJob(HOSTILE[name], timeout=5, checked=True)]
         jobs += [ProgramJob(WRONG, checked=True), ProgramJob(CORRECT, checked=True), ProgramJob(WRONG, checked=True),
                  ProgramJob(SEES_NOTHING, checked=True), ProgramJob(CORRECT, checked=True)]
@@ -200,7 +200,7 @@ def _inc_job(program):
 
 @pytest.mark.parametrize("name", sorted(DISARM))
 def test_a_program_cannot_disarm_its_tests(docker_client, name):
-    with ProgramPool(docker_client, workers=1) as one:
+    with ProgramPool(docker_client, workers=1, slots=1) as one:
         jobs = [_inc_job(DISARM[name]), _inc_job(WRONG_INC), _inc_job("def inc(x):\n    return x\n"),
                 _inc_job(RIGHT_INC), ProgramJob(WRONG, checked=True), _inc_job(RIGHT_INC)]
         replies = one.run(jobs)
@@ -220,7 +220,7 @@ for i in range(10000):
 def test_a_program_is_stopped_at_the_disk_bound_and_the_next_is_judged(docker_client):
     from swe_monkeys.tasks.code import CodeChecker, HumanEval
 
-    with ProgramPool(docker_client, workers=1) as one:
+    with ProgramPool(docker_client, workers=1, slots=1) as one:
         replies = one.run([ProgramJob(DISK_FILL + RIGHT_INC, timeout=20, checked=True, tests=TESTS, entry_point="inc",
                                       disk_mb=32), _inc_job(WRONG_INC), _inc_job(RIGHT_INC)])
         assert replies[0]["disk_exceeded"] and not replies[0]["completed"], replies[0]

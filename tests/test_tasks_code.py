@@ -79,7 +79,7 @@ def test_hostile_programs_never_pass_and_the_pool_survives(pool):
 
 
 def test_programs_cannot_see_each_others_files(docker_client):
-    with ProgramPool(docker_client, workers=1) as one:  # one container: the programs run one after another there
+    with ProgramPool(docker_client, workers=1, slots=1) as one:  # one container: the programs run one after another
         left = one.run([ProgramJob("import os\nopen('left', 'w').write('secret')\nprint(open('left').read(), os.getcwd())"),
                         ProgramJob("import glob\nprint([open(p).read() for p in glob.glob('/tmp/*/w/left')])"),
                         ProgramJob("import os\nprint(os.getuid())\nopen('/home/swe/x', 'w')"),
