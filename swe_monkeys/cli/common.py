@@ -43,6 +43,16 @@ def need_model(*given: Any, choices: str = "--base-url URL, --serve MODEL or --f
         usage_now(f"give a model: {choices}")
 
 
+def program_timeout(task_class: Any, timeout: float) -> float:
+    """--timeout is a program task's setting: on another task it is a usage error (exit 2)."""
+    from swe_monkeys.tasks.code import ProgramTask
+
+    if not (isinstance(task_class, type) and issubclass(task_class, ProgramTask)):
+        usage_now(f"--timeout is for program tasks (humaneval, mbpp, codecontests), not {task_class.name}",
+                  "'--timeout'")
+    return timeout
+
+
 def emit(result: dict, as_json: bool) -> None:
     """A benchmark's figures: one JSON object, or one aligned `key  value` line each."""
     if as_json:

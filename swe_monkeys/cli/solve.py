@@ -14,8 +14,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from swe_monkeys.cli.common import (
-    HELP_LAYOUT, IN_DOCKER, JSON_HELP, RAY_HELP, cluster_spec, kept_line, need_model, print_table, sampling_figures,
-    say_starting, verdict_echo,
+    HELP_LAYOUT, IN_DOCKER, JSON_HELP, RAY_HELP, cluster_spec, kept_line, need_model, print_table, program_timeout,
+    sampling_figures, say_starting, verdict_echo,
 )
 from swe_monkeys.cli.lifecycle import NONE_RESOLVED, OneLineUsage, fail, fail_now, install, interrupted, usage_now
 from swe_monkeys.examples import names as example_names
@@ -48,6 +48,9 @@ Hardware = Annotated[str, typer.Option(metavar="NAME[:UNITS]", help="Serving har
                                        "endpoints on this machine).")]
 Preset = Annotated[str, typer.Option(metavar="NAME", help="configs/presets/<NAME>.yaml: prompt and sampling "
                                      "(sweep's default: the task's).")]
+Timeout = Annotated[Optional[float], typer.Option(min=0.01, metavar="S", help="Program tasks: seconds per program "
+                                                  "run (default: the run's, else the preset's, else the dataset's: 3 "
+                                                  "for HumanEval and MBPP, each CodeContests problem's limit x2).")]
 
 
 class Allocate(str, Enum):
@@ -234,7 +237,7 @@ def sweep(
     temperature: Temperature = None, seed: Seed = 0, repo_cache: RepoCache = None,
     verify: Verify = True, workers: Workers = None, concurrency: Concurrency = 8,
     max_tokens: MaxTokens = None, max_dollars: MaxDollars = None, price_as: PriceAs = "", quiet: Quiet = False,
-    no_rule: NoRule = None, ray: Ray = "", as_json: AsJson = False,
+    no_rule: NoRule = None, ray: Ray = "", as_json: AsJson = False, timeout: Timeout = None,
 ) -> None:
     """Sample and verify many problems into one resumable run.
 
@@ -259,6 +262,8 @@ def sweep(
         cls = TASKS.get(task)  # an unknown task fails before any model server starts
         p = load_preset(preset or cls.preset)
         options = {"repo_cache": repo_cache, "disabled_rules": no_rule or ()} if task == "swebench" else {}
+        if timeout is not None:
+            options["timeout"] = program_timeout(cls, timeout)
         t = get_task(task, p, **options)
         problems = t.load(dataset or None, instances or ())  # so does a bad dataset
         hosting = hosting_for(hardware, base_url, serve, fake is not None)

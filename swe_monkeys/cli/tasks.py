@@ -50,12 +50,13 @@ def import_samples(
 
 
 def verify_task_run(run: Path, workers: Optional[int], quiet: bool, options: Optional[dict] = None,
-                    cluster: Any = None, as_json: bool = False) -> None:
+                    cluster: Any = None, as_json: bool = False, timeout: Optional[float] = None) -> None:
     """`verify --run DIR` on a run of any task: judge what is unverified (infra errors again), with a
-    line per verdict, then the run's coverage table (with `as_json`, the run's JSON summary)."""
+    line per verdict, then the run's coverage table (with `as_json`, the run's JSON summary). A
+    program task's `timeout` other than the run's makes its verdicts judged again."""
     import json
 
-    from swe_monkeys.cli.common import IN_DOCKER, kept_line, print_table
+    from swe_monkeys.cli.common import IN_DOCKER, kept_line, print_table, program_timeout
     from swe_monkeys.sampling.progress import VerifyLines
     from swe_monkeys.store.run_store import RunStore
     from swe_monkeys.tasks.explain import run_summary
@@ -66,6 +67,8 @@ def verify_task_run(run: Path, workers: Optional[int], quiet: bool, options: Opt
     with interrupted(lambda: kept_line(run)), fail(), RunStore(run) as store:
         swebench = store.get_meta("task") == "swebench"
         task = task_of(store, **({"repo_cache": (options or {}).get("repo_cache")} if swebench else {}))
+        if timeout is not None:
+            task = task_of(store, timeout=program_timeout(type(task), timeout))
         store.drop_infra_errors()
         lines = VerifyLines(0, str(store.get_meta("model") or ""), quiet, first=IN_DOCKER if swebench else "")
         lines.start_at(len(store.candidates(unverified_only=True)))

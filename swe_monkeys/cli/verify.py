@@ -46,6 +46,9 @@ def verify(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No line per verdict and no progress lines.")] = False,
     ray: Annotated[str, typer.Option("--ray", metavar="ADDRESS", help=RAY_HELP)] = "",
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+    timeout: Annotated[Optional[float], typer.Option(min=0.01, metavar="S", help="A --run of a program task: seconds "
+                                                     "per program run (default: the run's; verdicts judged under "
+                                                     "another are judged again).")] = None,
 ) -> None:
     """Verify candidate patches in hardened Docker containers.
 
@@ -61,7 +64,10 @@ def verify(
             usage_now("give SWE-bench PREDICTIONS with --instances, or --run DIR of a sampled or imported run")
         return verify_task_run(run, workers, quiet, {"repo_cache": repo_cache, "flaky_runs": flaky_runs,
                                                      "use_cache": not no_cache, "fail_fast": not no_fail_fast},
-                               cluster=cluster_spec(ray, workers), as_json=as_json)
+                               cluster=cluster_spec(ray, workers), as_json=as_json, timeout=timeout)
+    if timeout is not None:
+        usage_now("--timeout is for a --run of a program task (humaneval, mbpp, codecontests), not SWE-bench "
+                  "predictions", "'--timeout'")
     existing_path(predictions, "'PREDICTIONS'")
     if instances is None:
         usage_now("SWE-bench predictions need --instances FILE|DIR")

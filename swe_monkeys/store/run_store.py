@@ -269,6 +269,12 @@ class RunStore:
         with self._tx() as db:
             return db.execute("DELETE FROM verdicts WHERE status = 'infra_error'").rowcount
 
+    def drop_verdicts(self, candidate_ids: list[int]) -> int:
+        """Forget these candidates' verdicts (judged under settings the run no longer uses)."""
+        with self._tx() as db:
+            return sum(db.execute("DELETE FROM verdicts WHERE candidate_id = ?", (cid,)).rowcount
+                       for cid in candidate_ids)
+
     def verdicts(self) -> dict[int, Verdict]:
         out = {}
         for cid, summary, log_path in self._query("SELECT candidate_id, summary, log_path FROM verdicts"):

