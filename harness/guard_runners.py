@@ -20,7 +20,11 @@ import sys
 PASSED, FAILED, ERROR, SKIPPED, XFAIL, XPASS = "PASSED", "FAILED", "ERROR", "SKIPPED", "XFAIL", "XPASS"
 SYMPY_RUNNERS = ("sympy.utilities.runtests", "sympy.testing.runtests")
 SYMPY_WATCHED = SYMPY_RUNNERS + ("sympy.utilities.pytest", "sympy.testing.pytest")
-UNITTEST_WATCHED = ("unittest", "django.test.runner", "django.test.testcases", "django.test.utils")
+# Django 3.1+ runs an async test as asgiref's AsyncToSync(method) on an asyncio loop, its result
+# through a concurrent.futures Future: all of that is the runner's machinery too.
+UNITTEST_WATCHED = ("unittest", "django.test.runner", "django.test.testcases", "django.test.utils", "asgiref.sync",
+                    "asyncio", "concurrent.futures")
+UNITTEST_EAGER = ("asyncio", "concurrent.futures")  # standard library: imported and snapshot at start
 
 
 class AfterImport:
@@ -169,9 +173,11 @@ def instrument_unittest(guard):
     def start(self, test, *args, **kwargs):
         if self is not state["result"]:
             return
-        method = getattr(test, getattr(test, "_testMethodName", ""), None)
+        name = getattr(test, "_testMethodName", "")
+        method = getattr(test, name, None)
         if method is not None:
-            guard.check_callable(method, str(test))
+            declared = next((vars(k)[name] for k in type(test).__mro__ if name in vars(k)), None)
+            guard.check_callable(method, str(test), declared)
 
     _wrap(base, "startTest", before=start)
     for name, status in (("addSuccess", PASSED), ("addFailure", FAILED), ("addError", ERROR),
@@ -201,7 +207,10 @@ def instrument_unittest(guard):
 
     _wrap(unittest.TextTestRunner, "_makeResult", after=made)
     unittest.TextTestRunner.run = run
+    for name in UNITTEST_EAGER:
+        __import__(name)
     for name, module in list(sys.modules.items()):
-        if name == "unittest" or name.startswith("unittest."):
+        if any(name == top or name.startswith(top + ".") for top in ("unittest",) + UNITTEST_EAGER):
             guard.snapshot(module)
-    sys.meta_path.insert(0, AfterImport({name: guard.snapshot for name in UNITTEST_WATCHED[1:]}))
+    sys.meta_path.insert(0, AfterImport({name: guard.snapshot for name in UNITTEST_WATCHED[1:]
+                                         if name not in UNITTEST_EAGER}))

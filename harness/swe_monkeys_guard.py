@@ -32,6 +32,7 @@ import importlib.util
 import os
 import sys
 import threading
+import types
 
 ENV = "SWE_MONKEYS_GUARD_FDS"
 HOME = "/opt/swe-monkeys"
@@ -140,17 +141,61 @@ def _trace_problem():
     return ""
 
 
-def check_callable(obj, name):
-    """The callable about to run as test `name` must be code compiled from a trusted file."""
-    func = getattr(obj, "__func__", obj)
-    code = getattr(func, "__code__", None)
-    problem = _trace_problem()
-    if code is None:
-        problem = problem or "test %s is not a function" % name
-    elif TRUST.code_why(code):
-        problem = problem or "test %s runs code %s" % (name, TRUST.code_why(code))
-    elif not TRUST.compiled_from(code):
-        problem = problem or "test %s runs code that was not compiled from %s" % (name, code.co_filename)
+_FUNCTION, _METHOD = types.FunctionType, types.MethodType
+_CO_COROUTINE = 0x80
+
+
+def _class_functions(kind):
+    """The functions of a class and of every class above it (descriptors unwrapped)."""
+    for klass in kind.__mro__[:-1]:
+        for value in list(vars(klass).values()):
+            kind = type(value)
+            for part in ((value,) + ((value.__func__,) if kind in (staticmethod, classmethod) else ())
+                         + ((value.fget, value.fset, value.fdel) if kind is property else ())):
+                if type(part) is _FUNCTION:
+                    yield part
+
+
+def _callable_problem(obj, name, depth=0):
+    """Why `obj` may not run as test `name`, or "". A function must be code compiled from a trusted
+    file; a bound method, its function. Any other callable object (asgiref's AsyncToSync, which
+    Django 3.1+ puts in place of an async test method) must be an instance of classes whose every
+    function is compiled from a trusted file, with a `__call__` among them, holding at least one
+    function or method, each of which passes the same check. Read by type, never by attribute
+    access, so no code of the candidate's runs here."""
+    kind = type(obj)
+    if kind is _METHOD:
+        return _callable_problem(obj.__func__, name, depth)
+    if kind is _FUNCTION:
+        code = obj.__code__
+        if TRUST.code_why(code):
+            return "test %s runs code %s" % (name, TRUST.code_why(code))
+        if not TRUST.compiled_from(code):
+            return "test %s runs code that was not compiled from %s" % (name, code.co_filename)
+        return ""
+    call = next((vars(k)["__call__"] for k in kind.__mro__ if "__call__" in vars(k)), None)
+    if depth > 2 or type(call) is not _FUNCTION or kind.__mro__[-1] is not object:
+        return "test %s is not a function" % name
+    for function in _class_functions(kind):
+        problem = _callable_problem(function, name, depth + 1)
+        if problem:
+            return problem
+    own = next((vars(k)["__dict__"] for k in kind.__mro__ if "__dict__" in vars(k)), None)
+    state = own.__get__(obj, kind) if own is not None and type(own).__name__ == "getset_descriptor" else {}
+    held = [v for v in list(state.values()) if type(v) in (_FUNCTION, _METHOD)] if type(state) is dict else []
+    if not held:
+        return "test %s is not a function" % name
+    return next((p for p in (_callable_problem(v, name, depth + 1) for v in held) if p), "")
+
+
+def check_callable(obj, name, declared=None):
+    """The callable about to run as test `name` must be code compiled from a trusted file. With
+    `declared` (the function the test's class defines under the test's name): a coroutine function
+    must run wrapped (an async test called bare returns its coroutine unrun and passes)."""
+    problem = _trace_problem() or _callable_problem(obj, name)
+    if not problem and type(declared) is _FUNCTION and declared.__code__.co_flags & _CO_COROUTINE \
+            and type(obj) in (_FUNCTION, _METHOD):
+        problem = "async test %s runs unwrapped: its coroutine would never run" % name
     if problem:
         tamper(problem)
 

@@ -100,6 +100,27 @@ def test_unittest_canaries_go_into_a_named_test_class(tmp_path, plant):
     assert proc.stderr.count("... FAIL") == len(planted) and "test_ascii_validator" in proc.stderr
 
 
+def test_among_async_tests_the_canary_is_async_and_fails_when_awaited(tmp_path, plant):
+    """Django 3.1+ awaits async test methods; a forgery of that (the coroutine never run, so the
+    test "passes") would leave a sync canary failing but shows on an async one."""
+    (tmp_path / "test_asgi.py").write_text(textwrap.dedent('''\
+        import unittest
+
+        class ASGITest(unittest.IsolatedAsyncioTestCase):
+            async def test_get_asgi_application(self):
+                self.assertEqual(1, 1)
+
+            def helper(self):
+                return 1
+        '''))
+    planted = plant({"test_asgi.py": ["ASGITest"]}, "unittest", count=2)
+    text = (tmp_path / "test_asgi.py").read_text()
+    assert planted and all(f"async def {c['name']}(self):" in text for c in planted)
+    proc = subprocess.run([sys.executable, "-m", "unittest", "-v", "test_asgi"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert proc.stderr.count("... FAIL") == len(planted), proc.stderr
+
+
 def test_a_file_that_does_not_parse_gets_no_canary(tmp_path, plant):
     (tmp_path / "test_x.py").write_text("def test_(:\n")
     assert plant({"test_x.py": []}, "pytest") == []

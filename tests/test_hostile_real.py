@@ -3,7 +3,8 @@
 tests/data/hostile_real/ holds wrong patches that edit only library code -- forged runner output,
 an edited or rebound runner, failures swallowed in memory, output after the runner's end, code
 compiled under a pristine file's name -- against one instance per test runner (sympy's bin/test on
-sympy 1.0 and 1.7, pytest on pytest-dev/pytest and flask, Django's runtests.py). Per instance one
+sympy 1.0 and 1.7, pytest on pytest-dev/pytest and flask, Django's runtests.py), and async tests run
+through asgiref on Django 3.2 (django__django-12915, where a repository cache holds it). Per instance one
 batch, on one worker: every attack, each followed by an ordinary wrong candidate, then gold, which
 must still resolve. Needs ../shared/mirrors and ../shared/data/swe-bench-lite (skipped with the
 reason otherwise, as tests/test_real_instance.py is).
@@ -12,6 +13,7 @@ reason otherwise, as tests/test_real_instance.py is).
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -25,6 +27,9 @@ MIRRORS = SHARED / "mirrors"
 CORPUS = Path(__file__).parent / "data" / "hostile_real"
 INSTANCES = ("sympy__sympy-11400", "sympy__sympy-20590", "pytest-dev__pytest-7373", "pallets__flask-4992",
              "django__django-11099")
+# Async tests (Django 3.1+ runs them through asgiref): judged where SWE_MONKEYS_REPO_CACHE holds the base
+# commit, since ../shared/mirrors does not.
+BEYOND_MIRRORS = ("django__django-12915",)
 CLASSES = ("forged_output", "runner_edited", "swallowed_in_memory", "output_after_end", "provenance_by_name")
 RUNNERS = {"sympy": ("sympy__sympy-11400", "sympy__sympy-20590"),
            "pytest": ("pytest-dev__pytest-7373", "pallets__flask-4992"), "django": ("django__django-11099",)}
@@ -55,7 +60,23 @@ def test_corpus_covers_every_class_per_runner():
             assert n >= 3, (runner, cls, n)
 
 
-@pytest.mark.parametrize("instance_id", INSTANCES)
+def _repo_cache(inst) -> Path:
+    """../shared/mirrors, or for an instance beyond them the repository cache the environment names."""
+    if inst.instance_id not in BEYOND_MIRRORS:
+        if not MIRRORS.exists():
+            pytest.skip(f"no thin mirrors at {MIRRORS} (CI has them)")
+        return MIRRORS
+    cache = Path(os.environ.get("SWE_MONKEYS_REPO_CACHE", "/nonexistent"))
+    mirror = cache / (inst.repo.replace("/", "__") + ".git")
+    found = subprocess.run(["git", "-C", str(mirror), "cat-file", "-e", inst.base_commit + "^{commit}"],
+                           capture_output=True).returncode == 0 if mirror.exists() else False
+    if not found:
+        pytest.skip(f"{inst.instance_id}: set SWE_MONKEYS_REPO_CACHE to a folder whose {mirror.name} holds "
+                    f"{inst.base_commit[:12]} (../shared/mirrors does not)")
+    return cache
+
+
+@pytest.mark.parametrize("instance_id", INSTANCES + BEYOND_MIRRORS)
 def test_outsider_attacks_then_wrong_candidates_then_gold(tmp_path, docker_client, no_leftover_containers,
                                                           instance_id):
     from swe_monkeys.store.run_store import RunStore
@@ -66,9 +87,8 @@ def test_outsider_attacks_then_wrong_candidates_then_gold(tmp_path, docker_clien
 
     if not LITE.exists():
         pytest.skip(f"SWE-bench Lite data not found at {LITE}")
-    if not MIRRORS.exists():
-        pytest.skip(f"no thin mirrors at {MIRRORS} (CI has them)")
     inst = load_instances(LITE, [instance_id])[0]
+    repo_cache = _repo_cache(inst)
     attacks = [a for a in load_attacks() if a["instance"] == instance_id]
     wrong = followers(instance_id)
     for a in attacks:
@@ -85,7 +105,7 @@ def test_outsider_attacks_then_wrong_candidates_then_gold(tmp_path, docker_clien
     store.add_candidate(Candidate(instance_id, inst.patch, "gold", index))
 
     started = time.monotonic()
-    verify_instances(store, [inst], VerifyConfig(repo_cache=MIRRORS, workers=1, use_cache=False))
+    verify_instances(store, [inst], VerifyConfig(repo_cache=repo_cache, workers=1, use_cache=False))
     elapsed = time.monotonic() - started
 
     verdicts = store.verdicts()
