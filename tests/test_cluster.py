@@ -6,6 +6,7 @@ scripted sampler, the driver a real `sweep` subprocess.
   an actor per node;
 - a verification actor killed (SIGKILL) mid-sweep: its work is re-run elsewhere, the rows are the
   same, and no container of the dead actor is left;
+- a whole node lost mid-sweep (its raylet and processes killed): the same;
 - the driver killed with -9 and started again resumes to the same rows;
 - the vLLM CPU server started as a Ray actor serves a sweep (marked vllm);
 - several endpoints of one model give the samples one endpoint gives (no Ray needed).
@@ -42,18 +43,26 @@ def _need_ray():
         pytest.skip("Ray is not installed (pip install -e '.[ray]')")
 
 
+SMALL_NODE = {"num_cpus": 1, "resources": {"docker": 1}, "object_store_memory": 80 * 2**20}
+
+
 @pytest.fixture(scope="module")
-def ray_cluster():
-    """The address of a two-node local cluster: each node a raylet of its own with `docker: 1`."""
+def ray_nodes():
+    """A two-node local cluster (ray.cluster_utils.Cluster): each node a raylet of its own with `docker: 1`."""
     _need_ray()
     from ray.cluster_utils import Cluster
 
-    small = {"num_cpus": 1, "resources": {"docker": 1}, "object_store_memory": 80 * 2**20}
-    cluster = Cluster(initialize_head=True, head_node_args={**small, "include_dashboard": False})
-    cluster.add_node(**small)
+    cluster = Cluster(initialize_head=True, head_node_args={**SMALL_NODE, "include_dashboard": False})
+    cluster.add_node(**SMALL_NODE)
     cluster.wait_for_nodes()
-    yield cluster.address
+    yield cluster
     cluster.shutdown()
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(ray_nodes):
+    """The address of the two-node cluster."""
+    return ray_nodes.address
 
 
 @pytest.fixture(scope="module")
@@ -157,6 +166,33 @@ def test_a_verification_actor_killed_mid_sweep_changes_nothing(tmp_path, ray_clu
     assert (_rows(run), _verdicts(run)) == single_machine
     assert containers_of([victim]) == []  # its replacement reaped what the dead actor left
     assert containers_of(pid for pid, _ in ACTOR_LINE.findall(log)) == []
+
+
+def test_a_node_lost_mid_sweep_changes_nothing(tmp_path, ray_nodes, dataset, script, repo_cache, single_machine):
+    """A third node joins, gets an actor and work, and is then lost whole (its raylet and every
+    process on it killed, as a machine that goes away): its candidates are judged elsewhere, no
+    replacement is started on a dead node, and the rows and verdicts are the single machine's."""
+    extra = ray_nodes.add_node(**SMALL_NODE)
+    ray_nodes.wait_for_nodes()
+    lost = False
+    try:
+        run, err = tmp_path / "run", tmp_path / "stderr.txt"
+        with err.open("w") as stderr:
+            driver = sweep(run, dataset, script, repo_cache, "--ray", ray_nodes.address, stderr=stderr, wait=False)
+            on_extra = _wait_for(lambda: next((pid for pid, where in ACTOR_LINE.findall(err.read_text())
+                                               if extra.node_id[:8] in where), None), 120, "an actor on the new node")
+            _wait_for(lambda: containers_of([on_extra]), 240, "work on the new node")
+            ray_nodes.remove_node(extra, allow_graceful=False)
+            lost = True
+            assert driver.wait(timeout=600) == 0, err.read_text()
+        log = err.read_text()
+        assert f"verification actor pid {on_extra}" in log and "lost" in log, log
+        assert (_rows(run), _verdicts(run)) == single_machine
+        assert all(status not in (None, "infra_error") for _, _, status in _verdicts(run))
+        assert _wait_for(lambda: containers_of([on_extra]) == [], 60, "the lost node's containers to go")
+    finally:
+        if not lost:
+            ray_nodes.remove_node(extra)
 
 
 def test_driver_killed_with_minus_nine_resumes(tmp_path, ray_cluster, dataset, repo_cache, single_machine):
