@@ -180,3 +180,49 @@ def test_an_engine_that_stays_away_stops_the_run_and_keeps_what_was_judged(tmp_p
         time.sleep(0.1)
     assert not docker_client.containers.list(all=True, filters={"label": f"{OWNER_LABEL}={os.getpid()}"})
     assert json.dumps(str(tmp_path))
+
+
+def test_docker_storage_under_the_reserve_stops_the_run_and_the_same_command_finishes(
+        tmp_path, docker_client, images, examples, repo_cache, monkeypatch):
+    """The reserve is raised above the engine's real free space mid-run (SWE_MONKEYS_MIN_DOCKER_FREE_MB,
+    read at every check), as a filling disk would cross it, once the first instance's verdicts are
+    recorded: those are kept, the next instance's candidates are not started (no verdict, no
+    infra_error), nothing is left running, and the same call judges the rest once there is room."""
+    from swe_monkeys.sandbox.engine import STORAGE_ENV, StorageFull, _data_root
+    from swe_monkeys.swebench.api import verify_instances
+    from swe_monkeys.swebench.checker import VerifyConfig
+    from swe_monkeys.types import Candidate, Status
+
+    root = _data_root(docker_client)
+    if root is None:
+        pytest.skip("the engine's data root is not on this machine")
+    stat = os.statvfs(root)
+    free_mb = stat.f_bavail * stat.f_frsize >> 20
+    calc, dates = examples["calc"], examples["daterange"]
+    store, ids = _store(tmp_path, calc, {"gold": calc.candidates["gold"], "wrong": calc.candidates["wrong"]})
+    ids["dates_gold"] = store.add_candidate(Candidate(dates.instance.instance_id, dates.candidates["gold"], "gold", 0))
+    monkeypatch.setenv(STORAGE_ENV, "1")
+    record = store.add_verdict
+
+    def record_then_fill(*args, **kwargs):
+        out = record(*args, **kwargs)
+        os.environ[STORAGE_ENV] = str(free_mb + 4096)  # the disk crossed the reserve
+        return out
+
+    monkeypatch.setattr(store, "add_verdict", record_then_fill)
+    config = VerifyConfig(repo_cache=repo_cache, workers=1, use_cache=False)
+    with pytest.raises(StorageFull, match=r"Docker's storage .* MiB free, under the \d+ MiB .* run the same command"):
+        verify_instances(store, [calc.instance, dates.instance], config)
+    kept = store.verdicts()
+    assert set(kept) == {ids["gold"], ids["wrong"]}  # the first instance's; none for the second
+    for _ in range(100):
+        if not docker_client.containers.list(all=True, filters={"label": f"{OWNER_LABEL}={os.getpid()}"}):
+            break
+        time.sleep(0.1)
+    assert not docker_client.containers.list(all=True, filters={"label": f"{OWNER_LABEL}={os.getpid()}"})
+    monkeypatch.setattr(store, "add_verdict", record)
+    monkeypatch.setenv(STORAGE_ENV, "1")  # room again
+    verify_instances(store, [calc.instance, dates.instance], config)
+    verdicts = store.verdicts()
+    assert {name: verdicts[cid].status for name, cid in ids.items()} == {
+        "gold": Status.RESOLVED, "wrong": Status.UNRESOLVED, "dates_gold": Status.RESOLVED}

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Callable
 
 from swe_monkeys.images import sources
 from swe_monkeys.paths import IMAGES, cache_dir
+from swe_monkeys.sandbox.engine import check_storage
 from swe_monkeys.types import SWEInstance
 from swe_monkeys.errors import SweMonkeysError
 
@@ -171,6 +172,7 @@ class ImageBuilder:
         import docker
 
         (ctx / "Dockerfile").write_text(dockerfile)
+        check_storage(self.client, f"building {tag}")  # StorageFull: stop before a layer meets a full disk
         self.log(f"docker build -> {tag}")
         try:
             # network_mode none: layers install only from what the host put in the context.
@@ -178,6 +180,8 @@ class ImageBuilder:
                                      labels={LABEL: kind, **labels})
         except docker.errors.BuildError as exc:
             tail = "".join(str(c.get("stream", c.get("error", ""))) for c in exc.build_log)[-2000:]
+            if "no space left on device" in tail + str(exc.msg):
+                check_storage(self.client, f"building {tag} (it failed for want of space)")
             raise ImageBuildError(f"building {tag} failed: {exc.msg}\n{tail}") from exc
 
 

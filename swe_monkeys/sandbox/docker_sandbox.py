@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from swe_monkeys.sandbox.exec_session import ExecSession
 from swe_monkeys.types import ExecResult
-from swe_monkeys.sandbox.engine import SandboxError, docker_client  # noqa: F401 (where callers find them)
+from swe_monkeys.sandbox.engine import SandboxError, check_storage, docker_client  # noqa: F401 (where callers find them)
 
 OWNER_LABEL = "swe-monkeys.owner-pid"
 HOST_LABEL = "swe-monkeys.owner-host"
@@ -92,6 +92,7 @@ class DockerSandbox:
     def __enter__(self) -> "DockerSandbox":
         import docker
 
+        check_storage(self.client, f"starting a container of {self.image}")  # StorageFull: the run stops
         name = f"swe-monkeys-{uuid.uuid4().hex[:10]}"
         with _LIVE_LOCK:
             if _CLOSING.is_set():

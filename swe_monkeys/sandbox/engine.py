@@ -1,9 +1,11 @@
 """The Docker engine as a dependency that can go away: how to reach it, and what a run does when
 it stops answering mid-run (an outage is nobody's fault: what it cut is judged again, or the run
-stops with what was judged kept)."""
+stops with what was judged kept), and its storage filling up (the run stops before an image layer
+or a container's writes fail half-way, again with what was judged kept)."""
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -23,6 +25,46 @@ class EngineInterrupted(Exception):
 class EngineOutage(SweMonkeysError, RuntimeError):
     """The Docker engine did not come back within the retry bound: the run stops, with what it
     judged kept."""
+
+
+class StorageFull(SweMonkeysError, RuntimeError):
+    """Docker's storage (its data root) has less free space than a run keeps in hand: the run stops
+    before an image build or a container start meets a full disk, with what it judged kept."""
+
+
+STORAGE_ENV = "SWE_MONKEYS_MIN_DOCKER_FREE_MB"
+STORAGE_DEFAULT_MB = 1024
+_ROOTS: dict[int, object] = {}  # id(client) -> the engine's data root when it is on this machine, else None
+
+
+def _data_root(client):
+    """The engine's DockerRootDir when the engine runs here (a unix socket) and the folder is
+    readable; None otherwise (a remote engine's disk is not ours to measure)."""
+    if id(client) not in _ROOTS:
+        local = os.environ.get("DOCKER_HOST", "unix://").startswith("unix://")
+        try:
+            root = client.info().get("DockerRootDir") if local else None
+        except Exception:  # noqa: BLE001 -- an engine that does not say has no check
+            root = None
+        _ROOTS[id(client)] = root if root and os.path.isdir(root) else None
+    return _ROOTS[id(client)]
+
+
+def check_storage(client, before: str) -> None:
+    """Raise StorageFull when the engine's data root has less free space than SWE_MONKEYS_MIN_DOCKER_FREE_MB
+    (default 1024 MiB), naming what was about to happen (`before`: "building IMAGE", "starting a container")."""
+    root = _data_root(client)
+    if root is None:
+        return
+    try:
+        stat = os.statvfs(root)
+    except OSError:
+        return
+    free, need = stat.f_bavail * stat.f_frsize, int(os.environ.get(STORAGE_ENV, STORAGE_DEFAULT_MB))
+    if free < need << 20:
+        raise StorageFull(f"Docker's storage ({root}) has {free / 2**20:.0f} MiB free, under the {need} MiB a run "
+                          f"keeps in hand ({STORAGE_ENV}), before {before}; what was judged is kept: free space "
+                          "(`swe-monkeys images prune`, `docker builder prune`) and run the same command again")
 
 
 # How long an engine that stops answering is waited for: ping retries with doubling delays

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from swe_monkeys.paths import HARNESS
 from swe_monkeys.sandbox.docker_sandbox import DockerSandbox, Limits, SandboxError
+from swe_monkeys.sandbox.engine import StorageFull
 
 IN_CONTAINER = "/opt/swe-monkeys"
 
@@ -135,7 +136,7 @@ class CleanSessions:
                 return
             try:
                 session = self._ready_session()
-            except SandboxError as exc:
+            except (SandboxError, StorageFull) as exc:
                 self._ready.put(exc)
                 continue
             except Exception as exc:  # noqa: BLE001 -- surfaced to the caller of take()
@@ -190,6 +191,9 @@ class CleanSessions:
         if self._closed.is_set():
             raise SandboxError("closed")
         got = self._ready.get()
+        if isinstance(got, StorageFull):  # not a container's fault: the run stops (engine.check_storage)
+            self._ready.put(got)  # and so does every other taker
+            raise got
         if isinstance(got, SandboxError):
             self._wanted.release()  # the next take tries again
             raise got

@@ -28,7 +28,7 @@ from functools import lru_cache
 from typing import Callable, Iterator
 
 from swe_monkeys.sandbox.docker_sandbox import Limits, SandboxError
-from swe_monkeys.sandbox.engine import wait_for_engine
+from swe_monkeys.sandbox.engine import check_storage, wait_for_engine
 from swe_monkeys.sandbox.session import CleanSessions, HarnessSession, HarnessSpec, SessionBroken
 from swe_monkeys.swebench import canaries, grading, parsers
 from swe_monkeys.swebench.grading import GoldStatuses
@@ -171,6 +171,7 @@ class CandidateRunner:
     def _prepared(self, inst: SWEInstance, spec: EnvSpec, patch: str):
         """(a clean session with the candidate applied, the harness's prepare reply), or (None, the
         Verdict a failure to get there amounts to)."""
+        check_storage(self.client, "judging a candidate")  # StorageFull: the run stops, nothing half-judged
         since = time.monotonic()
         try:
             session = self.sessions.take()
