@@ -27,6 +27,7 @@ def test_table1_relative_cost_column_is_reproduced_from_its_inputs(lite):
     # Paper: DeepSeek $0.0072 x 5 attempts x 300 = $10.8; GPT-4o $39 (3.6x); Claude 3.5 Sonnet $51 (4.7x).
     assert [round(r.total_dollars, 2) for r in rows] == [10.8, 39.0, 51.0]
     assert [format_relative(x) for x in relative] == ["1x", "3.6x", "4.7x"]
+    assert [format_relative(x) for x in (7.9e-05, 0.0012, 120.4)] == ["0.000079x", "0.0012x", "120x"]  # never 7.9e-05x
     # Seen from each frontier model: repeated sampling costs 0.28x of GPT-4o and 0.21x of Claude.
     deepseek, gpt, claude = rows
     assert [format_relative(x) for x in relative_costs([deepseek], gpt) + relative_costs([deepseek], claude)] == [

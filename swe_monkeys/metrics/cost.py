@@ -10,6 +10,8 @@ k at which a cheap model matches a frontier model's single attempt, and what tha
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional, Sequence
 
@@ -168,5 +170,10 @@ def relative_costs(rows: Iterable[Table1Row], reference: Table1Row) -> list[floa
 
 
 def format_relative(ratio: float) -> str:
-    """As the paper prints it: two significant digits and an x (1x, 3.6x, 0.28x; 120x, not 1.2e+02x)."""
-    return f"{ratio:.0f}x" if ratio >= 10 else f"{ratio:.2g}x"
+    """As the paper prints it: two significant digits and an x (1x, 3.6x, 0.28x; 120x, not 1.2e+02x;
+    0.000079x, not 7.9e-05x)."""
+    if ratio >= 10:
+        return f"{ratio:.0f}x"
+    if 0 < ratio < 0.01:
+        return f"{ratio:.{1 - math.floor(math.log10(ratio))}f}x"
+    return f"{ratio:.2g}x"
