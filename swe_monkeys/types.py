@@ -116,6 +116,9 @@ class Verdict:
     # the candidate's paths it put back ({"path", "why"}): what was judged is the patch without them.
     tree_key: str = ""
     reverted: list[dict[str, str]] = field(default_factory=list)
+    # SWE-bench --strict: a resolved candidate's re-check against gold on wider tests (swebench/strict):
+    # {"status": strict_ok | strict_regression | strict_differs | strict_unchecked, the tests named, ...}
+    strict: dict[str, Any] = field(default_factory=dict)
 
     @property
     def resolved(self) -> bool:
@@ -127,14 +130,15 @@ class Verdict:
                 "apply_method": self.apply_method, "seconds": round(self.seconds, 3), "runs": self.runs,
                 **({"log_ref": self.log_ref} if self.log_ref else {}),
                 **({"tree_key": self.tree_key} if self.tree_key else {}),
-                **({"reverted": self.reverted} if self.reverted else {})}
+                **({"reverted": self.reverted} if self.reverted else {}),
+                **({"strict": self.strict} if self.strict else {})}
 
     @classmethod
     def from_summary(cls, data: dict[str, Any]) -> "Verdict":
         return cls(status=Status(data["status"]), reason=data.get("reason", ""), tests=data.get("tests", {}),
                    apply_method=data.get("apply_method", ""), seconds=data.get("seconds", 0.0),
                    runs=data.get("runs", 1), log_ref=data.get("log_ref", ""), tree_key=data.get("tree_key", ""),
-                   reverted=list(data.get("reverted") or []))
+                   reverted=list(data.get("reverted") or []), strict=dict(data.get("strict") or {}))
 
 
 @runtime_checkable

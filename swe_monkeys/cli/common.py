@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -70,11 +70,26 @@ JSON_HELP = ("Print one JSON object on stdout (per candidate: id, problem, index
              "table; totals) instead of the text; progress and verdict lines stay on stderr.")
 
 
+# typer has no option whose value may be left out, so the two strict modes are two flags.
+Strict = Annotated[bool, typer.Option("--strict", help="SWE-bench: re-check each resolved candidate against gold "
+                                      "on the repository's tests of the modules it changed (strict_ok, "
+                                      "strict_regression, strict_differs); the verdict stays resolved.")]
+StrictFull = Annotated[bool, typer.Option("--strict-full", help="As --strict, on every test file of the "
+                                          "repository (slow).")]
+
+
+def strict_mode(strict: bool, full: bool, task: str = "swebench") -> str:
+    """The checker's strict mode: "" (off), "changed" or "full"; a usage error on another task."""
+    if (strict or full) and task != "swebench":
+        usage_now(f"--strict re-checks SWE-bench candidates against gold; it is not for {task}", "'--strict'")
+    return "full" if full else "changed" if strict else ""
+
+
 def verify_config(workers: Optional[int], repo_cache: Optional[Path], clone: bool, flaky_runs: int,
-                  use_cache: bool = True):
+                  use_cache: bool = True, strict: str = ""):
     from swe_monkeys.swebench.checker import VerifyConfig
 
-    config = VerifyConfig(allow_clone=clone, flaky_runs=flaky_runs, use_cache=use_cache)
+    config = VerifyConfig(allow_clone=clone, flaky_runs=flaky_runs, use_cache=use_cache, strict=strict)
     if workers is not None:
         config.workers = workers
     if repo_cache:

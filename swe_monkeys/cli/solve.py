@@ -14,8 +14,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from swe_monkeys.cli.common import (
-    HELP_LAYOUT, IN_DOCKER, JSON_HELP, RAY_HELP, cluster_spec, kept_line, need_model, print_table, program_timeout,
-    sampling_figures, say_starting, verdict_echo,
+    HELP_LAYOUT, IN_DOCKER, JSON_HELP, RAY_HELP, Strict, StrictFull, cluster_spec, kept_line, need_model, print_table,
+    program_timeout, sampling_figures, say_starting, strict_mode, verdict_echo,
 )
 from swe_monkeys.cli.lifecycle import NONE_RESOLVED, OneLineUsage, fail, fail_now, install, interrupted, usage_now
 from swe_monkeys.examples import names as example_names
@@ -62,13 +62,14 @@ class Allocate(str, Enum):
 
 def _run_config(preset: Any, samples: int, seed: int, temperature: Optional[float], verify: bool,
                 workers: Optional[int], concurrency: int, budget: tuple, price_as: str, stop_on_success: bool = False,
-                ray: str = ""):
+                ray: str = "", strict: str = ""):
     from swe_monkeys.sampling.accounting import Budget
     from swe_monkeys.tasks.pipeline import TaskRunConfig
 
     return TaskRunConfig(samples=samples, params=preset.sampling_params(seed, temperature), verify=verify,
                          concurrency=concurrency, budget=Budget(*budget), price_as=price_as,
-                         checker_options={"workers": workers}, stop_on_success=stop_on_success,
+                         checker_options={"workers": workers, **({"strict": strict} if strict else {})},
+                         stop_on_success=stop_on_success,
                          cluster=cluster_spec(ray, workers))
 
 
@@ -102,7 +103,8 @@ def solve(
     temperature: Temperature = None, seed: Seed = 0, repo_cache: RepoCache = None,
     verify: Verify = True, workers: Workers = None, concurrency: Concurrency = 8,
     max_tokens: MaxTokens = None, max_dollars: MaxDollars = None, price_as: PriceAs = "", quiet: Quiet = False,
-    no_rule: NoRule = None, ray: Ray = "", as_json: AsJson = False,
+    no_rule: NoRule = None, ray: Ray = "", as_json: AsJson = False, strict: Strict = False,
+    strict_full: StrictFull = False,
 ) -> None:
     """Sample patches for one issue; print the one that resolves it.
 
@@ -131,8 +133,8 @@ def solve(
         task = get_task("swebench", p, repo_cache=repo_cache, disabled_rules=no_rule or ())
         hosting = hosting_for(hardware, base_url, serve, fake is not None)
         k = p.samples if samples is None else samples
-        config = _run_config(p, k, seed, temperature, verify, workers, concurrency,
-                             (max_tokens, max_dollars), price_as, stop_on_success, ray)
+        config = _run_config(p, k, seed, temperature, verify, workers, concurrency, (max_tokens, max_dollars),
+                             price_as, stop_on_success, ray, strict_mode(strict, strict_full))
         run = run or Path("runs") / (inst.instance_id + (f"-seed{seed}" if seed else ""))  # --seed N: its own run
         at.update(run=run, problems=[inst.instance_id], samples=k)
         with run_sampler(base_url, serve, model, fake, concurrency, max_n=1, on_log=_log, ray=ray) as sampler, \
@@ -237,7 +239,8 @@ def sweep(
     temperature: Temperature = None, seed: Seed = 0, repo_cache: RepoCache = None,
     verify: Verify = True, workers: Workers = None, concurrency: Concurrency = 8,
     max_tokens: MaxTokens = None, max_dollars: MaxDollars = None, price_as: PriceAs = "", quiet: Quiet = False,
-    no_rule: NoRule = None, ray: Ray = "", as_json: AsJson = False, timeout: Timeout = None,
+    no_rule: NoRule = None, ray: Ray = "", as_json: AsJson = False, timeout: Timeout = None, strict: Strict = False,
+    strict_full: StrictFull = False,
 ) -> None:
     """Sample and verify many problems into one resumable run.
 
@@ -255,6 +258,7 @@ def sweep(
     if export and task != "swebench":
         usage_now("--export writes SWE-bench predictions; it is for --task swebench")
     need_model(base_url, serve, fake)
+    mode = strict_mode(strict, strict_full, task)
     instances = [*(ids or ()), *(old_ids or ())]
     install()
     at: dict = {"run": run}  # with the problems and samples per problem, once they are known
@@ -268,8 +272,8 @@ def sweep(
         problems = t.load(dataset or None, instances or ())  # so does a bad dataset
         hosting = hosting_for(hardware, base_url, serve, fake is not None)
         k = p.samples if samples is None else samples
-        config = _run_config(p, k, seed, temperature, verify, workers, concurrency,
-                             (max_tokens, max_dollars), price_as, ray=ray)
+        config = _run_config(p, k, seed, temperature, verify, workers, concurrency, (max_tokens, max_dollars),
+                             price_as, ray=ray, strict=mode)
         at.update(problems=[problem.id for problem in problems], samples=k)
         with run_sampler(base_url, serve, model, fake, concurrency, on_log=_log, ray=ray) as sampler, \
                 RunStore(run) as store:

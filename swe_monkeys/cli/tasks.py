@@ -56,7 +56,7 @@ def verify_task_run(run: Path, workers: Optional[int], quiet: bool, options: Opt
     program task's `timeout` other than the run's makes its verdicts judged again."""
     import json
 
-    from swe_monkeys.cli.common import IN_DOCKER, kept_line, print_table, program_timeout
+    from swe_monkeys.cli.common import IN_DOCKER, kept_line, print_table, program_timeout, strict_mode
     from swe_monkeys.sampling.progress import VerifyLines
     from swe_monkeys.store.run_store import RunStore
     from swe_monkeys.tasks.explain import run_summary
@@ -66,6 +66,7 @@ def verify_task_run(run: Path, workers: Optional[int], quiet: bool, options: Opt
     existing_run(run, "'--run'", then="give PREDICTIONS to verify SWE-bench patches")
     with interrupted(lambda: kept_line(run)), fail(), RunStore(run) as store:
         swebench = store.get_meta("task") == "swebench"
+        strict_mode(bool((options or {}).get("strict")), False, store.get_meta("task") or "?")
         task = task_of(store, **({"repo_cache": (options or {}).get("repo_cache")} if swebench else {}))
         if timeout is not None:
             task = task_of(store, timeout=program_timeout(type(task), timeout))

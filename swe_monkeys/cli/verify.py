@@ -9,7 +9,8 @@ from typing import Annotated, Optional
 import typer
 
 from swe_monkeys.cli.common import (
-    IN_DOCKER, JSON_HELP, RAY_HELP, cluster_spec, existing_path, kept_line, verify_config,
+    IN_DOCKER, JSON_HELP, RAY_HELP, Strict, StrictFull, cluster_spec, existing_path, kept_line, strict_mode,
+    verify_config,
 )
 from swe_monkeys.cli.lifecycle import fail, interrupted, usage_now
 from swe_monkeys.swebench.validation_table import TABLE
@@ -49,6 +50,8 @@ def verify(
     timeout: Annotated[Optional[float], typer.Option(min=0.01, metavar="S", help="A --run of a program task: seconds "
                                                      "per program run (default: the run's; verdicts judged under "
                                                      "another are judged again).")] = None,
+    strict: Strict = False,
+    strict_full: StrictFull = False,
 ) -> None:
     """Verify candidate patches in hardened Docker containers.
 
@@ -63,7 +66,8 @@ def verify(
         if run is None:
             usage_now("give SWE-bench PREDICTIONS with --instances, or --run DIR of a sampled or imported run")
         return verify_task_run(run, workers, quiet, {"repo_cache": repo_cache, "flaky_runs": flaky_runs,
-                                                     "use_cache": not no_cache, "fail_fast": not no_fail_fast},
+                                                     "use_cache": not no_cache, "fail_fast": not no_fail_fast,
+                                                     "strict": strict_mode(strict, strict_full) or None},
                                cluster=cluster_spec(ray, workers), as_json=as_json, timeout=timeout)
     if timeout is not None:
         usage_now("--timeout is for a --run of a program task (humaneval, mbpp, codecontests), not SWE-bench "
@@ -73,7 +77,8 @@ def verify(
         usage_now("SWE-bench predictions need --instances FILE|DIR")
     existing_path(instances, "'--instances'")
     run_dir = run or Path("runs") / predictions.name.split(".")[0]
-    config = verify_config(workers, repo_cache, clone, flaky_runs, use_cache=not no_cache)
+    config = verify_config(workers, repo_cache, clone, flaky_runs, use_cache=not no_cache,
+                           strict=strict_mode(strict, strict_full))
     config.fail_fast = not no_fail_fast
 
     lines = VerifyLines(0, "", quiet, first=IN_DOCKER)

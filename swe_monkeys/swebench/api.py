@@ -45,7 +45,7 @@ def verify_instances(store: RunStore, instances: list[SWEInstance], config: Veri
 
 def checker_options(config: VerifyConfig, log: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
     return {"workers": config.workers, "flaky_runs": config.flaky_runs, "use_cache": config.use_cache,
-            "fail_fast": config.fail_fast, "limits": config.limits, "log": log}
+            "fail_fast": config.fail_fast, "limits": config.limits, "strict": config.strict, "log": log}
 
 
 def import_predictions(predictions: Path, instances: Path, run_dir: Path, config: VerifyConfig,

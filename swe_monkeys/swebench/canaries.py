@@ -84,6 +84,17 @@ def test_id(canary: dict[str, str], parser: str) -> str:
     return "::".join(p for p in (canary["file"], canary.get("cls", ""), canary["name"]) if p)
 
 
+def canary_names(planted: list[dict[str, str]], parser: str) -> list[str]:
+    """Every name a planted canary is recorded under (left out where a run's tests are compared)."""
+    out = []
+    for canary in planted:
+        out.append(test_id(canary, parser))
+        if style(parser) == "unittest":
+            module = canary["file"][len("tests/"):-len(".py")].replace("/", ".")
+            out.append(f"id:{module}.{canary['cls']}.{canary['name']}")
+    return out
+
+
 def recorded_statuses(records: list) -> dict[str, str]:
     """Test name -> the worst status recorded for it (a test reported twice keeps the worse)."""
     out: dict[str, str] = {}

@@ -13,6 +13,8 @@ judgement key (cached): a candidate's test counts only with the status it has un
 instance that `validate` found flaky each candidate runs `flaky_runs` times and the majority decides. Up to
 `workers` candidates are judged at once (`parallel`): the pipeline calls `judge` from that many
 threads, and this class keeps a few runners (each starting its next container ahead) per image.
+With `strict` ("changed" or "full"), each resolved candidate is re-checked against gold on wider
+tests (strict/): its verdict carries the strict record, and is cached under a key with the mode.
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ from swe_monkeys.store.verdict_cache import VerdictCache, verdict_key
 from swe_monkeys.swebench.grading import GoldStatuses
 from swe_monkeys.swebench.judging_files import judgement_key
 from swe_monkeys.swebench.patches import intake
-from swe_monkeys.swebench.runner import CandidateRunner, spec_limits
+from swe_monkeys.swebench.runner import CandidateRunner, canary_job, kept_test_files, spec_limits
 from swe_monkeys.swebench.spec import EnvSpec, SpecError, load_spec
+from swe_monkeys.swebench.strict.runs import StrictJudge, strict_judge
 from swe_monkeys.types import Status, SWEInstance, Verdict
 
 
@@ -61,6 +64,8 @@ class VerifyConfig:
     # Run the FAIL_TO_PASS tests first, and the rest only for candidates that pass them (same
     # verdicts; a selection method that needs PASS_TO_PASS results for every candidate turns it off).
     fail_fast: bool = True
+    # Re-check resolved candidates against gold on wider tests: "" (off), "changed" or "full" (strict/).
+    strict: str = ""
 
 
 def instance_of(problem: Any) -> SWEInstance:
@@ -96,6 +101,7 @@ class _Instance:
     gold: GoldStatuses | Verdict | None = None
     gold_done: bool = False
     judged_by: str = ""  # judging_files.judgement_key of the instance under this checker's limits
+    strict: StrictJudge | None = None  # made with gold's statuses, when the checker is strict
 
 
 class SWEChecker:
@@ -168,7 +174,7 @@ class SWEChecker:
         info = _Instance(inst)
         try:
             info.spec = load_spec(inst.repo, inst.version, inst.instance_id)
-            info.judged_by = judgement_key(inst, info.spec, self._limits(info.spec))
+            info.judged_by = judgement_key(inst, info.spec, self._limits(info.spec), self.config.strict)
             info.image = self.builder.ensure(inst, info.spec)
             info.image_id = self.client.images.get(info.image).id
         except (SpecError, sources.SourceError, ImageBuildError) as exc:
@@ -181,6 +187,11 @@ class SWEChecker:
     def _known(self, info: _Instance, prep: dict) -> Verdict | None:
         """The cached verdict of the tree the harness applied (prepare's reply), or None."""
         cached = self.cache.get(self._cache_key(info, prep["tree_key"])) if self.cache is not None else None
+        if cached is None and self.config.strict and self.cache is not None:
+            # Strict only adds to resolved verdicts: one that did not resolve without it stands.
+            plain = judgement_key(info.inst, info.spec, self._limits(info.spec))
+            cached = self.cache.get(verdict_key(info.inst.instance_id, prep["tree_key"], info.image_id, plain))
+            cached = cached if cached is not None and not cached.resolved else None
         if cached is not None:
             cached.reason = f"{CACHED}{cached.reason}"
         return cached
@@ -197,13 +208,17 @@ class SWEChecker:
                 return
             flaky = self.cache is not None and self.cache.is_flaky(info.inst.instance_id, info.image_id)
             runs = self.config.flaky_runs if flaky else 1
+            strict = self._strict(info, gold)
             with closing(runner.judge_many(info.inst, info.spec, [p for p in patches for _ in range(runs)], gold,
-                                           self.config.fail_fast, known=lambda prep: self._known(info, prep))
-                         ) as verdicts:
-                for _ in patches:
+                                           self.config.fail_fast, known=lambda prep: self._known(info, prep),
+                                           strict=strict if runs == 1 else None)) as verdicts:
+                for patch in patches:
                     judged = [next(verdicts) for _ in range(runs)]
                     cached = [v for v in judged if v.reason.startswith(CACHED)]  # already a majority if flaky
-                    yield cached[0] if cached else judged[0] if runs == 1 else majority(judged)
+                    verdict = cached[0] if cached else judged[0] if runs == 1 else majority(judged)
+                    if strict is not None and verdict.resolved and not verdict.strict:  # by majority
+                        verdict.strict = strict.check(runner.run_fresh, patch, verdict, None)
+                    yield verdict
         except EngineInterrupted:
             interrupted = True
             raise
@@ -217,7 +232,7 @@ class SWEChecker:
         """A verdict reached for an applied tree: its log beside the cache (so a verdict served
         from it points to its log), and the verdict cached under the tree's key. A cached one, or
         one with no applied tree (the patch did not apply), is left as it is."""
-        if not verdict.tree_key or verdict.reason.startswith(CACHED):
+        if not verdict.tree_key or verdict.reason.startswith(CACHED) or verdict.strict.get("retry"):
             return verdict
         cache_key = self._cache_key(info, verdict.tree_key)
         if verdict.log:
@@ -236,6 +251,19 @@ class SWEChecker:
                 info.gold = gold_record(runner, info.inst, info.spec, info.image_id, self.cache)
                 info.gold_done = not isinstance(info.gold, Verdict) or info.gold.status.is_judgement
             return info.gold
+
+    def _strict(self, info: _Instance, gold: GoldStatuses | None) -> StrictJudge | None:
+        """The instance's strict judge (made once), or None when the checker is not strict."""
+        if not self.config.strict or gold is None:
+            return None
+        with self._locks["strict:" + info.inst.instance_id]:
+            if info.strict is None:
+                git_dir = sources.find_repo(info.inst.repo, self.config.repo_cache, allow_clone=self.config.allow_clone)
+                own = kept_test_files(info.inst) + list(canary_job(info.inst, info.spec)["targets"])
+                key = verdict_key(info.inst.instance_id, "gold-strict", info.image_id, info.judged_by)
+                info.strict = strict_judge(info.inst, info.spec, self.config.strict, git_dir, own, gold.tree_key,
+                                           self.cache, key)
+            return info.strict
 
     # -- runners: a few per image, each starting its next container ahead -------------------------
     def _take_runner(self, image: str, spec: EnvSpec) -> CandidateRunner:

@@ -42,6 +42,9 @@ class GoldStatuses:
     detail: dict[str, Any] = field(default_factory=dict)
     # Seconds of gold's FAIL_TO_PASS-alone run and of its full run ({} for records made before).
     seconds: dict[str, float] = field(default_factory=dict)
+    # The harness's key of gold's applied tree ("" for records made before): a candidate whose tree
+    # it is behaves as gold by construction (strict/runs.py).
+    tree_key: str = ""
 
     def fail_fast_agrees(self, inst: SWEInstance) -> bool:
         """True when running FAIL_TO_PASS tests alone gives gold's statuses (no order dependence)."""
@@ -61,11 +64,12 @@ class GoldStatuses:
     def record(self) -> dict[str, Any]:
         """What the verdict cache keeps of a resolving gold run."""
         return {"resolved": True, "reason": self.detail.get("reason", ""), "statuses": self.statuses,
-                "first": self.first, "seconds": self.seconds}
+                "first": self.first, "seconds": self.seconds, "tree_key": self.tree_key}
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> "GoldStatuses":
-        return cls(statuses=record["statuses"], first=record.get("first"), seconds=record.get("seconds") or {})
+        return cls(statuses=record["statuses"], first=record.get("first"), seconds=record.get("seconds") or {},
+                   tree_key=record.get("tree_key") or "")
 
 
 FAIL_FAST_SHARE = 0.5  # the share of candidates assumed to fail FAIL_TO_PASS (see fail_fast_pays)
@@ -173,21 +177,9 @@ def grade(result: dict[str, Any], inst: SWEInstance, spec: EnvSpec, gold: GoldSt
             apply_method=method, log=result.get("test_patch_output", ""))
     log = result.get("log", "")
     notes = _revert_note(result.get("reverted") or [])
-    if result.get("timed_out"):
-        return Verdict(Status.UNRESOLVED, reason=f"test run exceeded {spec.timeout}s{notes}", apply_method=method,
-                       log=log)
-    if result.get("disk_exceeded"):
-        return Verdict(Status.UNRESOLVED, reason=f"stopped at the disk bound: the test user's files grew past "
-                       f"the run's disk limit{notes}", apply_method=method, log=log)
-    if result.get("guard", "ok") != "ok":
-        # The guard did not vouch for the run: tampering seen, the runner rewired, or the process
-        # ended before the runner reported its last test, so neither records nor log are believed.
-        return Verdict(Status.UNRESOLVED, reason=f"guard: {result['guard']}{notes}", apply_method=method,
-                       log=log)
-    if result.get("truncated"):
-        # The output cap dropped the log's middle: what is left could be a forged tail.
-        return Verdict(Status.UNRESOLVED, reason=f"the log exceeded the output cap ({result.get('output_bytes')} "
-                       f"bytes): a truncated log never resolves{notes}", apply_method=method, log=log)
+    problem = _run_problem(result, spec.timeout)
+    if problem:
+        return Verdict(Status.UNRESOLVED, reason=problem + notes, apply_method=method, log=log)
     parsed = PARSERS.get(spec.parser)(log)
     recorded = _recorded(result, spec.parser)
     if recorded is not None:
@@ -204,6 +196,46 @@ def grade(result: dict[str, Any], inst: SWEInstance, spec: EnvSpec, gold: GoldSt
                        apply_method=method, log=log)
     return Verdict(Status.RESOLVED, reason="all FAIL_TO_PASS and PASS_TO_PASS tests passed" + notes, tests=tests,
                    apply_method=method, log=log)
+
+
+def _run_problem(result: dict[str, Any], timeout: float) -> str:
+    """Why a run's records and log are not believed at all, or ""."""
+    if result.get("timed_out"):
+        return f"test run exceeded {timeout:g}s"
+    if result.get("disk_exceeded"):
+        return "stopped at the disk bound: the test user's files grew past the run's disk limit"
+    if result.get("guard", "ok") != "ok":
+        # The guard did not vouch for the run: tampering seen, the runner rewired, or the process
+        # ended before the runner reported its last test, so neither records nor log are believed.
+        return f"guard: {result['guard']}"
+    if result.get("truncated"):
+        # The output cap dropped the log's middle: what is left could be a forged tail.
+        return (f"the log exceeded the output cap ({result.get('output_bytes')} bytes): a truncated log never "
+                "resolves")
+    return ""
+
+
+def run_statuses(result: dict[str, Any], spec: EnvSpec, timeout: float) -> tuple[dict[str, str], str]:
+    """Every test's status in one run of a strict re-check, and why the run cannot be believed ("" when
+    it can), by `grade`'s rules: the guard's word and records (the log only makes a status worse),
+    every canary recorded failing, no cut log, the exit code agreeing with the log. Canaries are
+    left out of the statuses; so are unittest's other names of a test (its id is kept)."""
+    problem = _run_problem(result, timeout) if result.get("ok") else f"harness: {result.get('error', 'no result')}"
+    if problem:
+        return {}, problem
+    parsed = PARSERS.get(spec.parser)(result.get("log", ""))
+    planted = result.get("canaries") or []
+    if "records" in result:
+        recorded = canaries.recorded_statuses(result["records"])
+        problem = canaries.canary_problem(planted, spec.parser, recorded)
+        names = [n for n in recorded if n.startswith("id:")] if canaries.style(spec.parser) == "unittest" \
+            else list(recorded)
+        statuses = {n: _status(n, parsed, recorded) for n in names}
+    else:  # a run without the guard (a spec that runs as root): the log is all there is
+        statuses = dict(parsed.statuses)
+    problem = problem or _consistency_problem(parsed, result.get("exit_code"))
+    hidden = canaries.canary_names(planted, spec.parser)
+    return {n: s for n, s in statuses.items() if not any(n == h or n.startswith(h + "[") for h in hidden)}, problem
 
 
 def _revert_note(reverted: list) -> str:

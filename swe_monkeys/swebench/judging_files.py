@@ -6,12 +6,14 @@ harness/ part into every container (runner.CANDIDATE_HARNESS is built from it), 
 gold-statuses cache key (tests/test_judging_keys.py fails when a harness file or a module the
 runner or grading imports is missing from it).
 
-`judgement_key(inst, spec, limits)` is everything beside the candidate's applied tree and the image
-that decides its verdict: the judging code, the EnvSpec (every field: test command, arguments,
-parser, timeout, env, user...), the dataset row's judging fields (FAIL_TO_PASS, PASS_TO_PASS,
-test_patch, base commit, and the gold patch whose statuses candidates are graded against) and the
-container's limits. Change any of them and every cached verdict and gold record is judged again
-instead of being served stale. Intake (patches.py, normalise.py) is not in the list on purpose:
+`judgement_key(inst, spec, limits, strict)` is everything beside the candidate's applied tree and
+the image that decides its verdict: the judging code, the EnvSpec (every field: test command,
+arguments, parser, timeout, env, user...), the dataset row's judging fields (FAIL_TO_PASS,
+PASS_TO_PASS, test_patch, base commit, and the gold patch whose statuses candidates are graded
+against), the container's limits and the strict mode (a verdict judged without `--strict` has no
+strict record, so it is never served to a strict request; the key without one is unchanged).
+Change any of them and every cached verdict and gold record is judged again instead of being
+served stale. Intake (patches.py, normalise.py) is not in the list on purpose:
 what it decides is either a verdict of its own (never cached) or the text handed to the harness,
 and the harness keys what that text became on disk (tree.applied_key).
 """
@@ -37,7 +39,8 @@ JUDGING_FILES: tuple[str, ...] = (
     "swe_monkeys/swebench/runner.py", "swe_monkeys/swebench/checker.py", "swe_monkeys/swebench/grading.py",
     "swe_monkeys/swebench/parsers.py", "swe_monkeys/swebench/parsers_django.py",
     "swe_monkeys/swebench/selecting.py", "swe_monkeys/swebench/rules.py", "swe_monkeys/swebench/spec.py",
-    "swe_monkeys/swebench/judging_files.py",
+    "swe_monkeys/swebench/judging_files.py", "swe_monkeys/swebench/strict/files.py",
+    "swe_monkeys/swebench/strict/compare.py", "swe_monkeys/swebench/strict/runs.py",
     "swe_monkeys/sandbox/session.py", "swe_monkeys/sandbox/docker_sandbox.py",
 )
 # harness/ files that judge no SWE-bench candidate (the programs' own harness and its wrapper), so
@@ -62,11 +65,12 @@ def code_version() -> str:
     return h.hexdigest()[:16]
 
 
-def judgement_key(inst: SWEInstance, spec: EnvSpec, limits: Limits) -> str:
+def judgement_key(inst: SWEInstance, spec: EnvSpec, limits: Limits, strict: str = "") -> str:
     """Everything but the applied tree and the image that decides inst's verdicts (see above).
     The memory limit is left out of `limits`: the container gets the spec's mem_limit."""
     row = {k: v for k, v in asdict(inst).items() if k not in _UNJUDGED_ROW_FIELDS}
     payload = {"code": code_version(), "spec": asdict(spec), "row": row,
-               "limits": {k: v for k, v in asdict(limits).items() if k != "memory"}}
+               "limits": {k: v for k, v in asdict(limits).items() if k != "memory"},
+               **({"strict": strict} if strict else {})}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=list).encode("utf-8", "surrogatepass")
                           ).hexdigest()

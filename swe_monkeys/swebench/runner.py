@@ -11,7 +11,9 @@ reset (or started) while the other judges, so isolation costs little beyond the 
 
 Per candidate: prepare (apply, put back, test patch) -> optionally the FAIL_TO_PASS tests alone
 (fail fast: most samples fail them, and then the PASS_TO_PASS run is not paid for) -> the full
-test command. Whose fault a failure is follows from where it happened: before the candidate's
+test command -> with a strict judge (strict/runs.py), for a resolved candidate, its wider tests in
+the same container; their comparison with gold's, which may run gold and a confirming run in
+fresh containers (`run_fresh`), follows once the candidate's container is given back. Whose fault a failure is follows from where it happened: before the candidate's
 content reached the container it is the infrastructure's (infra_error, retried later); once the
 harness works on the candidate's patch or runs its code, a failure counts against the candidate,
 so no candidate can turn itself into an infra_error that is retried forever. An engine that stops
@@ -37,6 +39,9 @@ from swe_monkeys.swebench.parsers_django import django_labels
 from swe_monkeys.swebench.rules import REVERT_RULES
 from swe_monkeys.swebench.selecting import select_args
 from swe_monkeys.swebench.spec import EnvSpec
+from swe_monkeys.swebench.strict.compare import StrictRun
+from swe_monkeys.swebench.strict.files import strict_args
+from swe_monkeys.swebench.strict.runs import StrictJudge
 from swe_monkeys.types import Status, SWEInstance, Verdict
 
 CANDIDATE_HARNESS = HarnessSpec(
@@ -134,12 +139,14 @@ class CandidateRunner:
         return next(self.judge_many(inst, spec, [patch], gold, fail_fast))
 
     def judge_many(self, inst: SWEInstance, spec: EnvSpec, patches: list[str], gold: GoldStatuses | None = None,
-                   fail_fast: bool = False, known: KnownVerdict | None = None) -> Iterator[Verdict]:
+                   fail_fast: bool = False, known: KnownVerdict | None = None, strict: StrictJudge | None = None
+                   ) -> Iterator[Verdict]:
         """The candidates' verdicts, in order, each as soon as it is reached. While one candidate's
         tests run, the next one is applied in the other container (prepare is root's work on the
         candidate's patch and the test patch: nothing of the running candidate is involved).
         `known`: asked once a candidate is prepared; a verdict it returns (one reached for the same
-        applied tree) is that candidate's, and its tests do not run (the container is reset as usual)."""
+        applied tree) is that candidate's, and its tests do not run (the container is reset as usual).
+        `strict` (a strict.runs.StrictJudge): a resolved candidate judged here gets its strict record."""
         wanted = fail_fast and gold is not None and gold.fail_fast_agrees(inst) and gold.fail_fast_pays()
         first = fail_fast_args(inst, spec) if wanted else None
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare-ahead") as ahead:
@@ -148,7 +155,12 @@ class CandidateRunner:
                 for n in range(len(patches)):
                     session, prep = pending.result()
                     pending = ahead.submit(self._prepared, inst, spec, patches[n + 1]) if n + 1 < len(patches) else None
-                    yield self._tested(session, prep, inst, spec, gold, first, known=known)[0]
+                    wider = (lambda p, patch=patches[n]: strict.files_for(patch, p)) if strict is not None else None
+                    verdict, _, _, run = self._tested(session, prep, inst, spec, gold, first, known=known,
+                                                      strict=wider)
+                    if strict is not None and verdict.resolved and not verdict.strict:
+                        verdict.strict = strict.check(self.run_fresh, patches[n], verdict, run)
+                    yield verdict
             finally:  # the consumer stopped early: a candidate prepared ahead goes back unjudged
                 if pending is not None:
                     session, _ = pending.result()
@@ -161,12 +173,33 @@ class CandidateRunner:
         (with the statuses its FAIL_TO_PASS tests get when run first and alone, unless `first_pass`
         is off: a repeat run that only has to confirm the verdict and the statuses)."""
         session, prep = self._prepared(inst, spec, inst.patch)
-        verdict, first, seconds = self._tested(session, prep, inst, spec, None,
-                                               fail_fast_args(inst, spec) if first_pass else None, keep_going=True)
+        verdict, first, seconds, _ = self._tested(session, prep, inst, spec, None,
+                                                  fail_fast_args(inst, spec) if first_pass else None, keep_going=True)
         if not verdict.resolved:
             return verdict, None
         detail = {"reason": verdict.reason, "seconds": verdict.seconds}
-        return verdict, GoldStatuses(statuses=dict(verdict.tests), first=first, detail=detail, seconds=seconds)
+        return verdict, GoldStatuses(statuses=dict(verdict.tests), first=first, detail=detail, seconds=seconds,
+                                     tree_key=verdict.tree_key)
+
+    def run_fresh(self, inst: SWEInstance, spec: EnvSpec, patch: str, files: list[str], timeout: float) -> StrictRun:
+        """A strict run of `patch` on `files` in a newly prepared container (gold's, a confirming run)."""
+        session, prep = self._prepared(inst, spec, patch)
+        if session is None:
+            return StrictRun(files, problem=prep.reason, infra=True)
+        try:
+            if isinstance(prep, Verdict) or prep.get("stage") != "prepared":
+                why = prep.reason if isinstance(prep, Verdict) else f"prepare stopped at {prep.get('stage')}"
+                return StrictRun(files, problem=why, infra=isinstance(prep, Verdict) and not prep.status.is_judgement)
+            return replace(self._strict_run(session, spec, files, timeout, prep), tree_key=prep.get("tree_key", ""))
+        finally:
+            self.sessions.give_back(session)
+
+    def _strict_run(self, session, spec: EnvSpec, files: list[str], timeout: float, prep: dict) -> StrictRun:
+        report = self._run(session, spec, strict_args(spec, files), timeout)
+        if isinstance(report, Verdict):
+            return StrictRun(files, problem=report.reason, infra=not report.status.is_judgement)
+        statuses, problem = grading.run_statuses({**prep, **report}, spec, timeout)
+        return StrictRun(files, statuses, problem, float(report.get("test_seconds", 0.0)))
 
     def _prepared(self, inst: SWEInstance, spec: EnvSpec, patch: str):
         """(a clean session with the candidate applied, the harness's prepare reply), or (None, the
@@ -184,17 +217,18 @@ class CandidateRunner:
                "canaries": canary_job(inst, spec)}
         return session, self._request(session, job, PREPARE_TIMEOUT_S, "prepare")
 
-    def _tested(self, session, prep, inst, spec, gold, first, keep_going=False, known=None):
-        """(verdict, FAIL_TO_PASS statuses of the fail-fast run or None, {"first"/"full": test seconds});
+    def _tested(self, session, prep, inst, spec, gold, first, keep_going=False, known=None, strict=None):
+        """(verdict, FAIL_TO_PASS statuses of the fail-fast run or None, {"first"/"full": test seconds},
+        the strict run of a resolved candidate or None);
         the session goes back to the supply (to be reset) whatever happens. The verdict carries the
         harness's tree key and what it put back of this candidate (a known verdict included)."""
         if session is None:
-            return prep, None, {}
+            return prep, None, {}, None
         prepared = isinstance(prep, dict) and prep.get("stage") == "prepared"
         try:
             found = known(prep) if known is not None and prepared and prep.get("tree_key") else None
-            out = (found, None, {}) if found is not None else self._judge_in(session, prep, inst, spec, gold,
-                                                                            first, keep_going)
+            out = (found, None, {}, None) if found is not None else self._judge_in(session, prep, inst, spec, gold,
+                                                                                  first, keep_going, strict)
         finally:
             self.sessions.give_back(session)
         if isinstance(prep, dict):
@@ -202,38 +236,41 @@ class CandidateRunner:
             out[0].apply_method = prep.get("apply_method") or out[0].apply_method
         return out
 
-    def _judge_in(self, session, prep, inst, spec, gold, first, keep_going):
+    def _judge_in(self, session, prep, inst, spec, gold, first, keep_going, strict=None):
         if isinstance(prep, Verdict):
-            return prep, None, {}
+            return prep, None, {}, None
         if prep.get("stage") != "prepared":
-            return grading.grade(prep, inst, spec, gold), None, {}
+            return grading.grade(prep, inst, spec, gold), None, {}, None
         seconds, first_statuses, runs = float(prep.get("setup_seconds", 0.0)), None, {}
         planted = prep.get("canaries") or []
         first = fail_fast_args(inst, spec, planted) if first else None
         if first:
             report = self._run(session, spec, first)
             if isinstance(report, Verdict):
-                return report, None, runs
+                return report, None, runs, None
             runs["first"] = float(report.get("test_seconds", 0.0))
             verdict = grading.grade({**prep, **report}, inst, spec, gold, only_fail_to_pass=True)
             first_statuses = {t: verdict.tests.get(t, "MISSING") for t in inst.fail_to_pass}
             if not verdict.resolved and not keep_going:
                 verdict.reason, verdict.seconds = "fail fast: " + verdict.reason, seconds + runs["first"]
-                return verdict, first_statuses, runs
+                return verdict, first_statuses, runs, None
         report = self._run(session, spec, run_args(inst, spec, planted))
         if isinstance(report, Verdict):
-            return report, first_statuses, runs
+            return report, first_statuses, runs, None
         runs["full"] = float(report.get("test_seconds", 0.0))
         verdict = grading.grade({**prep, **report}, inst, spec, gold)
         verdict.seconds = seconds + sum(runs.values())
-        return verdict, first_statuses, runs
+        wider = strict(prep) if strict is not None and verdict.resolved else None  # (files, time limit)
+        run = self._strict_run(session, spec, *wider, prep) if wider is not None else None
+        return verdict, first_statuses, runs, run
 
-    def _run(self, session, spec: EnvSpec, args: list[str]):
-        job = {"op": "run", "cmd": spec.test_cmd, "args": args, "env": spec.env, "timeout": spec.timeout,
+    def _run(self, session, spec: EnvSpec, args: list[str], timeout: float | None = None):
+        timeout = timeout or spec.timeout
+        job = {"op": "run", "cmd": spec.test_cmd, "args": args, "env": spec.env, "timeout": timeout,
                "output_cap": self.limits.output_cap // 2, "disk": self.limits.disk, "user": spec.user, "path": VENV_PATH,
                "pytest": spec.parser in parsers.PYTEST_PARSERS, "runner": canaries.style(spec.parser),
                "guard": not spec.run_as_root}
-        return self._request(session, job, spec.timeout + EXEC_MARGIN_S, "run")
+        return self._request(session, job, timeout + EXEC_MARGIN_S, "run")
 
     def _request(self, session, job: dict, timeout: float, what: str):
         """The harness's reply, or the Verdict its failure amounts to."""

@@ -41,3 +41,21 @@ def settle_run(store: RunStore, task: Any, share_key: Callable[[Any, TaskProblem
     stale = [cid for cid, cand in store.candidates() if cid in keys and cand.problem_id in problems
              and keys[cid] != share_key(task, problems[cand.problem_id], cand.content, metas.get(cid, {}))]
     return store.drop_verdicts(stale)
+
+
+def settle_strict(store: RunStore, mode: str | None) -> int:
+    """With a strict mode asked (SWE-bench `--strict`), the resolved verdicts that carry no strict
+    record of that mode (or one to retry: the infrastructure failed it) are dropped, with every verdict
+    shared under their keys, so that this pass judges them again (a verdict that did not resolve is the same with or without strict, and
+    stays). Returns how many were dropped."""
+    if not mode:
+        return 0
+    verdicts, keys = store.verdicts(), store.dedup_keys()
+    candidates = dict(store.candidates())
+    stale = {(candidates[cid].problem_id, keys.get(cid) or f"#{cid}") for cid, v in verdicts.items()
+             if cid in candidates and v.resolved and (v.strict.get("mode") != mode or v.strict.get("retry"))}
+    if not stale:
+        return 0
+    return store.drop_verdicts([cid for cid in verdicts if cid in candidates
+                                and (candidates[cid].problem_id, keys.get(cid) or f"#{cid}") in stale])
+

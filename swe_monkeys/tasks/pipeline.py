@@ -36,7 +36,7 @@ from swe_monkeys.sampling.problems import Problem
 from swe_monkeys.sampling.protocol import SamplingParams
 from swe_monkeys.store.run_store import RunStore
 from swe_monkeys.tasks import Extracted, Task, TaskError, TaskProblem
-from swe_monkeys.tasks.judging import settle_run
+from swe_monkeys.tasks.judging import settle_run, settle_strict
 from swe_monkeys.types import Candidate, Status, Verdict
 
 OnVerdict = Callable[[Candidate, Verdict], None]
@@ -139,6 +139,7 @@ def verify_run(store: RunStore, task: Task, checker: Any = None, on_verdict: OnV
     """Judge the run's unverified candidates (one verdict per key of a problem); returns how many
     verdicts were written. `checker`: an open one to reuse, else one is opened here (on `cluster`)."""
     settle_run(store, task, share_key)  # a pass under other settings judges the run again (judging.py)
+    settle_strict(store, (options or {}).get("strict"))  # resolved verdicts judged without --strict
     pending = store.candidates(unverified_only=True)
     if not pending:
         return 0
@@ -237,6 +238,7 @@ def run_task(store: RunStore, task: Task, problems: list[TaskProblem], sampler: 
     if prepare is not None:
         problems = prepare(problems, sampler, store, config.params)
     record_task(store, task, problems, source)
+    settle_strict(store, config.checker_options.get("strict"))  # resolved verdicts judged without --strict
     by_id = {p.id: p for p in problems}
     snapshot = Snapshots(store, len(problems), config.samples * len(problems), price_of(config.price_as or model),
                          on_progress, hosting=config.hosting)
