@@ -53,6 +53,8 @@ def _list(rows: list[dict[str, Any]]) -> None:
         reason = textwrap.shorten(row["reason"], REASON_WIDTH, placeholder=" ...") if row["reason"] else ""
         if row["flags"]:
             reason += f" [flagged: {', '.join(sorted({f['primitive'] for f in row['flags']}))}]"
+        if row["strict"]:
+            reason += f" [{row['strict']}]"
         typer.echo(f"{row['id']:>5}  {name:<{width}}  {row['status'] or 'not judged':<12}  {reason}".rstrip())
 
 
@@ -74,6 +76,7 @@ def _detail(d: dict[str, Any]) -> None:
         typer.echo(f"put back by the harness: {item.get('path')} ({item.get('why')})")
     for flag in d["flags"]:
         typer.echo(f"flagged: {flag['file']}:{flag['line']} {flag['primitive']}: {flag['reason']}")
+    _strict(verdict.get("strict"))
     tests = verdict["tests"]
     if tests:
         failing = sum(status != "PASSED" for status in tests.values())
@@ -82,3 +85,18 @@ def _detail(d: dict[str, Any]) -> None:
             typer.echo(f"  {status:<8} {name}")
     log = d["log"]
     typer.echo("log: none kept" if log is None else f"log: {log['path']}" + ("" if log["exists"] else " (missing)"))
+
+
+def _strict(strict: dict[str, Any] | None) -> None:
+    """SWE-bench --strict: the re-check's line, its files and every test it names."""
+    if not strict:
+        return
+    typer.echo(f"strict: {strict.get('line') or strict['status']}")
+    if strict.get("files"):
+        typer.echo(f"strict files: {', '.join(strict['files'])}" + (f" (+{strict['left_out']} past the cap)"
+                                                                   if strict.get("left_out") else ""))
+    for kind in ("regressions", "differences"):
+        for item in strict.get(kind) or []:
+            typer.echo(f"  {kind[:-1]}: {item['test']}: gold {item['gold']}, candidate {item['candidate']}")
+    for test in strict.get("unstable") or []:
+        typer.echo(f"  unstable (not flagged): {test}")

@@ -99,6 +99,7 @@ def verify(
         with store:
             rows, totals = coverage_rows(store, task)
             statuses = Counter(v.status.value for v in store.verdicts().values())
+            strict_counts = _strict_counts(store) if config.strict else None
             summary = run_summary(store, task) if as_json else None
     if summary is not None:
         typer.echo(json.dumps(summary))
@@ -107,11 +108,21 @@ def verify(
         print_table(rows, totals, no_selection="no selection: a predictions file is judged line by line, "
                                                "nothing picks among its lines")
         typer.echo("verdicts: " + ", ".join(f"{k} {v}" for k, v in statuses.most_common()))
+        if strict_counts:
+            from swe_monkeys.metrics.strict import strict_share_line
+
+            typer.echo(strict_share_line(strict_counts))
     infra = statuses.get("infra_error", 0)
     if infra:  # not a judgement: the same command retries them
         typer.echo(f"{infra} candidates could not be judged (infra_error); run the same command again to retry them",
                    err=True)
         raise typer.Exit(1)
+
+
+def _strict_counts(store):
+    from swe_monkeys.metrics.strict import strict_counts
+
+    return strict_counts(store.sample_table())
 
 
 def validate(

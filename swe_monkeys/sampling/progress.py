@@ -170,6 +170,9 @@ def verdict_line(candidate: Any, verdict: Any) -> str:
     line = f"{verdict.status.value:<12} {candidate.problem_id}#{candidate.index}"
     if verdict.reason and not verdict.resolved:
         line += "  " + textwrap.shorten(verdict.reason, REASON_CHARS, placeholder=" ...")
+    if verdict.resolved and verdict.strict:  # SWE-bench --strict: the re-check against gold, in its words
+        said = verdict.strict.get("line") or verdict.strict.get("status", "")
+        line += "  " + textwrap.shorten(said, REASON_CHARS, placeholder=" ...")
     return line
 
 

@@ -297,7 +297,8 @@ class RunStore:
         """One row per candidate: the table the pure metrics work on (status None = not verified)."""
         rows = self._query(
             "SELECT c.problem_id, c.idx, c.model, v.status, v.resolved, c.prompt_tokens, c.completion_tokens,"
-            " c.seconds, COALESCE(v.seconds, 0), c.meta, v.flags FROM candidates c"
+            " c.seconds, COALESCE(v.seconds, 0), c.meta, v.flags, json_extract(v.summary, '$.strict')"
+            " FROM candidates c"
             " LEFT JOIN verdicts v ON v.candidate_id = c.id ORDER BY c.problem_id, c.idx")
         keys = ("problem_id", "sample_idx", "model", "status", "resolved", "prompt_tokens", "completion_tokens",
                 "sample_seconds", "verify_seconds")
@@ -307,6 +308,7 @@ class RunStore:
             row["resolved"] = bool(row["resolved"]) if row["status"] is not None else None
             row["meta"] = json.loads(r[9])
             row["flags"] = None if r[10] is None else json.loads(r[10])  # tamper flags of a resolved one
+            row["strict"] = json.loads(r[11]) if r[11] else None  # SWE-bench --strict: the re-check's record
             out.append(row)
         return out
 

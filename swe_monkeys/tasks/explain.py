@@ -3,8 +3,8 @@
 - `candidate_rows(store)`: one row per candidate, in the run's order: its id (the store's, what
   `logs/<id>.log` is named by), problem, index (`PROBLEM#INDEX` names it too), model, status
   (None: not judged yet), the verdict's reason (or, unjudged, why extraction failed), the
-  extraction status and the tamper flags of a resolved one. The list of `swe-monkeys show RUN`
-  and the `candidates` of `--json`.
+  extraction status, the tamper flags of a resolved one and its strict status (SWE-bench
+  `--strict`, None without). The list of `swe-monkeys show RUN` and the `candidates` of `--json`.
 - `candidate_detail(store, ref)`: one candidate in full: the verdict with its whole reason, every
   test's status, how the patch was applied, runs, what the harness put back, flags, the log's path.
 - `run_summary(store, task)`: the JSON object of `verify/sweep/solve --json`: every candidate (as
@@ -39,7 +39,8 @@ def candidate_rows(store: RunStore) -> list[dict[str, Any]]:
                                                              (extract if extract not in (None, "ok") else ""))
         out.append({"id": cid, "problem": cand.problem_id, "index": cand.index, "model": cand.model,
                     "status": verdict.status.value if verdict is not None else None, "reason": reason,
-                    "extract": extract, "flags": flags.get((cand.problem_id, cand.index)) or []})
+                    "extract": extract, "flags": flags.get((cand.problem_id, cand.index)) or [],
+                    "strict": (verdict.strict or {}).get("status") if verdict is not None else None})
     return out
 
 
@@ -72,8 +73,10 @@ def run_summary(store: RunStore, task: Any = None, **extra: Any) -> dict[str, An
     rows, totals = coverage_rows(store, task)
     candidates = candidate_rows(store)
     statuses = Counter(c["status"] or "not_judged" for c in candidates)
+    strict = Counter(c["strict"] for c in candidates if c["strict"])
     return {"run": str(store.dir), "task": store.get_meta("task"), **extra, "candidates": candidates,
-            "problems": rows, "totals": {**totals, "candidates": len(candidates), "statuses": dict(statuses)}}
+            "problems": rows, "totals": {**totals, "candidates": len(candidates), "statuses": dict(statuses),
+                                         **({"strict": dict(strict)} if strict else {})}}
 
 
 def kept(run_dir: Path, problems: Optional[Iterable[str]] = None) -> Optional[dict[str, int]]:

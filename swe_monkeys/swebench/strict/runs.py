@@ -138,16 +138,16 @@ class StrictJudge:
         own container, or None to run it in a fresh one (an instance judged by majority)."""
         start, in_container = time.monotonic(), run.seconds if run is not None else 0.0
         if self._is_gold(verdict.tree_key):
-            return {**compare.outcome({}), "mode": self.mode, "reason": GOLD_TREE, "seconds": in_container}
+            return _said({**compare.outcome({}), "mode": self.mode, "reason": GOLD_TREE, "seconds": in_container})
         chosen = self.chosen(patch, verdict.reverted)
         if run is None:
             run = fresh(self.inst, self.spec, patch, chosen.files, self.timeout)
         record, gold_seconds = self._compare(fresh, patch, run, verdict.tree_key)
         spent = time.monotonic() - start
         files = chosen.files if len(chosen.files) <= 50 else []
-        return {**record, "mode": self.mode, "files": files, "n_files": len(chosen.files),
-                "left_out": chosen.left_out, "seconds": round(in_container + spent - gold_seconds, 3),
-                "gold_seconds": round(gold_seconds, 3)}
+        return _said({**record, "mode": self.mode, "files": files, "n_files": len(chosen.files),
+                      "left_out": chosen.left_out, "seconds": round(in_container + spent - gold_seconds, 3),
+                      "gold_seconds": round(gold_seconds, 3)})
 
     def _is_gold(self, tree_key: str) -> bool:
         return bool(tree_key) and tree_key in (self.gold_tree, self.records.load().get("tree_key"))
@@ -229,6 +229,11 @@ class StrictJudge:
             return files
         flagged = {owner(t, files, self.spec.parser) for t in flags}
         return [f for f in files if f in flagged or f in self.own]
+
+
+def _said(record: dict[str, Any]) -> dict[str, Any]:
+    """The record with its line for people (what a verdict line and `show` print)."""
+    return {**record, "line": compare.strict_line(record)}
 
 
 def strict_judge(inst: SWEInstance, spec: EnvSpec, mode: str, git_dir: Path, own: list[str], gold_tree: str,
