@@ -29,10 +29,6 @@ class Budget:
     max_tokens: Optional[int] = None
     max_dollars: Optional[float] = None
 
-    @property
-    def unlimited(self) -> bool:
-        return self.max_tokens is None and self.max_dollars is None
-
 
 @dataclass(frozen=True)
 class Cost:

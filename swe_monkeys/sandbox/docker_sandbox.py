@@ -12,10 +12,8 @@ Docker itself raise SandboxError, which callers turn into infra_error verdicts.
 
 from __future__ import annotations
 
-import atexit
 import io
 import os
-import signal
 import socket
 import tarfile
 import threading
@@ -270,7 +268,7 @@ def _remove_by_name(client, name: str) -> None:
 
 
 def remove_all(wait: float = 10.0) -> None:
-    """Remove every container this process started (atexit and signal handlers call it).
+    """Remove every container this process started (cli/lifecycle.py's exit and signal handlers call it).
 
     Containers still being created are waited for (up to `wait` seconds) and removed too, so an
     interrupt that lands while Docker is starting one leaves nothing behind."""
@@ -330,15 +328,3 @@ def _reap_pass(client) -> int:
             except Exception:
                 pass
     return removed
-
-
-def install_cleanup_handlers() -> None:
-    """Remove our containers on exit, Ctrl-C and SIGTERM (call from the main thread)."""
-    atexit.register(remove_all)
-
-    def handler(signum, frame):  # noqa: ARG001
-        remove_all()
-        raise KeyboardInterrupt if signum == signal.SIGINT else SystemExit(128 + signum)
-
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
