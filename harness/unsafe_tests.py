@@ -173,6 +173,7 @@ def unsafe_run_tests(job, extra_args=()):
     channel = GuardChannel(env, job.get("runner", "pytest")) if job.get("guard") else None
     cmd = job["cmd"] + " " + " ".join(shlex.quote(a) for a in list(extra_args) + list(job["args"]))
     buf = CappedBuffer(int(job["output_cap"]))
+    oom_before = oom_kills()
     start = time.monotonic()
     proc = subprocess.Popen(["/bin/sh", "-c", cmd], cwd=TESTBED, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
@@ -195,6 +196,8 @@ def unsafe_run_tests(job, extra_args=()):
               "test_seconds": round(time.monotonic() - start, 3), "clean": clean}
     if disk_exceeded:
         result["disk_exceeded"] = True
+    if oom_kills() > oom_before:
+        result["oom_killed"] = True
     if channel:
         result["guard"], result["records"] = channel.verdict()
     result["log"] = log
@@ -277,6 +280,23 @@ class DiskWatch:
             self._thread.join()
             self._sample()
         return self.exceeded
+
+
+OOM_COUNTERS = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control")  # cgroup v2, v1
+
+
+def oom_kills():
+    """How many processes the kernel's OOM killer has ended in this container (its memory cgroup), or 0."""
+    for path in OOM_COUNTERS:
+        try:
+            with open(path) as f:
+                for line in f:
+                    key, _, value = line.partition(" ")
+                    if key == "oom_kill":
+                        return int(value)
+        except (OSError, ValueError):
+            continue
+    return 0
 
 
 def _first_to_die(pid):

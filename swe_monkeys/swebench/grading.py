@@ -199,7 +199,14 @@ def grade(result: dict[str, Any], inst: SWEInstance, spec: EnvSpec, gold: GoldSt
 
 
 def _run_problem(result: dict[str, Any], timeout: float) -> str:
-    """Why a run's records and log are not believed at all, or ""."""
+    """Why a run's records and log are not believed at all, or "" (with what the memory cgroup saw)."""
+    problem = _unbelieved(result, timeout)
+    if problem and result.get("oom_killed"):
+        problem += " (the kernel's OOM killer ended a test process at the container's memory limit)"
+    return problem
+
+
+def _unbelieved(result: dict[str, Any], timeout: float) -> str:
     if result.get("timed_out"):
         return f"test run exceeded {timeout:g}s"
     if result.get("disk_exceeded"):
