@@ -78,11 +78,16 @@ def test_rule_names_sympy_django_and_pytest_layouts():
     tree = {"sympy/core/basic.py": "", "sympy/core/tests/test_basic.py": "",
             "django/db/migrations/autodetector.py": "", "tests/migrations/test_autodetector.py": "",
             "django/utils/html.py": "", "tests/utils_tests/test_html.py": "", "tests/other/test_html.py": "",
-            "src/_pytest/pathlib.py": "", "testing/test_pathlib.py": ""}
+            "src/_pytest/pathlib.py": "", "testing/test_pathlib.py": "",
+            "django/core/validators.py": "", "tests/validators/tests.py": "", "tests/validators/test_more.py": "",
+            "tests/validators/sub/tests.py": "", "django/core/mail/__init__.py": "", "tests/mail/tests.py": ""}
     assert files_of(tree, ["sympy/core/basic.py"]).files == ["sympy/core/tests/test_basic.py"]
     assert files_of(tree, ["django/db/migrations/autodetector.py"]).files == ["tests/migrations/test_autodetector.py"]
     assert files_of(tree, ["django/utils/html.py"]).files == ["tests/utils_tests/test_html.py"]
     assert files_of(tree, ["src/_pytest/pathlib.py"]).files == ["testing/test_pathlib.py"]
+    assert files_of(tree, ["django/core/validators.py"]).files == ["tests/validators/test_more.py",
+                                                                   "tests/validators/tests.py"]
+    assert files_of(tree, ["django/core/mail/__init__.py"]).files == ["tests/mail/tests.py"]
 
 
 def test_rule_caps_the_wider_files_nearest_first_and_counts_the_rest():

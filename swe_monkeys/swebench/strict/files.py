@@ -10,7 +10,9 @@ list, a reader of a file's text and the files the candidate changed. The rule fo
       tests/ folder (sympy: sympy/core/tests/test_basic.py for sympy/core/basic.py), in a top-level
       test folder (pytest: testing/test_pathlib.py for src/_pytest/pathlib.py), or in a test folder
       named after the module's package, <package>/ or <package>_tests/ (Django:
-      tests/migrations/test_autodetector.py for django/db/migrations/autodetector.py);
+      tests/migrations/test_autodetector.py for django/db/migrations/autodetector.py); and the
+      test files directly in a test folder named after the module itself, <stem>/ or <stem>_tests/
+      (Django: tests/validators/tests.py for django/core/validators.py);
   (b) test files whose imports name a changed module: `import a.b.c`, `from a.b.c import x`,
       `from a.b import c`, relative imports resolved against the file's own package (a leading
       src/ or lib/ folder is no part of a module's name).
@@ -131,10 +133,12 @@ def _named_after(test: str, source: str) -> bool:
     """Rule (a): `test` is named after the module `source` and sits where its tests belong."""
     folder, name = posixpath.split(source)
     stem = posixpath.basename(folder) if name == "__init__.py" else name[:-3]
+    test_folder = posixpath.dirname(test)
+    if posixpath.basename(test_folder) in (stem, f"{stem}_tests") and TEST_DIRS & set(test_folder.split("/")):
+        return True  # a test folder of the module's own name
     if posixpath.basename(test) not in (f"test_{stem}.py", f"unittest_{stem}.py", f"{stem}_test.py"):
         return False
     package = posixpath.basename(folder)
-    test_folder = posixpath.dirname(test)
     return (test_folder == posixpath.join(folder, "tests") or test_folder in TEST_DIRS
             or (bool(package) and posixpath.basename(test_folder) in (package, f"{package}_tests")))
 
