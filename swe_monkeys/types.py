@@ -1,6 +1,6 @@
 """The nouns every phase shares: instances, candidates, execution results and verdicts.
 
-Protocols are small on purpose (STYLE.md): a Sandbox runs a command and moves files, a Verifier
+Protocols are small on purpose: a Sandbox runs a command and moves files, a Verifier
 turns a problem's candidates into Verdicts. Failures of a *candidate* are values; failures of the
 *infrastructure* are the separate `infra_error` status and never count as right or wrong.
 """

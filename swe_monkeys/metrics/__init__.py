@@ -4,8 +4,8 @@
 - selection: majority vote and best-of-k by a scorer, at k samples
 - fits: the paper's exponentiated power law and a Beta-binomial coverage model, with an
   extrapolation check
-- pricing / cost: list prices and published baselines (YAML under configs/), dollars and FLOPs per
-  resolved problem, the paper's Table 1
+- cost: dollars and FLOPs per resolved problem, the paper's Table 1 (list prices and published
+  baselines come from swe_monkeys/pricing.py, which reads the YAML under configs/)
 - report / report_cost / render / plots: `swe-monkeys report` (data, then text, PNG and HTML)
 - bench: `swe-monkeys bench metrics`
 
