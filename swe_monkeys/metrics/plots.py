@@ -76,6 +76,9 @@ def _about(report) -> str:
     return f"{_who(report)}{on}, {count(report.n_problems, 'problem')}"
 
 
+STRICT_LABEL = "coverage under strict re-checks (resolved counts only when strict_ok)"
+
+
 def coverage_figure(report):
     """Coverage and selection curves with 95% bands, the power law and the Beta model."""
     picks = ", and by the one sample each method picks" if len(report.curves) > 1 else ""
@@ -83,6 +86,9 @@ def coverage_figure(report):
     ks = np.array(report.ks, dtype=float)
     for curve in report.curves:
         ax.plot(ks, 100 * np.array(curve.values), marker="o", markersize=3, label=curve.name)
+    if report.strict:  # SWE-bench --strict: beside coverage, a resolution counted only when strict_ok
+        ax.plot(ks, 100 * np.array(report.strict["coverage"]["values"]), "--", marker="o", markersize=3, color="C0",
+                alpha=0.6, label=STRICT_LABEL)
     # One band, coverage's (as in the text table): four overlapping bands read as one brown smear.
     cov = report.coverage
     ax.fill_between(ks, 100 * np.array(cov.lo), 100 * np.array(cov.hi), color="C0", alpha=0.15,
@@ -113,6 +119,9 @@ def cost_figure(report):
     fig, ax = _axes(f"{_about(report)}{priced}\nshare of problems solved against the cost of k samples per problem")
     ax.plot(np.array(cost.per_problem), 100 * np.array(report.coverage.values), marker="o", markersize=3,
             label=f"{_who(report)}, k = {'1..' * (report.samples_max > 1)}{report.samples_max}")
+    if report.strict:
+        ax.plot(np.array(cost.per_problem), 100 * np.array(report.strict["coverage"]["values"]), "--", marker="o",
+                markersize=3, color="C0", alpha=0.6, label=STRICT_LABEL)
     if cost.primary.unit == "$":
         for i, point in enumerate(report.baseline_points):
             ax.scatter([point["cost_per_problem"]], [point["solved_pct"]], marker="*", s=140, zorder=3,

@@ -147,9 +147,38 @@ def _flag_table(report) -> list[Table]:
              ["problem", "sample", "verdict"], rows)]
 
 
+def _strict_lines(report) -> list[str]:
+    from swe_monkeys.metrics.strict import strict_share_line
+
+    return [strict_share_line(report.strict)] if report.strict else []
+
+
+def _strict_tables(report) -> list[Table]:
+    """Coverage and cost per resolved issue with and without strict, and each flagged resolution."""
+    s = report.strict
+    if not s:
+        return []
+    unit = report.cost.primary.unit if report.cost else "$"
+    rows = []
+    for k in report.display_ks:
+        i = report.ks.index(k)
+        rows.append([str(k), _pct(report.coverage.values[i]), _pct(s["coverage"]["values"][i])]
+                    + ([_money(report.cost.per_resolved[i], unit), _money(s["per_resolved"][i], unit)]
+                       if report.cost else []))
+    header = ["k", "coverage", "coverage, strict"] + (["per resolved", "per resolved, strict"] if report.cost else [])
+    tables = [(f"Strict re-checks ({s['mode']}): a resolved candidate counts only when it behaves as gold on the "
+               "repository's wider tests (strict_ok)", header, rows)]
+    flagged = [[c["problem_id"], str(c["sample_idx"]), c["status"],
+                "; ".join(c["regressions"][:3] + c["differences"][:3]) or c["reason"]] for c in s["candidates"]]
+    if flagged:
+        tables.append(("Resolved, but not strict_ok (the tests named differ from gold's)",
+                       ["problem", "sample", "strict", "tests"], flagged))
+    return tables
+
+
 def _tables(report) -> list[Table]:
     return [_coverage_table(report), _fit_table(report), *_backtest_table(report), *_cost_tables(report),
-            *_table1(report), *_flag_table(report)]
+            *_table1(report), *_flag_table(report), *_strict_tables(report)]
 
 
 def _align(cells: list[str], widths: list[int]) -> str:
@@ -170,7 +199,7 @@ def _allocation_lines(report) -> list[str]:
 
 def render_text(report) -> str:
     """The report as plain text, as `swe-monkeys report` prints it."""
-    lines = _header_lines(report) + _allocation_lines(report) + _flag_lines(report)
+    lines = _header_lines(report) + _allocation_lines(report) + _flag_lines(report) + _strict_lines(report)
     for table in _tables(report):
         lines += [""] + _text_table(*table)
     if report.notes:
@@ -188,7 +217,8 @@ def _html_table(title: str, header: list[str], rows: list[list[str]]) -> str:
 def render_html(report, images: dict[str, bytes]) -> str:
     """One self-contained page: the tables plus the PNGs inlined as data: URLs."""
     esc = html.escape
-    parts = [f"<p>{esc(line)}</p>" for line in _header_lines(report) + _allocation_lines(report) + _flag_lines(report)]
+    parts = [f"<p>{esc(line)}</p>" for line in
+             _header_lines(report) + _allocation_lines(report) + _flag_lines(report) + _strict_lines(report)]
     parts += [f'<img alt="{esc(name)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
               for name, data in images.items()]
     parts += [_html_table(*t) for t in _tables(report)]
@@ -216,10 +246,14 @@ def render_json(report) -> str:
     """One JSON object on one line: what `report --json` prints (report.json holds every field)."""
     data = _finite(report.to_dict())
     keep = ("run_dir", "task", "model", "benchmark", "n_problems", "samples_min", "samples_max", "excluded",
-            "display_ks", "extrapolation", "backtest", "allocation", "flags", "notes")
+            "display_ks", "extrapolation", "backtest", "allocation", "flags", "strict", "notes")
     out = {k: data[k] for k in keep}
     index = [report.ks.index(k) for k in report.display_ks]
     out["coverage"] = {str(k): data["curves"][0]["values"][i] for k, i in zip(report.display_ks, index)}
+    if report.strict:  # at the display ks, as coverage is
+        at = lambda values: None if values is None else {str(k): values[i] for k, i in zip(report.display_ks, index)}  # noqa: E731
+        out["strict"] = {**out["strict"], "coverage": at(data["strict"]["coverage"]["values"]),
+                         "per_resolved": at(data["strict"]["per_resolved"])}
     cost = report.cost
     out["cost"] = None if cost is None else {
         "unit": cost.primary.unit, "per_sample": cost.primary.per_sample, "basis": cost.primary.basis,

@@ -20,6 +20,7 @@ from swe_monkeys.metrics.backtest import Extrapolation
 from swe_monkeys.metrics.fits import BetaFit, PowerLawFit
 from swe_monkeys.metrics.flagged import flagged_resolutions
 from swe_monkeys.metrics.report_cost import CostSummary, add_cost
+from swe_monkeys.metrics.strict import strict_counts, strict_resolved_counts
 from swe_monkeys.errors import SweMonkeysError
 
 __all__ = ["ReportError", "ReportOptions", "Curve", "CostSummary", "Report", "build_report", "judged_counts"]
@@ -82,6 +83,9 @@ class Report:
     backtest: list[dict[str, Any]] = field(default_factory=list)  # per model, method and k (backtest.backtest)
     allocation: Optional[dict[str, Any]] = None  # an adaptive run: what it saved (metrics.allocation)
     flags: Optional[dict[str, Any]] = None  # resolved, flagged (metrics.flagged): beside coverage, not in it
+    # SWE-bench --strict (metrics.strict): counts by strict status, and coverage and cost per resolved
+    # counting a resolution only when strict_ok, beside the plain figures; None for a run without it.
+    strict: Optional[dict[str, Any]] = None
     priced_as: Optional[str] = None  # --model, when it differs from the run's model: whose prices apply
     notes: list[str] = field(default_factory=list)
 
@@ -251,10 +255,27 @@ def build_report(run_dir: Path, options: ReportOptions = ReportOptions()) -> Rep
     if meta.get("allocation"):
         report.allocation = _allocation(rows, meta["allocation"], report.cost)
     report.flags = flagged_resolutions(rows)
+    report.strict = _strict(report, rows, ids, n, options)
     if report.flags and report.flags["read"] < report.flags["resolved"]:
         report.notes.append(f"{report.flags['resolved'] - report.flags['read']} resolved candidates were recorded "
                             "before tamper flags were read: not read")
     return report
+
+
+def _strict(report: Report, rows: list[dict], ids: list[str], n: np.ndarray,
+            options: ReportOptions) -> Optional[dict[str, Any]]:
+    """Strict figures (metrics.strict) at the report's ks: coverage with its interval, and the cost per
+    resolved issue when a resolution counts only if strict_ok."""
+    from swe_monkeys.metrics.cost import per_resolved
+
+    counts = strict_counts(rows)
+    if counts is None:
+        return None
+    ks = np.array(report.ks)
+    curve = _curve("coverage, strict", passk.pass_at_k_matrix(n, strict_resolved_counts(rows, ids), ks), options)
+    cost = report.cost
+    return {**counts, "coverage": asdict(curve), "per_resolved": None if cost is None else
+            per_resolved(cost.primary, ks, np.array(curve.values)).tolist()}
 
 
 def _allocation(rows: list[dict], policy: dict[str, Any], cost: Optional[CostSummary]) -> dict[str, Any]:
