@@ -111,6 +111,37 @@ def test_a_served_model_dies_with_a_command_killed_outright(engine_python):
     assert wait_gone(server_pid, 60) == []  # the server and its engine went with the command
 
 
+def test_a_server_killed_mid_request_comes_back_and_the_request_lands(engine_python):
+    """The engine killed outright (as the OOM killer does) while a request is in flight: the keeper
+    starts vLLM again on the same port, the request's retries land it there, and the samples are
+    those the same seeds give on an undisturbed server."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from swe_monkeys.sampling.server import ServeConfig, served_model
+
+    lines: list[str] = []
+    config = ServeConfig(model=MODEL, python=engine_python, max_model_len=1024, cpu_kv_cache_gb=1, extra_args=FAST)
+    request = Request(Prompt(text="def add(a, b):"), SamplingParams(temperature=1.0, max_tokens=200, seed=5),
+                      n=2, seed=5)
+    with served_model(config, lines.append) as served:
+        s = OpenAISampler(OpenAIConfig(base_url=served.base_url, model=served.model, timeout=300))
+        first = served.process.pid
+        with ThreadPoolExecutor(1) as pool:
+            landed = pool.submit(s.complete, request)
+            time.sleep(1.0)  # the request is in the engine
+            os.killpg(first, signal.SIGKILL)
+            batch = landed.result(timeout=900)
+        assert any("starting it again, once" in line for line in lines), lines
+        assert any("is back" in line for line in lines), lines
+        assert served.process.pid != first and len(batch.samples) == 2
+        again = s.complete(request)
+        assert [x.text for x in again.samples] == [x.text for x in batch.samples]
+        assert [x.completion_tokens for x in again.samples] == [x.completion_tokens for x in batch.samples]
+        s.close()
+        second = served.process.pid
+    assert wait_gone(first, 30) == [] and wait_gone(second, 60) == []
+
+
 def _live_members(pgid: int) -> list[int]:
     """Processes of a process group that are still running (zombies awaiting their reaper do not count)."""
     live = []
