@@ -75,3 +75,13 @@ def test_a_resolution_identical_in_behaviour_to_gold_is_strict_ok(tmp_path, repo
     assert verdict.resolved and verdict.tree_key  # another tree than gold's: really compared
     assert verdict.strict["status"] == "strict_ok", verdict.strict
     assert verdict.strict["compared"] > 0 and "by construction" not in verdict.strict.get("reason", "")
+
+
+def test_strict_full_runs_every_test_file(tmp_path, repo_cache, examples, images):
+    ex = examples["calc"]
+    got = judged(tmp_path, repo_cache, ex, {"breaks_tokens": gold_breaking_tokens(ex, tmp_path)}, "run",
+                 use_cache=False, strict="full")
+    strict = got["breaks_tokens"].strict
+    assert strict["mode"] == "full" and strict["status"] == "strict_regression", strict
+    assert sorted(strict["files"]) == ["tests/test_cli.py", "tests/test_evaluator.py", "tests/test_parser.py",
+                                       "tests/test_tokens.py"]
