@@ -12,7 +12,7 @@ import pytest
 
 from swe_monkeys.metrics import prior_grid as grid
 from swe_monkeys.metrics.backtest import TRUTHS, backtest, study, summarise, verdict_matrix
-from swe_monkeys.metrics.extrapolate import DEFAULT_METHOD, EDGES, METHODS, ForecastError, forecast_coverage
+from swe_monkeys.metrics.extrapolate import DEFAULT_FAMILY, EDGES, METHODS, ForecastError, forecast_coverage
 from swe_monkeys.metrics.passk import coverage_curve
 
 
@@ -73,13 +73,13 @@ def test_a_point_mass_at_zero_is_found_by_the_zero_inflated_beta_and_missed_by_t
     assert zero_beta.summary["zero_mass"] == pytest.approx(0.3, abs=0.05)
     assert zero_beta.predict([200, 2000]) == pytest.approx(truth, abs=0.02)
     assert float(forecast_coverage(n, c, "beta", n_boot=0).predict(2000)) - truth[1] > 0.08  # no plateau
-    assert float(forecast_coverage(n, c, DEFAULT_METHOD, n_boot=0).predict(200)) == pytest.approx(truth[0], abs=0.04)
+    assert float(forecast_coverage(n, c, DEFAULT_FAMILY, n_boot=0).predict(200)) == pytest.approx(truth[0], abs=0.04)
 
 
 def test_point_masses_are_extrapolated_by_the_default():
     # Every problem at one of seven values of p, 15% never solvable: no smooth family is true.
     p, n, c = draw("point masses", 2000, 20)
-    forecast = forecast_coverage(n, c, DEFAULT_METHOD, n_boot=0)
+    forecast = forecast_coverage(n, c, DEFAULT_FAMILY, n_boot=0)
     truth = exact_coverage(p, [200, 2000])
     assert float(forecast.predict(200)) == pytest.approx(truth[0], abs=0.03)  # 10x: within 3 points
     assert float(forecast.predict(2000)) == pytest.approx(truth[1], abs=0.05)  # 100x: within 5
@@ -92,9 +92,9 @@ def test_a_bump_just_below_one_over_n_is_what_the_power_law_and_beta_miss():
     p, n, c = draw("bump at 0.03 + hard tail", 1000, 10, seed=3)
     truth = exact_coverage(p, [100])[0]
     errors = {m: float(forecast_coverage(n, c, m, n_boot=0).predict(100)) - truth
-              for m in (DEFAULT_METHOD, "power-law", "beta")}
+              for m in (DEFAULT_FAMILY, "power-law", "beta")}
     assert errors["power-law"] < -0.05 and errors["beta"] < -0.05
-    assert abs(errors[DEFAULT_METHOD]) < 0.03
+    assert abs(errors[DEFAULT_FAMILY]) < 0.03
 
 
 def test_forecast_interval_holds_the_point_and_grows_with_k():
@@ -106,12 +106,12 @@ def test_forecast_interval_holds_the_point_and_grows_with_k():
     assert (lo <= point + 1e-12).all() and (point <= hi + 1e-12).all()
     assert (np.diff(lo) >= -1e-9).all() and (np.diff(hi) >= -1e-9).all() and (hi <= 1).all()
     row = forecast.to_dict([100])
-    assert row["method"] == DEFAULT_METHOD and row["n_boot"] == 40 and row["forecast"][0]["k"] == 100
+    assert row["method"] == DEFAULT_FAMILY and row["n_boot"] == 40 and row["forecast"][0]["k"] == 100
 
 
 def test_default_interval_covers_the_truth_at_ten_times_the_samples():
     # 90% intervals on 12 problem sets of 300 problems x 10 samples from three truths.
-    rows = study([DEFAULT_METHOD], fit_on=(10,), n_problems=300, reps=4, n_boot=30,
+    rows = study([DEFAULT_FAMILY], fit_on=(10,), n_problems=300, reps=4, n_boot=30,
                  truths=["beta(0.3,3)", "easy + mid + hard tail", "30% zero + beta(0.6,1.2)"])
     at_10x = [r for r in rows if r["multiple"] == 10]
     assert len(at_10x) == 12 and np.mean([r["covered"] for r in at_10x]) >= 0.8

@@ -3,7 +3,9 @@
 `backtest(n, c_by_sample, fit_on, ks)` takes a problems x samples 0/1 matrix in sample order, fits
 each method on the first `fit_on` samples of every problem and compares its forecast at each k
 with the unbiased pass@k of all the samples -- exactly the check of "fit on 10 samples, predict
-k = 100" that a planner relies on.
+k = 100" that a planner relies on. `auto` is the forecast a run gets (swe_monkeys.metrics.selfcheck:
+the families backtested on the fitted samples themselves and mixed); every row carries that
+choice and the method's own self-backtest error beside the error the held-out samples show.
 
 `TRUTHS` are per-problem success-probability distributions with known coverage; `study` draws
 problem sets from them, binomial counts at n' samples, and scores every method at k = 10 n' and
@@ -20,7 +22,8 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
-from swe_monkeys.metrics.extrapolate import DEFAULT_METHOD, METHODS, forecast_coverage
+from swe_monkeys.metrics.extrapolate import DEFAULT_FAMILY, METHODS, ForecastError, forecast_coverage
+from swe_monkeys.metrics.selfcheck import AUTO, choose, forecast, self_backtest
 from swe_monkeys.metrics.fits import fit_beta, fit_power_law
 from swe_monkeys.metrics.passk import coverage_curve, log_spaced_ks, pass_at_k_matrix
 
@@ -41,14 +44,16 @@ def interval_holds(low, high, value) -> bool:
 
 
 def backtest(n: Optional[Sequence[int]], c_by_sample, fit_on: int, ks: Iterable[int],
-             methods: Sequence[str] = (DEFAULT_METHOD, "power-law", "beta"), n_boot: int = 100,
-             level: float = 0.9, seed: int = 0) -> list[dict[str, Any]]:
+             methods: Sequence[str] = (AUTO, DEFAULT_FAMILY, "power-law", "beta"), n_boot: int = 100,
+             level: float = 0.9, seed: int = 0,
+             on_error: Optional[Callable[[str, Exception], None]] = None) -> list[dict[str, Any]]:
     """Fit each method on the first `fit_on` samples per problem; compare with all samples at `ks`.
 
     `c_by_sample[i, j]` is 1 if sample j of problem i was correct; `n[i]` (None: every column) is
     how many of its leading entries count (a ragged run, padded). A problem with fewer than k
     samples enters the observed pass@k as solved-or-not (a lower bound): such rows say
-    observed_exact = False.
+    observed_exact = False. A method that cannot be fitted (a power law through one point) raises
+    ForecastError, or with `on_error` is passed to it and left out.
     """
     matrix = np.asarray(c_by_sample, dtype=np.int64)
     if matrix.ndim != 2 or matrix.size == 0 or ((matrix != 0) & (matrix != 1)).any():
@@ -64,17 +69,27 @@ def backtest(n: Optional[Sequence[int]], c_by_sample, fit_on: int, ks: Iterable[
     c_fit = (matrix * (np.arange(matrix.shape[1])[None, :] < n_fit[:, None])).sum(axis=1)
     ks = np.asarray(list(ks), dtype=np.int64)
     observed = pass_at_k_matrix(n, c_all, ks).mean(axis=0)
+    choice = choose(self_backtest(n_fit, c_fit, seed=seed))
     rows = []
     for method in methods:
-        forecast = forecast_coverage(n_fit, c_fit, method, n_boot=n_boot, level=level, seed=seed)
-        predicted, (low, high) = forecast.predict(ks), forecast.interval(ks)
+        try:
+            fitted = forecast(n_fit, c_fit, method, n_boot=n_boot, level=level, seed=seed, choice=choice)
+        except ForecastError as exc:
+            if on_error is None:
+                raise
+            on_error(method, exc)
+            continue
+        predicted, (low, high) = fitted.predict(ks), fitted.interval(ks)
+        self_error = choice.mix_rmse if method == AUTO else choice.rmse.get(method)
         for j, k in enumerate(ks):
             rows.append({"method": method, "k": int(k), "predicted": float(predicted[j]), "low": float(low[j]),
                          "high": float(high[j]), "observed": float(observed[j]),
                          "error": float(predicted[j] - observed[j]),
                          "covered": interval_holds(low[j], high[j], observed[j]),
                          "observed_exact": bool((n >= k).all()), "fit_on": int(fit_on),
-                         "n_problems": int(n.size), "level": level})
+                         "n_problems": int(n.size), "level": level,
+                         "self_backtest_rmse": None if self_error is None else self_error / 100.0,
+                         "chosen": choice.weights, "chosen_reason": choice.reason})
     return rows
 
 
@@ -171,8 +186,8 @@ def study(methods: Sequence[str] = COMPARED, fit_on: Sequence[int] = (10, 100), 
                 ks = np.array([10 * n_fit, 100 * n_fit])
                 truth = 1.0 - np.mean((1.0 - p[:, None]) ** ks, axis=0)
                 for method in methods:
-                    forecast = forecast_coverage(n, c, method, n_boot=n_boot, level=level, seed=rep)
-                    predicted, (low, high) = forecast.predict(ks), forecast.interval(ks)
+                    fitted = forecast_coverage(n, c, method, n_boot=n_boot, level=level, seed=rep)
+                    predicted, (low, high) = fitted.predict(ks), fitted.interval(ks)
                     for j, multiple in enumerate((10, 100)):
                         rows.append({"truth": name, "fit_on": n_fit, "rep": rep, "method": method,
                                      "multiple": multiple, "truth_coverage": float(truth[j]),
@@ -231,8 +246,8 @@ if __name__ == "__main__":
 @dataclass(frozen=True)
 class Extrapolation:
     """Models fitted on a subsample of `fit_samples` per problem, asked for coverage at `target_k`:
-    the paper's power law, the Beta model, and the default forecast of
-    swe_monkeys.metrics.extrapolate (`forecast_method`) with its interval."""
+    the paper's power law, the Beta model, and the run's forecast (swe_monkeys.metrics.selfcheck,
+    `forecast_method`) with its interval."""
 
     fit_samples: int
     target_k: int
@@ -268,8 +283,8 @@ def extrapolation_check(n, c, fraction: float = 0.1, base: float = 10.0, seed: i
     "Fit on k <= n/10" is taken literally: each problem keeps a random subsample of n_i * fraction of
     its samples (a hypergeometric draw of its counts: the same as having stopped sampling early),
     and the models see only that. The power law is fitted to the subsample's coverage curve, the
-    Beta model and the default forecast (with `n_boot` bootstrap draws) to its counts; the truth is
-    the full data's coverage at n.
+    Beta model and the run's forecast (`auto`, with `n_boot` bootstrap draws) to its counts; the
+    truth is the full data's coverage at n.
     """
     n = np.asarray(n, dtype=np.int64)
     c = np.asarray(c, dtype=np.int64)
@@ -281,9 +296,9 @@ def extrapolation_check(n, c, fraction: float = 0.1, base: float = 10.0, seed: i
     power = fit_power_law(ks, coverage_curve(m, c_sub, ks), base) if ks.size >= 2 else None
     beta = fit_beta(m, c_sub)
     observed = float(coverage_curve(n, c, [target])[0])
-    forecast = forecast_coverage(m, c_sub, DEFAULT_METHOD, n_boot=n_boot, seed=seed)
-    low, high = forecast.interval(target)
+    fitted = forecast(m, c_sub, AUTO, n_boot=n_boot, seed=seed)
+    low, high = fitted.interval(target)
     return Extrapolation(fit_samples=int(m.max()), target_k=target, observed=observed,
                          power_law=float(power.predict(target)) if power else float("nan"),
-                         beta=float(beta.predict(target)), forecast=float(forecast.predict(target)),
-                         forecast_low=float(low), forecast_high=float(high), forecast_method=DEFAULT_METHOD)
+                         beta=float(beta.predict(target)), forecast=float(fitted.predict(target)),
+                         forecast_low=float(low), forecast_high=float(high), forecast_method=AUTO)

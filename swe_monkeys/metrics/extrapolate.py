@@ -1,46 +1,27 @@
-"""Forecast coverage at k far beyond the samples drawn, with an interval: `forecast_coverage`.
+"""Coverage at k far beyond the samples drawn, one model family at a time: `forecast_coverage`.
 
-Every method reads per-problem counts (n samples, c correct) and returns a `CoverageForecast`
+Every family reads per-problem counts (n samples, c correct) and returns a `CoverageForecast`
 whose `predict(k)` and `interval(k)` work for any k; intervals are a bootstrap over problems
-(each replicate refits the model on problems drawn with replacement), the uncertainty that
-dominates with a few hundred problems. Methods (the registry `METHODS`, names -> classes):
+(each replicate refits the model on problems drawn with replacement). Families (the registry
+`METHODS`, names -> instances):
 
-- smooth-prior (default): a discretised prior over p, fitted by penalised maximum likelihood
-  (swe_monkeys.metrics.prior_grid); coverage(k) = 1 - E[(1-p)^k] under it.
+- smooth-prior, smooth-prior-light: a discretised prior over p, fitted by penalised maximum
+  likelihood (swe_monkeys.metrics.prior_grid) with smoothing weight 10 or 1 problems' worth;
+  coverage(k) = 1 - E[(1-p)^k] under it.
 - power-law: the paper's exponentiated power law fitted to the pass@k curve at k <= n.
-- beta, zero-beta: p ~ Beta(a, b), and that with a point mass at p = 0 (never solved).
+- beta, zero-beta: p ~ Beta(a, b), and that with a point mass at p = 0 (never solved): the
+  beta-binomial and zero-inflated fits of Kazdan et al. 2025 (arXiv 2510.05197).
 - scaled-beta, kumaraswamy: p ~ s * Beta(a, b) or s * Kumaraswamy(a, b) on [0, s], the
-  distributional estimator of Schaeffer et al. 2025 ("How Do Large Language Monkeys Get Their
-  Power (Laws)?"), here fitted by the binomial likelihood of the counts.
+  distributional estimator of Schaeffer et al. 2025 (arXiv 2502.17578), here fitted by the
+  binomial likelihood of the counts.
 - npmle: the unsmoothed nonparametric MLE of the prior, the reference for why smoothing matters.
 
-Why smooth-prior is the default. `python -m swe_monkeys.metrics.backtest` fits every method on
-n' samples of 300 problems drawn from ten p-distributions (Beta, scaled Beta, 30% never solvable,
-point masses, logit-normal, and mixtures with a bump of problems at p ~ 0.03 that look unsolvable
-in 10 samples -- the shape behind a real 164 x 100 set where the power law and the Beta model fitted
-on 10 samples under-predicted pass@100 by 7 and 9.5 points), 8 sets each, and scores the forecast
-against the drawn problems' exact coverage. Points; bias averaged over the ten truths (worst
-truth in brackets), RMSE per problem set, and how often the 90% interval held the truth:
-
-    n' -> k        method        |bias| (worst)   RMSE   interval holds   width
-    10 -> 100      smooth-prior    2.1  (4.6)     4.5        0.94          20
-                   power-law       4.2 (10.0)     4.8        0.65          10
-                   beta            4.6  (8.7)     5.5        0.60          11
-                   scaled-beta     4.8 (10.8)     6.0        0.49          12
-    10 -> 1000     smooth-prior    3.8  (7.8)     7.6        0.96          30
-                   power-law       6.1 (19.5)     6.9        0.44           9
-    100 -> 1000    smooth-prior    1.1  (3.7)     3.5        0.95          13
-                   power-law       4.1 (12.6)     4.5        0.47           7
-                   beta            3.3 (12.5)     4.1        0.53           7
-    100 -> 10000   smooth-prior    2.1  (5.9)     5.8        0.94          19
-                   power-law       6.4 (19.2)     6.8        0.19           5
-
-Every parametric family is right on its own truth and 8-20 points off on another one (the
-zero-inflated Beta on anything without a point mass at zero, the others on the mixtures); the
-smoothed prior has the smallest bias on average and in the worst case, and the only intervals
-that hold. What it does not reach is 3 points on a single set fitted on 10 samples: the counts
-of 300 problems at n' = 10 leave 4-6 points of RMSE at 10 n' (more with 164 problems), which
-is why its interval is wide there; at n' = 100 it is within 3.7 points on every truth.
+Which family a run's forecast uses is not fixed here: swe_monkeys.metrics.selfcheck backtests
+every family on the run's own samples and mixes them by how well they predicted (its docstring
+has what that does and does not buy on real sample sets). On synthetic truths
+(`python -m swe_monkeys.metrics.backtest`) the smooth prior had the smallest bias; on real sets
+fitted on 5 samples per problem its straight-line tail in logit p piles mass at p << 1/k and
+under-forecasts (swe_monkeys.metrics.realdata).
 
 scipy is imported inside the functions that need it.
 """
@@ -57,9 +38,10 @@ from swe_monkeys.metrics.fits import _beta_neg_loglik, beta_coverage, fit_power_
 from swe_monkeys.metrics.passk import log_spaced_ks, pass_at_k_matrix
 from swe_monkeys.errors import SweMonkeysError
 
-__all__ = ["CoverageForecast", "forecast_coverage", "METHODS", "DEFAULT_METHOD", "ForecastError"]
+__all__ = ["CoverageForecast", "forecast_coverage", "METHODS", "DEFAULT_FAMILY", "ForecastError"]
 
-DEFAULT_METHOD = "smooth-prior"
+# The family fitted when none is named. A run's own forecast is selfcheck.forecast's choice.
+DEFAULT_FAMILY = "smooth-prior"
 
 
 class ForecastError(SweMonkeysError, ValueError):
@@ -297,12 +279,13 @@ class Npmle(SmoothPrior):
 
 
 METHODS: dict[str, Any] = {
-    "smooth-prior": SmoothPrior(), "power-law": PowerLaw(), "beta": Beta(), "zero-beta": ZeroBeta(),
+    "smooth-prior": SmoothPrior(), "smooth-prior-light": SmoothPrior(lam=1.0, band_lams=(0.3, 3.0)),
+    "power-law": PowerLaw(), "beta": Beta(), "zero-beta": ZeroBeta(),
     "scaled-beta": GridFamily("beta"), "kumaraswamy": GridFamily("kumaraswamy"), "npmle": Npmle(),
 }
 
 
-def forecast_coverage(n, c, method: str = DEFAULT_METHOD, n_boot: int = 100, level: float = 0.9,
+def forecast_coverage(n, c, method: str = DEFAULT_FAMILY, n_boot: int = 100, level: float = 0.9,
                       seed: int = 0) -> CoverageForecast:
     """Fit `method` on per-problem counts and bootstrap it over problems `n_boot` times."""
     if method not in METHODS:

@@ -4,7 +4,8 @@ the k from which the run's model beats each baseline on both coverage and cost.
 
 It reads the run like the report (judged counts, the same cost figures: list prices, else the
 serving hardware's time) and hands pure functions (metrics/plan.py) a coverage forecast
-(metrics/extrapolate.py, the default method) and a `LinearCost`. An adaptive run plans too: its
+(metrics/selfcheck.py: the families backtested on the run's own samples, mixed by how well they
+predicted, the interval widened by their error there) and a `LinearCost`. An adaptive run plans too: its
 stopping depended only on the samples drawn, so the likelihood of its counts is that of uniform
 counts and the forecast fitted on them stands.
 
@@ -140,7 +141,7 @@ def build_plan(run_dir: Path, options: PlanOptions) -> RunPlan:
     """Everything `swe-monkeys plan` prints."""
     from collections import Counter
 
-    from swe_monkeys.metrics.extrapolate import DEFAULT_METHOD, forecast_coverage
+    from swe_monkeys.metrics.selfcheck import AUTO, forecast
     from swe_monkeys.metrics.plan import beat_baselines, budget_plan, k_for_target
     from swe_monkeys.metrics.report import ReportError, _read_run, judged_counts
 
@@ -156,18 +157,18 @@ def build_plan(run_dir: Path, options: PlanOptions) -> RunPlan:
     notes: list[str] = []
     baselines, bench_size, source = _baselines(options, meta["benchmark"] or meta["task"], notes)
     n_problems = options.problems or bench_size or len(ids)
-    forecast = forecast_coverage(n, c, DEFAULT_METHOD, n_boot=options.n_boot, seed=options.seed)
+    fitted = forecast(n, c, AUTO, n_boot=options.n_boot, seed=options.seed)
     reach = Reach(int(n.max()))
     plan = RunPlan(run_dir=str(run_dir), model=model, n_problems_run=len(ids), samples_max=reach.measured,
-                   n_problems=n_problems, forecast=forecast.to_dict(), cost=asdict(cost) if cost else None,
+                   n_problems=n_problems, forecast=fitted.to_dict(), cost=asdict(cost) if cost else None,
                    reach=reach.to_dict(), baseline_source=source, no_price=no_price,
                    baselines=_baseline_rows(baselines, n_problems, options), notes=notes)
     if options.target is not None:
-        plan.target = k_for_target(forecast, options.target, cost, n_problems, k_max=reach.max_k)
+        plan.target = k_for_target(fitted, options.target, cost, n_problems, k_max=reach.max_k)
     else:
-        plan.budget = budget_plan(forecast, cost, options.budget, n_problems, k_max=reach.max_k)
+        plan.budget = budget_plan(fitted, cost, options.budget, n_problems, k_max=reach.max_k)
     if cost is not None:
-        plan.beats = beat_baselines(forecast, cost, baselines, k_max=reach.max_k)
+        plan.beats = beat_baselines(fitted, cost, baselines, k_max=reach.max_k)
     elif baselines:
         notes.append("without a dollar price the run is not compared with the baselines on cost")
     return plan
@@ -238,6 +239,13 @@ def _beat_line(m: BaselineMatch, reach: Reach) -> str:
             f"coverage {100 * m.coverage_at_k:.1f}%; cheaper up to k = {m.k_cost_limit:,}")
 
 
+def _choice_line(choice: dict[str, Any], measured: int) -> str:
+    """Which forecast the run's own samples chose, why, and how much its interval was widened."""
+    return (f"forecast chosen by the run's own samples: {choice['reason']}; past the {measured} samples measured "
+            f"its interval adds {choice['widen']:.0%} of the forecast gain either side (the self-backtest's error, "
+            "so that it holds), which the k and dollar ranges below carry")
+
+
 def plan_text(plan: RunPlan) -> str:
     """The plan as `swe-monkeys plan` prints it."""
     f, reach = plan.forecast, Reach(plan.samples_max)
@@ -245,6 +253,8 @@ def plan_text(plan: RunPlan) -> str:
              f"problem ({plan.cost['basis']})" if plan.cost else "price: unknown")
     lines = [f"plan from {plan.run_dir}: model {plan.model or '-'}, {plan.n_problems_run} problems x up to "
              f"{plan.samples_max} judged samples; forecast {f['method']} ({f['level']:.0%} interval)", price]
+    if "choice" in f:
+        lines.append(_choice_line(f["choice"], plan.samples_max))
     if plan.target:
         lines.append(_target_line(plan, reach))
     if plan.budget:

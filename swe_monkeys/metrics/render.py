@@ -82,12 +82,23 @@ def _backtest_table(report) -> list[Table]:
     if not report.backtest:
         return []
     first = report.backtest[0]
+
+    def self_error(r) -> str:
+        return "-" if r.get("self_backtest_rmse") is None else f"{100 * r['self_backtest_rmse']:.1f} pp"
+
     rows = [[r["model"] or "-", r["method"], str(r["k"]), _pct(r["predicted"]), f"[{_pct(r['low'])}, {_pct(r['high'])}]",
              _pct(r["observed"]) + ("" if r["observed_exact"] else " (lower bound)"), f"{100 * r['error']:+.1f} pp",
-             "yes" if r["covered"] else "no"] for r in report.backtest]
+             "yes" if r["covered"] else "no", self_error(r)] for r in report.backtest]
     title = (f"Backtest: fitted on the first {first['fit_on']} samples of each problem (by sample index), "
-             f"predicted vs observed coverage ({first['level']:.0%} interval)")
-    return [(title, ["model", "method", "k", "predicted", "interval", "observed", "error", "held"], rows)]
+             f"predicted vs observed coverage ({first['level']:.0%} interval); self-backtest: each method's RMSE "
+             "refitted on part of those samples")
+    chosen = {}
+    for r in report.backtest:
+        chosen.setdefault(r["model"] or "-", r.get("chosen_reason", ""))
+    return [(title, ["model", "method", "k", "predicted", "interval", "observed", "error", "held", "self-backtest"],
+             rows),
+            ("Forecast chosen by each model's self-backtest (auto)", ["model", "choice"],
+             [[model, reason] for model, reason in chosen.items()])]
 
 
 def _cost_tables(report) -> list[Table]:

@@ -203,9 +203,10 @@ def _fits(report: Report, n: np.ndarray, c: np.ndarray, options: ReportOptions) 
 
 def _backtest(rows: list[dict], fit_on: int, options: ReportOptions, notes: list[str]) -> list[dict[str, Any]]:
     """Per model of the run: forecasts fitted on the first `fit_on` judged samples of every problem
-    against the coverage all its samples show at larger k (swe_monkeys.metrics.backtest)."""
+    against the coverage all its samples show at larger k (swe_monkeys.metrics.backtest): the run's
+    own choice (`auto`, chosen by a self-backtest on those samples) beside the families it mixes."""
     from swe_monkeys.metrics.backtest import backtest, backtest_ks, verdict_matrix
-    from swe_monkeys.metrics.extrapolate import DEFAULT_METHOD, ForecastError
+    from swe_monkeys.metrics.selfcheck import AUTO
 
     out = []
     for model in sorted({r["model"] or "" for r in rows}):
@@ -214,14 +215,13 @@ def _backtest(rows: list[dict], fit_on: int, options: ReportOptions, notes: list
         if not ks:
             raise ReportError(f"--backtest {fit_on} needs problems with more than {fit_on} judged samples; "
                               f"model {model or '-'} has at most {int(n.max()) if n.size else 0}")
-        for method in (DEFAULT_METHOD, "power-law", "beta"):
-            try:
-                found = backtest(n, matrix, fit_on, ks, methods=(method,), n_boot=min(options.n_boot, 200),
-                                 seed=options.seed)
-            except ForecastError as exc:  # e.g. a power law through a single point
-                notes.append(f"backtest: {method} not fitted on {fit_on} sample(s) per problem: {exc}")
-                continue
-            out += [{"model": model, **row} for row in found]
+
+        def skipped(method: str, exc: Exception) -> None:  # e.g. a power law through a single point
+            notes.append(f"backtest: {method} not fitted on {fit_on} sample(s) per problem: {exc}")
+
+        found = backtest(n, matrix, fit_on, ks, methods=(AUTO, "smooth-prior", "power-law", "beta"),
+                         n_boot=min(options.n_boot, 200), seed=options.seed, on_error=skipped)
+        out += [{"model": model, **row} for row in found]
     return out
 
 
