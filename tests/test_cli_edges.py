@@ -176,6 +176,7 @@ def test_solve_none_resolved_is_not_a_usage_error(tmp_path, monkeypatch):
                                       stopped_early=False, winners={})
 
     monkeypatch.setattr(pipeline, "run_task", fake_run_task)
+    monkeypatch.setattr("swe_monkeys.cli.solve.engine_first", lambda needed: None)  # the FAKE needs no engine
     (tmp_path / "script.json").write_text('["no answer"]')
     base = ["solve", "example:calc", "--fake", tmp_path / "script.json", "--run", tmp_path / "run"]
     none = invoke(*base, "-k", "2")

@@ -234,3 +234,14 @@ def test_a_failed_import_leaves_no_new_run_folder_and_keeps_an_old_one(tmp_path,
     assert invoke("import", _samples(tmp_path, "6"), "--task", "gsm8k", "--dataset", gsm, "--run", run).exit_code == 0
     assert invoke("import", bad, "--task", "gsm8k", "--dataset", gsm, "--run", run).exit_code == 1
     assert (run / "run.sqlite").is_file()  # a run that was there before stays, with what it had
+
+
+def test_solve_without_an_engine_says_so_before_sampling_and_leaves_no_run(tmp_path):
+    """No Docker engine (nothing_real points DOCKER_HOST nowhere): one line saying how to start one,
+    exit 1, and no sample drawn nor run folder made (a paid endpoint is not called for nothing)."""
+    script = tmp_path / "fake.json"
+    script.write_text(json.dumps({"completions": ["no edit"], "max_n": 1}))
+    result = invoke("solve", "example:calc", "--fake", script, "--run", tmp_path / "run", "-k", "1")
+    assert result.exit_code == 1, result.output
+    assert "Docker engine not reachable" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "run").exists()

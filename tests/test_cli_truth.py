@@ -75,6 +75,7 @@ def fake_swe_checker(monkeypatch, examples):
         yield FakeSWEChecker(patches)
 
     monkeypatch.setattr(SWEBench, "checker", checker)
+    monkeypatch.setattr("swe_monkeys.cli.solve.engine_first", lambda needed: None)  # the FAKE needs no engine
     return patches
 
 

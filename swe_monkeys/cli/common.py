@@ -66,6 +66,15 @@ def emit(result: dict, as_json: bool) -> None:
 # What comes before the first verdict of a SWE-bench candidate, said at once (a first build takes minutes).
 IN_DOCKER = "images are built and containers started before the first verdict"
 
+
+def engine_first(needed: bool) -> None:
+    """When verification here needs Docker, the engine must answer before anything is sampled or a
+    run folder made (SandboxError, one line through fail(), saying how to start one)."""
+    if needed:
+        from swe_monkeys.sandbox.engine import docker_client  # the docker SDK loads only when needed
+
+        docker_client()
+
 JSON_HELP = ("Print one JSON object on stdout (per candidate: id, problem, index, status, reason; the coverage "
              "table; totals) instead of the text; progress and verdict lines stay on stderr.")
 

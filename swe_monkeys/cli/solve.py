@@ -14,8 +14,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from swe_monkeys.cli.common import (
-    HELP_LAYOUT, IN_DOCKER, JSON_HELP, RAY_HELP, Strict, StrictFull, cluster_spec, kept_line, need_model, print_table,
-    program_timeout, sampling_figures, say_starting, strict_mode, verdict_echo,
+    HELP_LAYOUT, IN_DOCKER, JSON_HELP, RAY_HELP, Strict, StrictFull, cluster_spec, engine_first, kept_line, need_model,
+    print_table, program_timeout, sampling_figures, say_starting, strict_mode, verdict_echo,
 )
 from swe_monkeys.cli.lifecycle import NONE_RESOLVED, OneLineUsage, fail, fail_now, install, interrupted, usage_now
 from swe_monkeys.examples import names as example_names
@@ -137,6 +137,7 @@ def solve(
                              price_as, stop_on_success, ray, strict_mode(strict, strict_full))
         run = run or Path("runs") / (inst.instance_id + (f"-seed{seed}" if seed else ""))  # --seed N: its own run
         at.update(run=run, problems=[inst.instance_id], samples=k)
+        engine_first(verify and not ray)  # no engine: one line, before a sample is drawn or a run made
         with run_sampler(base_url, serve, model, fake, concurrency, max_n=1, on_log=_log, ray=ray) as sampler, \
                 RunStore(run) as store:
             say_starting(quiet, f"solve {inst.instance_id}: up to {k} samples -> {run}", verify, IN_DOCKER)
@@ -275,6 +276,7 @@ def sweep(
         config = _run_config(p, k, seed, temperature, verify, workers, concurrency, (max_tokens, max_dollars),
                              price_as, ray=ray, strict=mode)
         at.update(problems=[problem.id for problem in problems], samples=k)
+        engine_first(verify and not ray and task == "swebench")
         with run_sampler(base_url, serve, model, fake, concurrency, on_log=_log, ray=ray) as sampler, \
                 RunStore(run) as store:
             say_starting(quiet, f"sweep: {len(problems)} {task} problems x {k} samples -> {run}", verify,
