@@ -348,3 +348,16 @@ def test_unittest_tests_are_compared_by_their_ids():
     statuses, problem = run_statuses({"ok": True, "log": log, "exit_code": 1, "records": records,
                                       "canaries": [canary]}, EnvSpec("django/django", "3.0", parser="django"), 60)
     assert problem == "" and statuses == {"id:queries.tests.QTests.test_q": "PASSED"}
+
+
+def test_strict_on_another_task_is_a_usage_error(tmp_path):
+    from typer.testing import CliRunner
+
+    from swe_monkeys.cli import app
+
+    fake = tmp_path / "fake.json"
+    fake.write_text('["42"]')
+    result = CliRunner().invoke(app, ["sweep", "--task", "gsm8k", "--run", str(tmp_path / "run"), "--fake", str(fake),
+                                      "--strict"])
+    assert result.exit_code == 2 and "not for gsm8k" in result.output
+    assert not (tmp_path / "run").exists()
