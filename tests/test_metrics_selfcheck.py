@@ -59,6 +59,17 @@ def test_choice_weights_by_inverse_squared_error_and_leaves_out_the_far_worse():
     assert "fitted on 2 and 5 samples per problem, checked 2-5x further" in choice.reason
 
 
+def test_the_smooth_prior_stays_unless_the_runs_own_samples_show_it_failing():
+    # within 2x of the best: the run's samples cannot tell them apart, the family with the best
+    # record on real sets stays (its own error sets the widening)
+    close = choose(hand_made({"smooth-prior": [2, -2, 2], "beta": [1, -1, 1]}, gains=[8, 8, 8]))
+    assert close.weights == {"smooth-prior": 1.0} and close.widen == pytest.approx(Z_WIDEN * 2 / 8)
+    assert close.reason.startswith("smooth-prior: its self-backtest error is within 2x of the best (beta)")
+    # over 2x the best: left out, and the rest chosen as usual
+    far = choose(hand_made({"smooth-prior": [5, -5, 5], "beta": [1, -1, 1]}, gains=[8, 8, 8]))
+    assert far.weights == {"beta": 1.0} and "smooth-prior over 2x the best error on these samples" in far.reason
+
+
 def test_a_family_that_stands_out_is_chosen_alone():
     choice = choose(hand_made({"a": [0.5, -0.5, 0.5], "b": [3, 3, 3]}, gains=[5, 5, 5]))
     assert choice.weights == {"a": 1.0} and choice.reason.startswith("a alone (")
