@@ -136,7 +136,7 @@ def test_report_backtest_json_shape(local_run):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)  # one JSON object, nothing else on stdout
     rows = data["backtest"]
-    assert {r["method"] for r in rows} == {"smooth-prior", "power-law", "beta"}
+    assert {r["method"] for r in rows} == {"auto", "smooth-prior", "power-law", "beta"}
     assert sorted({r["k"] for r in rows}) == [4, 10]  # 2 x 2 and 5 x 2 and the run's own n = 10
     for r in rows:
         assert {"method", "k", "predicted", "low", "high", "observed"} <= set(r)
